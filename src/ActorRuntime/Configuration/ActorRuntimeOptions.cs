@@ -1,0 +1,46 @@
+using System.Text;
+
+namespace ActorRuntime.Configuration;
+
+/// <summary>
+/// What a host configures. Every property left null falls back to hocon/actorruntime.conf; set ones win,
+/// as with Akka.Hosting's option objects.
+/// </summary>
+public sealed class ActorRuntimeOptions
+{
+    public string? StateDirectory { get; set; }
+    public string? RootDirectory { get; set; }
+    public string? Namespace { get; set; }
+    public string? ShimBinary { get; set; }
+    public string? RuncBinary { get; set; }
+    public string? RuncRoot { get; set; }
+    public TimeSpan? LoadTimeout { get; set; }
+    public TimeSpan? CleanupTimeout { get; set; }
+    public TimeSpan? ShutdownTimeout { get; set; }
+    public TimeSpan? CallTimeout { get; set; }
+
+    /// <summary>Renders only the properties that were set, to be prepended over the defaults.</summary>
+    public string ToHocon()
+    {
+        var sb = new StringBuilder();
+        void Str(string key, string? value)
+        {
+            if (value is not null) sb.AppendLine($"{key} = \"{value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
+        }
+        void Time(string key, TimeSpan? value)
+        {
+            if (value is { } v) sb.AppendLine($"{key} = {(long)v.TotalMilliseconds}ms");
+        }
+        Str("actor-runtime.state-dir", StateDirectory);
+        Str("actor-runtime.root-dir", RootDirectory);
+        Str("actor-runtime.namespace", Namespace);
+        Str("actor-runtime.shim-binary", ShimBinary);
+        Str("actor-runtime.runc-binary", RuncBinary);
+        Str("actor-runtime.runc-root", RuncRoot);
+        Time("io.containerd.timeout.shim.load", LoadTimeout);
+        Time("io.containerd.timeout.shim.cleanup", CleanupTimeout);
+        Time("io.containerd.timeout.shim.shutdown", ShutdownTimeout);
+        Time("actor-runtime.call-timeout", CallTimeout);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,26 @@
+namespace ActorRuntime.Events;
+
+/// <summary>
+/// One task event as ActorRuntime publishes it: containerd's fields flattened into one serializable record.
+/// ExecId is empty for a container's init process (containerd's TaskExit carries the container id there instead).
+/// Offset is the bus's global sequence number, 0 until published.
+/// </summary>
+public sealed record TaskEvent(
+    string Namespace,
+    string Topic,
+    string ContainerId,
+    string ExecId,
+    uint Pid,
+    uint ExitStatus,
+    DateTimeOffset? ExitedAt,
+    DateTimeOffset Timestamp,
+    long Offset = 0)
+{
+    public bool IsInit => ExecId.Length == 0;
+
+    public static TaskEvent Exited(string ns, string containerId, string execId, uint pid, uint status, DateTimeOffset exitedAt) =>
+        new(ns, Topics.Exit, containerId, execId, pid, status, exitedAt, DateTimeOffset.UtcNow);
+
+    public static TaskEvent Deleted(string ns, string containerId, uint pid, uint status, DateTimeOffset exitedAt) =>
+        new(ns, Topics.Delete, containerId, "", pid, status, exitedAt, DateTimeOffset.UtcNow);
+}

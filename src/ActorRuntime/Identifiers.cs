@@ -17,16 +17,18 @@ public static partial class Identifiers
     public static bool IsValid(string? id) => !string.IsNullOrEmpty(id) && id.Length <= MaxLength && Pattern().IsMatch(id);
 
     /// <summary>Throws InvalidArgument naming the problem, in containerd's words.</summary>
-    public static string Validate(string? id, string what = "identifier")
+    public static string Validate(string? id, string what = "identifier") => Check(id, what) is { } e ? throw e : id!;
+
+    /// <summary>The InvalidArgument error for a bad identifier, or null when it is valid.</summary>
+    public static InvalidArgumentException? Check(string? id, string what = "identifier")
     {
         if (string.IsNullOrEmpty(id))
-            throw new InvalidArgumentException($"{what} must not be empty: invalid argument");
+            return new InvalidArgumentException($"{what} must not be empty: invalid argument");
         if (id.Length > MaxLength)
-            throw new InvalidArgumentException(
+            return new InvalidArgumentException(
                 $"{what} \"{id}\" greater than maximum length ({MaxLength} characters): invalid argument");
         if (!Pattern().IsMatch(id))
-            throw new InvalidArgumentException(
-                $"{what} \"{id}\" must match {Pattern()}: invalid argument");
-        return id;
+            return new InvalidArgumentException($"{what} \"{id}\" must match {Pattern()}: invalid argument");
+        return null;
     }
 }

@@ -19,6 +19,9 @@ public sealed class ActorRuntimeOptions
     public TimeSpan? ShutdownTimeout { get; set; }
     public TimeSpan? CallTimeout { get; set; }
 
+    /// <summary>Replaces the shim binary launcher (fault-injection fakes); not a HOCON setting.</summary>
+    public Func<Shim.ShimLaunchSettings, Shim.IShimLauncher>? ShimLauncher { get; set; }
+
     /// <summary>Renders only the properties that were set, to be prepended over the defaults.</summary>
     public string ToHocon()
     {

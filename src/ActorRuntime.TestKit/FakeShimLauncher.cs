@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using ActorRuntime.Protocol.Shim;
+using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Shim;
+using Microsoft.Extensions.Logging;
+
+namespace ActorRuntime.TestKit;
+
+/// <summary>
+/// An <see cref="IShimLauncher"/> that starts <see cref="FakeShim"/>s instead of shim processes. Plug it in with
+/// <c>ActorRuntimeOptions.ShimLauncher = s => launcher.For(s)</c>; then reach any container's shim by id to inject faults.
+/// </summary>
+public sealed class FakeShimLauncher : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, FakeShim> _shims = new();
+    private readonly string _socketDirectory = Path.Combine("/run/actorruntime-fake", Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>When set, `start` fails with this error (a shim that will not start).</summary>
+    public TtrpcException? StartFailure { get; set; }
+
+    /// <summary>When set, `start` returns an address but the shim never answers (start ok, daemon dead).</summary>
+    public bool StartDeadShims { get; set; }
+
+    /// <summary>Applied to each new shim before it serves its first call.</summary>
+    public Action<FakeShim>? Configure { get; set; }
+
+    public int DeleteCalls => _deleteCalls;
+
+    private int _deleteCalls;
+
+    public FakeShim this[string containerId] => _shims[containerId];
+
+    public IReadOnlyCollection<FakeShim> Shims => _shims.Values.ToList();
+
+    public IShimLauncher For(ShimLaunchSettings settings) => new Launcher(this, settings);
+
+    private sealed class Launcher(FakeShimLauncher owner, ShimLaunchSettings settings) : IShimLauncher
+    {
+        public Task<string> StartAsync(Bundle bundle, CancellationToken ct)
+        {
+            if (owner.StartFailure is { } failure) return Task.FromException<string>(failure);
+            Directory.CreateDirectory(owner._socketDirectory);
+            var socket = Path.Combine(owner._socketDirectory, bundle.Id + ".sock");
+            var shim = new FakeShim(socket, settings.Namespace, settings.TtrpcAddress);
+            owner.Configure?.Invoke(shim);
+            owner._shims[bundle.Id] = shim;
+            if (owner.StartDeadShims) return shim.DieAsync().ContinueWith(_ => shim.Address, TaskScheduler.Default);
+            File.WriteAllText(bundle.AddressPath, shim.Address);
+            return Task.FromResult(shim.Address);
+        }
+
+        public async Task<DeleteResponse> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null)
+        {
+            Interlocked.Increment(ref owner._deleteCalls);
+            if (!owner._shims.TryGetValue(bundle.Id, out var shim))
+                throw new NotFoundException($"no shim for {bundle.Id}: not found");
+            var response = shim.CleanupResponse(bundle.Id);
+            await shim.DieAsync().ConfigureAwait(false);
+            return response;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var shim in _shims.Values) await shim.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(_socketDirectory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}

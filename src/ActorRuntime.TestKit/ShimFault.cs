@@ -1,0 +1,16 @@
+using ActorRuntime.Protocol.Ttrpc;
+
+namespace ActorRuntime.TestKit;
+
+/// <summary>What a fake shim does to a chosen Task method before (or instead of) answering.</summary>
+public abstract record ShimFault
+{
+    /// <summary>Answer after a delay.</summary>
+    public sealed record Delay(TimeSpan By) : ShimFault;
+
+    /// <summary>Answer with this error status.</summary>
+    public sealed record Fail(TtrpcCode Code, string Message) : ShimFault;
+
+    /// <summary>Never answer (until the connection goes): a wedged shim, as under SIGSTOP.</summary>
+    public sealed record Hang : ShimFault;
+}

@@ -1,0 +1,109 @@
+using ActorRuntime.Configuration;
+using ActorRuntime.Runtime;
+using Akka.Actor;
+
+namespace ActorRuntime.Hosting;
+
+/// <summary>
+/// The entry point a .NET host injects to create and drive containers. Each call is a message to the ShimManager,
+/// routed to the container's shim, task or exec actor; failures come back as typed errors
+/// (NotFoundException, AlreadyExistsException, DeadlineExceededException, ...).
+/// </summary>
+public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, RuntimeSettings settings)
+{
+    public RuntimeSettings Settings => settings;
+
+    public IActorRef ShimManager => shimManager;
+
+    public IActorRef EventBus => eventBus;
+
+    /// <summary>Long enough for a shim start plus a call; Wait is bounded only by the caller's token.</summary>
+    private TimeSpan CommandTimeout => settings.LoadTimeout + settings.CallTimeout + settings.ShutdownTimeout + settings.CleanupTimeout;
+
+    public async Task<uint> CreateAsync(string containerId, string specJson, IReadOnlyList<MountSpec> rootfs, Stdio? stdio = null,
+        CancellationToken ct = default) =>
+        (await Send<TaskProtocol.Created>(new TaskProtocol.Create(containerId, specJson, rootfs, stdio ?? Stdio.Null), ct)).Pid;
+
+    public async Task<uint> StartAsync(string containerId, CancellationToken ct = default) =>
+        (await Send<TaskProtocol.Started>(new TaskProtocol.Start(containerId), ct)).Pid;
+
+    public Task KillAsync(string containerId, uint signal, bool all = false, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.Kill(containerId, signal, all), ct);
+
+    public Task PauseAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.Pause(containerId), ct);
+
+    public Task ResumeAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.Resume(containerId), ct);
+
+    public Task ResizePtyAsync(string containerId, uint width, uint height, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.ResizePty(containerId, width, height), ct);
+
+    public Task CloseIOAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.CloseIO(containerId), ct);
+
+    public Task CheckpointAsync(string containerId, string path, bool exit = false, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.Checkpoint(containerId, path, exit), ct);
+
+    public Task UpdateAsync(string containerId, string resourcesJson, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.Update(containerId, resourcesJson), ct);
+
+    public Task<TaskProtocol.Exited> WaitAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Exited>(new TaskProtocol.Wait(containerId), ct, unbounded: true);
+
+    public Task<TaskProtocol.ProcessState> StateAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.ProcessState>(new TaskProtocol.State(containerId), ct);
+
+    public Task<TaskProtocol.PidList> PidsAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.PidList>(new TaskProtocol.Pids(containerId), ct);
+
+    public Task<TaskProtocol.StatsResult> StatsAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.StatsResult>(new TaskProtocol.Stats(containerId), ct);
+
+    /// <summary>Deletes a stopped task; returns once the shim has exited and its bundle is gone.</summary>
+    public Task<TaskProtocol.Exited> DeleteAsync(string containerId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Exited>(new TaskProtocol.Delete(containerId), ct);
+
+    public Task ExecAsync(string containerId, string execId, string processSpecJson, Stdio? stdio = null, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.Exec(containerId, execId, processSpecJson, stdio ?? Stdio.Null), ct);
+
+    public async Task<uint> StartExecAsync(string containerId, string execId, CancellationToken ct = default) =>
+        (await Send<TaskProtocol.Started>(new TaskProtocol.StartExec(containerId, execId), ct)).Pid;
+
+    public Task KillExecAsync(string containerId, string execId, uint signal, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.KillExec(containerId, execId, signal), ct);
+
+    public Task CloseExecIOAsync(string containerId, string execId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.CloseExecIO(containerId, execId), ct);
+
+    public Task ResizeExecPtyAsync(string containerId, string execId, uint width, uint height, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.ResizeExecPty(containerId, execId, width, height), ct);
+
+    public Task<TaskProtocol.Exited> WaitExecAsync(string containerId, string execId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Exited>(new TaskProtocol.WaitExec(containerId, execId), ct, unbounded: true);
+
+    public Task<TaskProtocol.ProcessState> ExecStateAsync(string containerId, string execId, CancellationToken ct = default) =>
+        Send<TaskProtocol.ProcessState>(new TaskProtocol.ExecState(containerId, execId), ct);
+
+    public Task<TaskProtocol.Exited> DeleteExecAsync(string containerId, string execId, CancellationToken ct = default) =>
+        Send<TaskProtocol.Exited>(new TaskProtocol.DeleteExec(containerId, execId), ct);
+
+    public async Task<IReadOnlyList<string>> ListAsync(CancellationToken ct = default) =>
+        (await shimManager.Ask<ShimManagerProtocol.TaskList>(new ShimManagerProtocol.ListTasks(), CommandTimeout, ct)).ContainerIds;
+
+    /// <summary>Completes once every shim found on disk at start-up was reloaded or cleaned up.</summary>
+    public Task<ShimManagerProtocol.Loaded> AwaitLoadedAsync(CancellationToken ct = default) =>
+        shimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(), null, ct);
+
+    private async Task<T> Send<T>(IWithContainerId command, CancellationToken ct, bool unbounded = false)
+    {
+        var reply = await shimManager.Ask<object>(command, unbounded ? (TimeSpan?)null : CommandTimeout, ct)
+            .ConfigureAwait(false);
+        return reply switch
+        {
+            T result => result,
+            TaskProtocol.Failed failed => throw failed.ToException(),
+            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}"),
+        };
+    }
+}

@@ -1,0 +1,84 @@
+using Akka.Actor;
+
+namespace ActorRuntime.Runtime;
+
+/// <summary>
+/// One exec'd process. CloseIO that arrives before Start is held until the process exists (the shim only creates
+/// an exec's stdin FIFO in Start; closing earlier would be lost, moby#38001).
+/// </summary>
+internal sealed class ExecActor : ProcessActorBase
+{
+    private readonly List<(TaskProtocol.CloseExecIO Command, IActorRef ReplyTo)> _closeBeforeStart = [];
+
+    private ExecActor(TaskRecord record, ShimCalls calls, IActorRef eventBus) : base(record, calls, eventBus) => Ready();
+
+    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus) =>
+        Akka.Actor.Props.Create(() => new ExecActor(record, calls, eventBus));
+
+    public static string ChildName(string execId) => "exec-" + execId;
+
+    private string ExecId => Record.ExecId;
+
+    protected override void Ready()
+    {
+        Queries();
+        Receive<TaskProtocol.Exec>(e => RunEmpty(() => Calls.ExecAsync(e), r => r with { Status = ProcessStatus.Created }));
+        Receive<TaskProtocol.StartExec>(_ => RunLifecycle(async () =>
+        {
+            var pid = await Calls.StartAsync(ContainerId, ExecId).ConfigureAwait(false);
+            return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, ExecId, pid), _ =>
+            {
+                EnsureWaiting();
+                foreach (var (command, replyTo) in _closeBeforeStart) Self.Tell(command, replyTo);
+                _closeBeforeStart.Clear();
+            });
+        }));
+        Receive<TaskProtocol.CloseExecIO>(c =>
+        {
+            if (Record.Pid == 0 && !Record.HasExited)
+                _closeBeforeStart.Add((c, Sender));
+            else
+                RunEmpty(() => Calls.CloseIOAsync(ContainerId, ExecId, c.Stdin));
+        });
+        Receive<TaskProtocol.KillExec>(k => RunEmpty(() => Calls.KillAsync(ContainerId, ExecId, k.Signal, false)));
+        Receive<TaskProtocol.ResizeExecPty>(p => RunEmpty(() => Calls.ResizePtyAsync(ContainerId, ExecId, p.Width, p.Height)));
+        Receive<TaskProtocol.DeleteExec>(_ => RunLifecycle(async () =>
+        {
+            var (pid, status, exitedAt) = await Calls.DeleteAsync(ContainerId, ExecId).ConfigureAwait(false);
+            return new Outcome(r => r, new TaskProtocol.Exited(ContainerId, ExecId, pid, status, exitedAt), _ =>
+            {
+                PublishExitIfUnseen(pid, status, exitedAt);
+                FailPendingCloses();
+                Context.Stop(Self);
+            });
+        }));
+    }
+
+    protected override void Queries()
+    {
+        base.Queries();
+        Receive<TaskProtocol.WaitExec>(_ => AddWaiter(Sender));
+        Receive<TaskProtocol.ExecState>(_ =>
+        {
+            var record = Record;
+            Calls.StateAsync(ContainerId, ExecId).PipeTo(Sender,
+                success: s => record.Observed(s.Pid, ShimCalls.ToStatus(s.Status), s.ExitStatus,
+                    Protocol.GoTime.ToDateTimeOffset(s.ExitedAt)).ToState(),
+                failure: e => ShimCalls.Failure(ContainerId, e));
+        });
+    }
+
+    private void FailPendingCloses()
+    {
+        foreach (var (_, replyTo) in _closeBeforeStart)
+            replyTo.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
+                $"process does not exist {ExecId}: not found"));
+        _closeBeforeStart.Clear();
+    }
+
+    protected override void PostStop()
+    {
+        FailPendingCloses();
+        base.PostStop();
+    }
+}

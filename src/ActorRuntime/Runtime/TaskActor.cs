@@ -1,0 +1,108 @@
+using ActorRuntime.Events;
+using ActorRuntime.Protocol.Runc;
+using Akka.Actor;
+
+namespace ActorRuntime.Runtime;
+
+/// <summary>A container's init process. Exec commands go to one child actor per exec id.</summary>
+internal sealed class TaskActor : ProcessActorBase
+{
+    private readonly Options? _runcOptions;
+
+    /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown.</summary>
+    public sealed record TaskDeleted(string ContainerId, TaskProtocol.Exited Result, IActorRef ReplyTo);
+
+    private TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions)
+        : base(record, calls, eventBus)
+    {
+        _runcOptions = runcOptions;
+        Ready();
+    }
+
+    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions) =>
+        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions));
+
+    protected override void PreStart()
+    {
+        // A reloaded task that is still running needs its exit observed.
+        EnsureWaiting();
+        base.PreStart();
+    }
+
+    protected override void Ready()
+    {
+        Queries();
+        Receive<TaskProtocol.Create>(c => RunLifecycle(async () =>
+        {
+            var pid = await Calls.CreateAsync(c, Record.Bundle, _runcOptions).ConfigureAwait(false);
+            return new Outcome(r => r.Created(pid), new TaskProtocol.Created(ContainerId, pid));
+        }));
+        Receive<TaskProtocol.Start>(_ => RunLifecycle(async () =>
+        {
+            var pid = await Calls.StartAsync(ContainerId, "").ConfigureAwait(false);
+            return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, "", pid), _ => EnsureWaiting());
+        }));
+        Receive<TaskProtocol.Kill>(k => RunEmpty(() => Calls.KillAsync(ContainerId, "", k.Signal, k.All)));
+        Receive<TaskProtocol.Pause>(_ => RunEmpty(() => Calls.PauseAsync(ContainerId), r => r.Paused()));
+        Receive<TaskProtocol.Resume>(_ => RunEmpty(() => Calls.ResumeAsync(ContainerId), r => r.Resumed()));
+        Receive<TaskProtocol.ResizePty>(p => RunEmpty(() => Calls.ResizePtyAsync(ContainerId, "", p.Width, p.Height)));
+        Receive<TaskProtocol.CloseIO>(c => RunEmpty(() => Calls.CloseIOAsync(ContainerId, "", c.Stdin)));
+        Receive<TaskProtocol.Checkpoint>(c => RunEmpty(() => Calls.CheckpointAsync(c)));
+        Receive<TaskProtocol.Update>(u => RunEmpty(() => Calls.UpdateAsync(u)));
+        Receive<TaskProtocol.Shutdown>(s => RunEmpty(() => Calls.ShutdownAsync(ContainerId, s.Now)));
+        Receive<TaskProtocol.Delete>(_ => RunLifecycle(async () =>
+        {
+            var (pid, status, exitedAt) = await Calls.DeleteAsync(ContainerId, "").ConfigureAwait(false);
+            // No reply here: the shim actor answers once the shim and bundle are gone.
+            return new Outcome(r => r, null, requester =>
+            {
+                // Exit strictly before delete on the bus, whichever source (shim or us) gets there first.
+                PublishExitIfUnseen(pid, status, exitedAt);
+                EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(Record.Namespace, ContainerId, pid, status, exitedAt)));
+                Context.Parent.Tell(new TaskDeleted(ContainerId, new TaskProtocol.Exited(ContainerId, "", pid, status, exitedAt), requester));
+            });
+        }));
+        Receive<TaskProtocol.Exec>(e =>
+        {
+            var name = ExecActor.ChildName(e.ExecId);
+            if (Identifiers.Check(e.ExecId, "exec id") is { } invalid)
+            {
+                Sender.Tell(ShimCalls.Failure(ContainerId, invalid));
+                return;
+            }
+            if (!Context.Child(name).IsNobody())
+            {
+                Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.AlreadyExists,
+                    $"id {e.ExecId}: already exists"));
+                return;
+            }
+            var record = new TaskRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio);
+            Context.ActorOf(ExecActor.Props(record, Calls, EventBus), name).Forward(e);
+        });
+        Receive<IWithExecId>(c =>
+        {
+            var child = Context.Child(ExecActor.ChildName(c.ExecId));
+            if (child.IsNobody())
+                Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
+                    $"process does not exist {c.ExecId}: not found"));
+            else
+                child.Forward(c);
+        });
+    }
+
+    protected override void Queries()
+    {
+        base.Queries();
+        Receive<TaskProtocol.Wait>(_ => AddWaiter(Sender));
+        Receive<TaskProtocol.State>(_ =>
+        {
+            var record = Record;
+            Calls.StateAsync(ContainerId, "").PipeTo(Sender,
+                success: s => record.Observed(s.Pid, ShimCalls.ToStatus(s.Status), s.ExitStatus,
+                    Protocol.GoTime.ToDateTimeOffset(s.ExitedAt)).ToState(),
+                failure: e => ShimCalls.Failure(ContainerId, e));
+        });
+        Receive<TaskProtocol.Pids>(_ => Calls.PidsAsync(ContainerId).PipeTo(Sender, failure: e => ShimCalls.Failure(ContainerId, e)));
+        Receive<TaskProtocol.Stats>(_ => Calls.StatsAsync(ContainerId).PipeTo(Sender, failure: e => ShimCalls.Failure(ContainerId, e)));
+    }
+}

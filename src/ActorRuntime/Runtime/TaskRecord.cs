@@ -1,0 +1,39 @@
+namespace ActorRuntime.Runtime;
+
+/// <summary>
+/// What a task actor knows about its process. Immutable; changed only by the pure functions below so the actor
+/// just sequences shim calls and applies their results.
+/// </summary>
+public sealed record TaskRecord(
+    string Namespace,
+    string ContainerId,
+    string ExecId,
+    string Bundle,
+    Stdio Stdio,
+    uint Pid = 0,
+    ProcessStatus Status = ProcessStatus.Unknown,
+    uint ExitStatus = 0,
+    DateTimeOffset? ExitedAt = null)
+{
+    public bool HasExited => Status == ProcessStatus.Stopped && ExitedAt is not null;
+
+    public TaskRecord Created(uint pid) => this with { Pid = pid, Status = ProcessStatus.Created };
+
+    public TaskRecord Started(uint pid) => this with { Pid = pid, Status = ProcessStatus.Running };
+
+    public TaskRecord Exited(uint status, DateTimeOffset at) =>
+        this with { Status = ProcessStatus.Stopped, ExitStatus = status, ExitedAt = at };
+
+    public TaskRecord Paused() => this with { Status = ProcessStatus.Paused };
+
+    public TaskRecord Resumed() => this with { Status = ProcessStatus.Running };
+
+    /// <summary>The shim's view wins when we (re)learn state from it, e.g. after a reload.</summary>
+    public TaskRecord Observed(uint pid, ProcessStatus status, uint exitStatus, DateTimeOffset? exitedAt) =>
+        this with { Pid = pid == 0 ? Pid : pid, Status = status, ExitStatus = exitStatus, ExitedAt = exitedAt ?? ExitedAt };
+
+    public TaskProtocol.ProcessState ToState() =>
+        new(ContainerId, ExecId, Pid, Status, ExitStatus, ExitedAt, Bundle, Stdio);
+
+    public TaskProtocol.Exited ToExited() => new(ContainerId, ExecId, Pid, ExitStatus, ExitedAt ?? DateTimeOffset.MinValue);
+}

@@ -1,0 +1,135 @@
+using Akka.Actor;
+
+namespace ActorRuntime.Events;
+
+/// <summary>Messages of the <see cref="EventBus"/> actor.</summary>
+public static class EventBusProtocol
+{
+    /// <summary>Marker for messages the bus accepts.</summary>
+    public interface IEventBusCommand;
+
+    /// <summary>
+    /// Publish an event (its Offset is ignored and assigned by the bus). With <paramref name="WantAck"/> the sender gets
+    /// <see cref="Published"/>.
+    /// </summary>
+    public sealed record Publish(TaskEvent Event, bool WantAck = false) : IEventBusCommand;
+
+    /// <summary>
+    /// Reply to <see cref="Publish"/> with WantAck. <paramref name="Event"/> carries its offset when delivered (0 when dropped).
+    /// </summary>
+    public sealed record Published(TaskEvent Event, PublishOutcome Outcome)
+    {
+        public bool Delivered => Outcome == PublishOutcome.Delivered;
+    }
+
+    /// <summary>
+    /// Subscribe an actor. Filters use containerd's syntax (see <see cref="EventFilter"/>), OR'ed; none = everything.
+    /// The sender gets <see cref="Subscribed"/>, or <c>Status.Failure(InvalidArgumentException)</c> for a bad filter.
+    /// The subscriber receives <see cref="TaskEvent"/>s in offset order, sent by the subscription's pump; it replies
+    /// <see cref="Ack"/> (to the sender of the event) to let more than <see cref="EventBusSettings.MaxInFlightPerSubscriber"/> through.
+    /// Its termination ends the subscription.
+    /// </summary>
+    public sealed record Subscribe(IReadOnlyList<string> Filters, IActorRef Subscriber) : IEventBusCommand;
+
+    /// <summary>
+    /// Subscribe an in-process callback (moby's libcontainerd backend). Calls for one container (namespace + container id,
+    /// its execs included) run strictly in offset order, one at a time; different containers run in parallel. A failed
+    /// or faulted callback is logged and counted; the container's queue moves on. In-process only (not serializable).
+    /// </summary>
+    public sealed record SubscribeBackend(IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : IEventBusCommand;
+
+    public sealed record Subscribed(string SubscriptionId);
+
+    /// <summary>End a subscription; the sender gets <see cref="Unsubscribed"/> (Existed false when the id was unknown).</summary>
+    public sealed record Unsubscribe(string SubscriptionId) : IEventBusCommand;
+
+    public sealed record Unsubscribed(string SubscriptionId, bool Existed);
+
+    /// <summary>Cumulative acknowledgement from an actor subscriber: every event up to and including Offset is handled.</summary>
+    public sealed record Ack(long Offset);
+
+    /// <summary>Sent to a subscriber whose subscription the bus ended (e.g. its queue overflowed).</summary>
+    public sealed record SubscriptionCancelled(string SubscriptionId, string Reason);
+
+    /// <summary>Ask for <see cref="EventBusStats"/>.</summary>
+    public sealed record GetStats : IEventBusCommand
+    {
+        public static readonly GetStats Instance = new();
+
+        private GetStats()
+        {
+        }
+    }
+
+    public sealed record EventBusStats(
+        long LastOffset,
+        long DroppedDuplicates,
+        long DroppedStale,
+        int TrackedRuns,
+        IReadOnlyList<SubscriptionStats> Subscriptions)
+    {
+        public SubscriptionStats? this[string subscriptionId] =>
+            Subscriptions.FirstOrDefault(s => s.SubscriptionId == subscriptionId);
+    }
+
+    /// <summary>
+    /// Lag of one subscription, as the bus last heard from its worker.
+    /// <paramref name="Enqueued"/>: events the bus routed to it. <paramref name="Handed"/>: passed to the subscriber or
+    /// callback. <paramref name="Completed"/>: acked (actor) or finished (backend, success or failure).
+    /// <paramref name="LastHandedOffset"/> / <paramref name="LastCompletedOffset"/>: highest offsets so far (for a backend,
+    /// across containers). <paramref name="Failures"/>: backend callbacks that threw, faulted or timed out.
+    /// <paramref name="ActiveContainers"/>: backend containers with work outstanding.
+    /// </summary>
+    public sealed record SubscriptionStats(
+        string SubscriptionId,
+        SubscriptionKind Kind,
+        IReadOnlyList<string> Filters,
+        long Enqueued,
+        long Handed,
+        long Completed,
+        long LastHandedOffset,
+        long LastCompletedOffset,
+        long Failures,
+        int ActiveContainers)
+    {
+        /// <summary>Events routed to the subscription and not yet acked/finished.</summary>
+        public long Pending => Enqueued - Completed;
+
+        /// <summary>Events still waiting in the worker's queue (not yet handed over).</summary>
+        public long Queued => Enqueued - Handed;
+
+        /// <summary>Handed over but not acked/finished.</summary>
+        public long InFlight => Handed - Completed;
+    }
+
+    public enum SubscriptionKind
+    {
+        Actor,
+        Backend,
+    }
+
+    public enum PublishOutcome
+    {
+        Delivered,
+        DroppedDuplicate,
+        DroppedStale,
+    }
+
+    // ---- internal traffic between the bus and its workers ----
+
+    /// <summary>The bus hands one delivered event to a subscription worker.</summary>
+    internal sealed record Dispatch(TaskEvent Event);
+
+    /// <summary>A worker's cumulative counters (idempotent: the latest report wins).</summary>
+    internal sealed record WorkerProgress(
+        string SubscriptionId,
+        long Handed,
+        long Completed,
+        long LastHandedOffset,
+        long LastCompletedOffset,
+        long Failures,
+        int ActiveContainers);
+
+    /// <summary>A worker gives up (e.g. queue overflow); the bus ends the subscription and tells the subscriber.</summary>
+    internal sealed record WorkerGaveUp(string SubscriptionId, string Reason);
+}

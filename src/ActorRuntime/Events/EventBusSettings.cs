@@ -1,0 +1,40 @@
+using ActorRuntime.Configuration;
+using Akka.Configuration;
+
+namespace ActorRuntime.Events;
+
+/// <summary>EventBus tuning; defaults match <c>actor-runtime.event-bus</c> in hocon/actorruntime.conf.</summary>
+public sealed record EventBusSettings
+{
+    public static readonly EventBusSettings Default = new();
+
+    /// <summary>Un-acked events an actor subscriber may have at once (N); the rest stay queued in its pump.</summary>
+    public int MaxInFlightPerSubscriber { get; init; } = 64;
+
+    /// <summary>A subscriber queue longer than this cancels the subscription (the subscriber is told); 0 = unbounded.</summary>
+    public int MaxQueuedPerSubscriber { get; init; } = 65_536;
+
+    /// <summary>A backend callback running longer is abandoned and counted as failed; null = wait forever.</summary>
+    public TimeSpan? BackendCallbackTimeout { get; init; }
+
+    /// <summary>How finished runs are forgotten (see <see cref="RunRetention"/> for the trade-off).</summary>
+    public RunRetention Retention { get; init; } = RunRetention.Default;
+
+    public TimeSpan PruneInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    public static EventBusSettings Create(Config config)
+    {
+        var c = config.WithFallback(RuntimeSettings.DefaultConfig).GetConfig("actor-runtime.event-bus");
+        var timeout = c.GetTimeSpan("backend-callback-timeout", TimeSpan.Zero);
+        return new EventBusSettings
+        {
+            MaxInFlightPerSubscriber = c.GetInt("max-in-flight-per-subscriber", 64),
+            MaxQueuedPerSubscriber = c.GetInt("max-queued-per-subscriber", 65_536),
+            BackendCallbackTimeout = timeout > TimeSpan.Zero ? timeout : null,
+            Retention = new RunRetention(
+                c.GetTimeSpan("retain-finished-runs-for", TimeSpan.FromMinutes(10)),
+                c.GetInt("max-tracked-runs", 100_000)),
+            PruneInterval = c.GetTimeSpan("prune-interval", TimeSpan.FromSeconds(30)),
+        };
+    }
+}

@@ -1,0 +1,346 @@
+using System.Collections.Concurrent;
+using ActorRuntime.Events;
+using ActorRuntime.Protocol.Ttrpc;
+using Akka.Actor;
+using Akka.Configuration;
+using Xunit.Abstractions;
+using static ActorRuntime.Events.EventBusProtocol;
+
+namespace ActorRuntime.Tests.Events;
+
+public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("akka.loglevel = INFO", output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    #region Protocol
+
+    /// <summary>Acks every event at once and forwards it to a probe.</summary>
+    private sealed class AckingSubscriber : ReceiveActor
+    {
+        public AckingSubscriber(IActorRef target)
+        {
+            Receive<TaskEvent>(e =>
+            {
+                Sender.Tell(new Ack(e.Offset));
+                target.Tell(e);
+            });
+            Receive<SubscriptionCancelled>(c => target.Tell(c));
+        }
+
+        public static Props Props(IActorRef target) => Akka.Actor.Props.Create(() => new AckingSubscriber(target));
+    }
+
+    #endregion
+
+    private static TaskEvent Ev(string topic, string container, string exec = "", uint pid = 0, uint status = 0, string ns = "moby") =>
+        new(ns, topic, container, exec, pid, status, topic is Topics.Exit or Topics.Delete ? T0 : null, T0);
+
+    private IActorRef NewBus(EventBusSettings? settings = null) => Sys.ActorOf(EventBus.Props(settings));
+
+    private static async Task<string> SubscribeAsync(IActorRef bus, IActorRef subscriber, params string[] filters) =>
+        (await bus.Ask<Subscribed>(new Subscribe(filters, subscriber), Timeout)).SubscriptionId;
+
+    private static Task<EventBusStats> StatsAsync(IActorRef bus) => bus.Ask<EventBusStats>(GetStats.Instance, Timeout);
+
+    [Fact]
+    public async Task Exit_and_delete_are_republished_exactly_once_while_several_threads_hammer_duplicates()
+    {
+        const int containers = 50;
+        const int publishers = 4;
+        var bus = NewBus();
+        var probe = CreateTestProbe();
+        await SubscribeAsync(bus, Sys.ActorOf(AckingSubscriber.Props(probe)));
+
+        for (var i = 0; i < containers; i++)
+        {
+            var c = $"c{i}";
+            bus.Tell(new Publish(Ev(Topics.Create, c, pid: 1000u + (uint)i)));
+            bus.Tell(new Publish(Ev(Topics.Start, c, pid: 1000u + (uint)i)));
+            bus.Tell(new Publish(Ev(Topics.ExecAdded, c, exec: "e1")));
+            bus.Tell(new Publish(Ev(Topics.ExecStarted, c, exec: "e1", pid: 5000u + (uint)i)));
+        }
+
+        // Every publisher sends the shim's exits, its re-sends and dead-shim cleanup's synthetic exit/delete, each in its own order.
+        var hammers = Enumerable.Range(0, publishers).Select(t => Task.Run(() =>
+        {
+            var rnd = new Random(t);
+            var batch = new List<TaskEvent>();
+            for (var i = 0; i < containers; i++)
+            {
+                var c = $"c{i}";
+                var pid = 1000u + (uint)i;
+                batch.Add(Ev(Topics.Exit, c, pid: pid, status: 0));
+                batch.Add(Ev(Topics.Exit, c, pid: pid, status: 0));
+                batch.Add(Ev(Topics.Exit, c, pid: 0, status: 255));
+                batch.Add(Ev(Topics.Delete, c, pid: pid, status: 0));
+                batch.Add(Ev(Topics.Delete, c, pid: 0, status: 255));
+                batch.Add(Ev(Topics.Exit, c, exec: "e1", pid: 5000u + (uint)i, status: 1));
+                batch.Add(Ev(Topics.Exit, c, exec: "e1", pid: 5000u + (uint)i, status: 1));
+            }
+            foreach (var e in batch.OrderBy(_ => rnd.Next()))
+                bus.Tell(new Publish(e));
+        })).ToArray();
+        await Task.WhenAll(hammers);
+
+        const int expected = containers * 7; // create, start, exec-added, exec-started, exit, delete, exec exit
+        var received = new List<TaskEvent>(expected);
+        for (var n = 0; n < expected; n++)
+            received.Add(await probe.ExpectMsgAsync<TaskEvent>(Timeout));
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+
+        Assert.Equal(Enumerable.Range(1, expected).Select(i => (long)i), received.Select(e => e.Offset));
+        for (var i = 0; i < containers; i++)
+        {
+            var c = $"c{i}";
+            Assert.Single(received, e => e is { Topic: Topics.Exit, ExecId: "" } && e.ContainerId == c);
+            Assert.Single(received, e => e is { Topic: Topics.Delete } && e.ContainerId == c);
+            Assert.Single(received, e => e is { Topic: Topics.Exit, ExecId: "e1", ExitStatus: 1 } && e.ContainerId == c);
+        }
+
+        var stats = await StatsAsync(bus);
+        Assert.Equal(publishers * containers * 7 - containers * 3, stats.DroppedDuplicates);
+        Assert.Equal(0, stats.DroppedStale);
+        Assert.Equal(expected, stats.LastOffset);
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_never_acks_does_not_delay_a_fast_one_and_its_lag_is_reported()
+    {
+        var bus = NewBus(new EventBusSettings { MaxInFlightPerSubscriber = 4 });
+        var slow = CreateTestProbe("slow");
+        var fast = CreateTestProbe("fast");
+        var slowId = await SubscribeAsync(bus, slow);
+        var fastId = await SubscribeAsync(bus, Sys.ActorOf(AckingSubscriber.Props(fast)));
+
+        for (var i = 1; i <= 20; i++)
+            bus.Tell(new Publish(Ev(Topics.Oom, $"c{i}")));
+
+        for (var i = 1; i <= 20; i++)
+            Assert.Equal(i, (await fast.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        for (var i = 1; i <= 4; i++)
+            Assert.Equal(i, (await slow.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        var pump = slow.LastSender; // events come from the subscription's pump; acks go back to it
+        await slow.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        await AwaitAssertAsync(async () =>
+        {
+            var stats = await StatsAsync(bus);
+            var s = stats[slowId]!;
+            Assert.Equal((20L, 4L, 0L, 20L, 16L, 4L, 4L, 0L),
+                (s.Enqueued, s.Handed, s.Completed, s.Pending, s.Queued, s.InFlight, s.LastHandedOffset, s.LastCompletedOffset));
+            var f = stats[fastId]!;
+            Assert.Equal((20L, 0L, 20L), (f.Enqueued, f.Pending, f.LastCompletedOffset));
+        }, Timeout);
+
+        // A cumulative ack for offset 2 opens the window by two: offsets 5 and 6 follow, in order.
+        pump.Tell(new Ack(2), slow.Ref);
+        Assert.Equal(5, (await slow.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        Assert.Equal(6, (await slow.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        await slow.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await AwaitAssertAsync(async () =>
+        {
+            var s = (await StatsAsync(bus))[slowId]!;
+            Assert.Equal((2L, 18L, 2L, 6L), (s.Completed, s.Pending, s.LastCompletedOffset, s.LastHandedOffset));
+        }, Timeout);
+    }
+
+    [Fact]
+    public async Task Backend_callbacks_run_in_order_per_container_and_a_slow_container_does_not_hold_up_the_others()
+    {
+        var bus = NewBus();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completions = new ConcurrentQueue<TaskEvent>();
+        var running = new ConcurrentDictionary<string, int>();
+        var overlaps = 0;
+
+        async Task Callback(TaskEvent e)
+        {
+            if (running.AddOrUpdate(e.ContainerId, 1, (_, n) => n + 1) > 1)
+                Interlocked.Increment(ref overlaps);
+            try
+            {
+                if (e.ContainerId == "slow") await gate.Task;
+                else await Task.Delay(1);
+                completions.Enqueue(e);
+            }
+            finally
+            {
+                running.AddOrUpdate(e.ContainerId, 0, (_, n) => n - 1);
+            }
+        }
+
+        var id = (await bus.Ask<Subscribed>(new SubscribeBackend([], Callback), Timeout)).SubscriptionId;
+        string[] containers = ["slow", .. Enumerable.Range(1, 9).Select(i => $"c{i}")];
+        string[] topics = [Topics.Create, Topics.Start, Topics.Oom, Topics.Paused, Topics.Resumed];
+        foreach (var topic in topics)
+        {
+            foreach (var c in containers)
+                bus.Tell(new Publish(Ev(topic, c, pid: 77)));
+        }
+
+        // All 45 events of the nine other containers complete while "slow" is stuck in its first callback.
+        await AwaitConditionAsync(() => Task.FromResult(completions.Count == 45), Timeout);
+        Assert.DoesNotContain(completions, e => e.ContainerId == "slow");
+        await AwaitAssertAsync(async () =>
+        {
+            var s = (await StatsAsync(bus))[id]!;
+            Assert.Equal((50L, 46L, 45L, 5L, 1L, 4L, 1), (s.Enqueued, s.Handed, s.Completed, s.Pending, s.InFlight, s.Queued, s.ActiveContainers));
+        }, Timeout);
+
+        gate.SetResult();
+        await AwaitConditionAsync(() => Task.FromResult(completions.Count == 50), Timeout);
+
+        var done = completions.ToList();
+        Assert.Equal(0, overlaps);
+        Assert.All(done.Take(45), e => Assert.NotEqual("slow", e.ContainerId));
+        foreach (var c in containers)
+        {
+            var mine = done.Where(e => e.ContainerId == c).ToList();
+            Assert.Equal(topics, mine.Select(e => e.Topic));
+            Assert.Equal(mine.Select(e => e.Offset).Order(), mine.Select(e => e.Offset));
+        }
+        await AwaitAssertAsync(async () =>
+        {
+            var s = (await StatsAsync(bus))[id]!;
+            Assert.Equal((0L, 0, 50L, 0L), (s.Pending, s.ActiveContainers, s.LastCompletedOffset, s.Failures));
+        }, Timeout);
+    }
+
+    [Fact]
+    public async Task A_failing_backend_callback_is_counted_and_its_container_moves_on_in_order()
+    {
+        var bus = NewBus();
+        var seen = new ConcurrentQueue<long>();
+        var id = (await bus.Ask<Subscribed>(new SubscribeBackend([], e =>
+        {
+            seen.Enqueue(e.Offset);
+            if (e.Offset == 2) throw new InvalidOperationException("handler bug");
+            return e.Offset == 3 ? Task.FromException(new IOException("faulted")) : Task.CompletedTask;
+        }), Timeout)).SubscriptionId;
+
+        bus.Tell(new Publish(Ev(Topics.Create, "c1", pid: 1)));
+        bus.Tell(new Publish(Ev(Topics.Start, "c1", pid: 1)));
+        bus.Tell(new Publish(Ev(Topics.Oom, "c1")));
+        bus.Tell(new Publish(Ev(Topics.Exit, "c1", pid: 1)));
+
+        await AwaitAssertAsync(async () =>
+        {
+            var s = (await StatsAsync(bus))[id]!;
+            Assert.Equal((4L, 2L, 0L), (s.Completed, s.Failures, s.Pending));
+        }, Timeout);
+        Assert.Equal([1L, 2, 3, 4], seen);
+    }
+
+    [Fact]
+    public async Task Filters_in_containerd_syntax_select_what_each_subscriber_gets()
+    {
+        var bus = NewBus();
+        var moby = CreateTestProbe();
+        var execsOrDeletes = CreateTestProbe();
+        await SubscribeAsync(bus, Sys.ActorOf(AckingSubscriber.Props(moby)), "namespace==moby,topic~=|^/tasks/|");
+        await SubscribeAsync(bus, Sys.ActorOf(AckingSubscriber.Props(execsOrDeletes)), "event.exec_id", "topic==/tasks/delete");
+
+        bus.Tell(new Publish(Ev(Topics.Exit, "c1", pid: 5)));                       // 1
+        bus.Tell(new Publish(Ev(Topics.Exit, "c2", pid: 6, ns: "default")));        // 2
+        bus.Tell(new Publish(Ev("/containers/update", "c1")));                       // 3
+        bus.Tell(new Publish(Ev(Topics.ExecAdded, "c1", exec: "e1")));                // 4
+        bus.Tell(new Publish(Ev(Topics.Delete, "c2", pid: 6, ns: "default")));      // 5
+
+        Assert.Equal(1, (await moby.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        Assert.Equal(4, (await moby.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        Assert.Equal(4, (await execsOrDeletes.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        Assert.Equal(5, (await execsOrDeletes.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        await moby.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await execsOrDeletes.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public async Task A_bad_filter_fails_the_subscribe_with_invalid_argument()
+    {
+        var bus = NewBus();
+        var ex = await Assert.ThrowsAsync<InvalidArgumentException>(
+            () => bus.Ask<Subscribed>(new Subscribe(["namespace=moby"], TestActor), Timeout));
+        Assert.Contains("position 9", ex.Message);
+        Assert.Empty((await StatsAsync(bus)).Subscriptions);
+    }
+
+    [Fact]
+    public async Task Unsubscribe_stops_delivery_and_removes_the_subscription()
+    {
+        var bus = NewBus();
+        var probe = CreateTestProbe();
+        var id = await SubscribeAsync(bus, Sys.ActorOf(AckingSubscriber.Props(probe)));
+        bus.Tell(new Publish(Ev(Topics.Oom, "c1")));
+        await probe.ExpectMsgAsync<TaskEvent>(Timeout);
+
+        Assert.Equal(new Unsubscribed(id, true), await bus.Ask<Unsubscribed>(new Unsubscribe(id), Timeout));
+        Assert.Equal(new Unsubscribed(id, false), await bus.Ask<Unsubscribed>(new Unsubscribe(id), Timeout));
+        bus.Tell(new Publish(Ev(Topics.Oom, "c1")));
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Assert.Empty((await StatsAsync(bus)).Subscriptions);
+    }
+
+    [Fact]
+    public async Task A_terminated_subscriber_loses_its_subscriptions()
+    {
+        var bus = NewBus();
+        var probe = CreateTestProbe();
+        var subscriber = Sys.ActorOf(AckingSubscriber.Props(probe));
+        await SubscribeAsync(bus, subscriber, "topic==/tasks/exit");
+        await SubscribeAsync(bus, subscriber, "topic==/tasks/oom");
+        var keep = await SubscribeAsync(bus, CreateTestProbe());
+        Assert.Equal(3, (await StatsAsync(bus)).Subscriptions.Count);
+
+        await WatchAsync(subscriber);
+        subscriber.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(subscriber, Timeout);
+
+        await AwaitAssertAsync(async () =>
+            Assert.Equal([keep], (await StatsAsync(bus)).Subscriptions.Select(s => s.SubscriptionId)), Timeout);
+    }
+
+    [Fact]
+    public async Task A_publisher_that_asks_for_it_learns_the_offset_or_why_the_event_was_dropped()
+    {
+        var bus = NewBus();
+        var delivered = await bus.Ask<Published>(new Publish(Ev(Topics.Exit, "c1", pid: 9), WantAck: true), Timeout);
+        Assert.Equal((PublishOutcome.Delivered, 1L), (delivered.Outcome, delivered.Event.Offset));
+
+        var dup = await bus.Ask<Published>(new Publish(Ev(Topics.Exit, "c1", pid: 0, status: 255), WantAck: true), Timeout);
+        Assert.Equal((PublishOutcome.DroppedDuplicate, 0L), (dup.Outcome, dup.Event.Offset));
+
+        var stale = await bus.Ask<Published>(new Publish(Ev(Topics.Delete, "c1", pid: 8), WantAck: true), Timeout);
+        Assert.Equal(PublishOutcome.DroppedStale, stale.Outcome);
+        Assert.False(stale.Delivered);
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_falls_too_far_behind_is_cancelled_and_told()
+    {
+        var bus = NewBus(new EventBusSettings { MaxInFlightPerSubscriber = 1, MaxQueuedPerSubscriber = 3 });
+        var probe = CreateTestProbe();
+        var id = await SubscribeAsync(bus, probe);
+        for (var i = 0; i < 6; i++)
+            bus.Tell(new Publish(Ev(Topics.Oom, "c1")));
+
+        Assert.Equal(1, (await probe.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        var cancelled = await probe.ExpectMsgAsync<SubscriptionCancelled>(Timeout);
+        Assert.Equal(id, cancelled.SubscriptionId);
+        await AwaitAssertAsync(async () => Assert.Empty((await StatsAsync(bus)).Subscriptions), Timeout);
+    }
+
+    [Fact]
+    public void Settings_come_from_hocon_with_the_shipped_defaults()
+    {
+        var defaults = EventBusSettings.Create(ConfigurationFactory.Empty);
+        Assert.Equal((64, 65_536, (TimeSpan?)null, TimeSpan.FromMinutes(10)),
+            (defaults.MaxInFlightPerSubscriber, defaults.MaxQueuedPerSubscriber, defaults.BackendCallbackTimeout,
+                defaults.Retention.RetainFinishedRunsFor));
+
+        var custom = EventBusSettings.Create(ConfigurationFactory.ParseString(
+            "actor-runtime.event-bus { max-in-flight-per-subscriber = 8, backend-callback-timeout = 2s, retain-finished-runs-for = 1m }"));
+        Assert.Equal((8, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1)),
+            (custom.MaxInFlightPerSubscriber, custom.BackendCallbackTimeout, custom.Retention.RetainFinishedRunsFor));
+    }
+}

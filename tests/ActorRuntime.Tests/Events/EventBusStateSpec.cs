@@ -1,0 +1,273 @@
+using ActorRuntime.Events;
+
+namespace ActorRuntime.Tests.Events;
+
+public sealed class EventBusStateSpec
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static TaskEvent Ev(string topic, string container = "c1", string exec = "", uint pid = 0, uint status = 0) =>
+        new("moby", topic, container, exec, pid, status, topic is Topics.Exit or Topics.Delete ? T0 : null, T0);
+
+    /// <summary>Feeds events through Decide/Apply like the actor does; returns the final state and every decision.</summary>
+    private static (EventBusState State, List<PublishDecision> Decisions) Run(EventBusState state, DateTimeOffset now, params TaskEvent[] events)
+    {
+        var decisions = new List<PublishDecision>();
+        foreach (var e in events)
+        {
+            var d = EventBusState.Decide(state, e, now);
+            state = EventBusState.Apply(state, d);
+            decisions.Add(d);
+        }
+        return (state, decisions);
+    }
+
+    private static (EventBusState State, List<PublishDecision> Decisions) Run(params TaskEvent[] events) =>
+        Run(EventBusState.Empty, T0, events);
+
+    private static List<TaskEvent> Delivered(IEnumerable<PublishDecision> ds) => ds.OfType<EventDelivered>().Select(d => d.Event).ToList();
+
+    private static string Shape(IEnumerable<PublishDecision> ds) => string.Join(" ", ds.Select(d => d switch
+    {
+        EventDelivered x => $"+{x.Event.Topic.Replace("/tasks/", "")}",
+        EventDropped { Reason: DropReason.Duplicate } x => $"dup:{x.Event.Topic.Replace("/tasks/", "")}",
+        EventDropped x => $"stale:{x.Event.Topic.Replace("/tasks/", "")}",
+        _ => "?",
+    }));
+
+    [Fact]
+    public void Repeated_exit_and_delete_are_delivered_once_and_offsets_are_consecutive()
+    {
+        var (state, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10),
+            Ev(Topics.Exit, pid: 10), Ev(Topics.Exit, pid: 10),
+            Ev(Topics.Delete, pid: 10), Ev(Topics.Delete, pid: 10), Ev(Topics.Exit, pid: 10));
+
+        Assert.Equal("+create +start +exit dup:exit +delete dup:delete dup:exit", Shape(ds));
+        Assert.Equal([1L, 2, 3, 4], Delivered(ds).Select(e => e.Offset));
+        Assert.All(ds.OfType<EventDropped>(), d => Assert.Equal(0, d.Event.Offset));
+        Assert.Equal(4, state.LastOffset);
+        Assert.Equal(3, state.DroppedDuplicates);
+        Assert.Equal(0, state.DroppedStale);
+    }
+
+    [Fact]
+    public void Exact_repeats_of_create_and_start_are_dropped()
+    {
+        var (_, ds) = Run(Ev(Topics.Create, pid: 10), Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10), Ev(Topics.Start, pid: 10));
+        Assert.Equal("+create dup:create +start dup:start", Shape(ds));
+    }
+
+    [Fact]
+    public void Other_topics_are_delivered_as_they_come_and_track_no_run()
+    {
+        var (state, ds) = Run(Ev(Topics.Oom), Ev(Topics.Oom), Ev(Topics.Paused), Ev(Topics.Resumed), Ev(Topics.Checkpointed));
+        Assert.Equal("+oom +oom +paused +resumed +checkpointed", Shape(ds));
+        Assert.Empty(state.Runs);
+    }
+
+    [Fact]
+    public void A_delete_that_overtakes_its_exit_still_lets_the_exit_through_once()
+    {
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Delete, pid: 10, status: 0), Ev(Topics.Exit, pid: 10, status: 0),
+            Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
+        Assert.Equal("+create +delete +exit dup:exit dup:delete", Shape(ds));
+    }
+
+    [Fact]
+    public void An_exit_before_its_create_begins_an_implicit_run_that_the_late_create_completes()
+    {
+        var (state, ds) = Run(
+            Ev(Topics.Exit, pid: 10, status: 3), Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10),
+            Ev(Topics.Exit, pid: 10, status: 3), Ev(Topics.Create, pid: 10));
+        Assert.Equal("+exit +create +start dup:exit dup:create", Shape(ds));
+        var run = state.RunOf(new RunKey("moby", "c1", ""))!;
+        Assert.True(run is { Created: true, Started: true, Exited: true, Deleted: false, Pid: 10 });
+    }
+
+    [Fact]
+    public void Dead_shim_cleanup_after_the_real_exit_publishes_nothing_new()
+    {
+        // Real exit 0 seen; then the connection closes and cleanupAfterDeadShim publishes exit+delete with 255 / pid 0,
+        // and later the same with the delete response's pid and 137; then the real delete is re-sent.
+        var (state, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10), Ev(Topics.Exit, pid: 10, status: 0),
+            Ev(Topics.Exit, pid: 0, status: 255), Ev(Topics.Delete, pid: 0, status: 255),
+            Ev(Topics.Exit, pid: 10, status: 137), Ev(Topics.Delete, pid: 10, status: 137),
+            Ev(Topics.Delete, pid: 10, status: 0));
+
+        Assert.Equal("+create +start +exit dup:exit +delete dup:exit dup:delete dup:delete", Shape(ds));
+        var exit = Assert.Single(Delivered(ds), e => e.Topic == Topics.Exit);
+        Assert.Equal(0u, exit.ExitStatus);
+        Assert.Equal(4, state.DroppedDuplicates);
+    }
+
+    [Fact]
+    public void Without_a_real_exit_the_synthetic_one_is_delivered_once()
+    {
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10),
+            Ev(Topics.Exit, pid: 0, status: 255), Ev(Topics.Delete, pid: 0, status: 255),
+            Ev(Topics.Exit, pid: 10, status: 0)); // the shim's own exit finally arrives after a retry
+        Assert.Equal("+create +start +exit +delete dup:exit", Shape(ds));
+        Assert.Equal(255u, Delivered(ds).Single(e => e.Topic == Topics.Exit).ExitStatus);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void An_exec_exit_before_or_after_the_init_exit_is_delivered_exactly_once(bool execFirst)
+    {
+        TaskEvent[] init = [Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10), Ev(Topics.Exit, pid: 10)];
+        TaskEvent[] exec = [Ev(Topics.Exit, exec: "e1", pid: 20, status: 1), Ev(Topics.Exit, exec: "e1", pid: 20, status: 1)];
+        TaskEvent[] prefix =
+        [
+            Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10),
+            Ev(Topics.ExecAdded, exec: "e1"), Ev(Topics.ExecStarted, exec: "e1", pid: 20),
+        ];
+        var (_, ds) = Run([.. prefix, .. execFirst ? exec.Concat(init) : init.Concat(exec)]);
+
+        var delivered = Delivered(ds);
+        Assert.Single(delivered, e => e is { Topic: Topics.Exit, ExecId: "e1" });
+        Assert.Single(delivered, e => e is { Topic: Topics.Exit, ExecId: "" });
+        Assert.Single(delivered, e => e is { Topic: Topics.Delete, ExecId: "" });
+    }
+
+    [Fact]
+    public void A_create_after_the_delete_starts_a_new_run_and_late_events_of_the_old_run_are_stale()
+    {
+        var (state, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10),
+            Ev(Topics.Create, pid: 20), Ev(Topics.Start, pid: 20),
+            Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10), Ev(Topics.Create, pid: 10), Ev(Topics.Start, pid: 10),
+            Ev(Topics.Exit, pid: 20), Ev(Topics.Delete, pid: 20), Ev(Topics.Exit, pid: 20));
+
+        Assert.Equal(
+            "+create +start +exit +delete +create +start stale:exit stale:delete stale:create stale:start +exit +delete dup:exit",
+            Shape(ds));
+        var run = state.RunOf(new RunKey("moby", "c1", ""))!;
+        Assert.Equal(20u, run.Pid);
+        Assert.Equal([10u], run.RetiredPids);
+        Assert.Equal(4, state.DroppedStale);
+    }
+
+    [Fact]
+    public void A_re_sent_create_of_the_just_deleted_run_does_not_start_a_new_run()
+    {
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10),
+            Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10));
+        Assert.Equal("+create +exit +delete stale:create dup:exit", Shape(ds));
+    }
+
+    [Fact]
+    public void An_exit_or_delete_with_another_pid_than_the_run_is_stale()
+    {
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 11), Ev(Topics.Delete, pid: 11), Ev(Topics.Start, pid: 11),
+            Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
+        Assert.Equal("+create stale:exit stale:delete stale:start +exit +delete", Shape(ds));
+    }
+
+    [Fact]
+    public void A_create_with_a_new_pid_after_a_lost_delete_starts_a_new_run()
+    {
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), /* delete lost */
+            Ev(Topics.Create, pid: 20), Ev(Topics.Exit, pid: 20), Ev(Topics.Delete, pid: 20), Ev(Topics.Delete, pid: 10));
+        Assert.Equal("+create +exit +create +exit +delete stale:delete", Shape(ds));
+    }
+
+    [Fact]
+    public void A_reused_exec_id_gets_a_new_run_and_the_old_exit_stays_stale()
+    {
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10),
+            Ev(Topics.ExecAdded, exec: "e1"), Ev(Topics.ExecAdded, exec: "e1"), Ev(Topics.ExecStarted, exec: "e1", pid: 30),
+            Ev(Topics.Exit, exec: "e1", pid: 30),
+            Ev(Topics.ExecAdded, exec: "e1"), Ev(Topics.ExecStarted, exec: "e1", pid: 31),
+            Ev(Topics.Exit, exec: "e1", pid: 30), Ev(Topics.Exit, exec: "e1", pid: 31), Ev(Topics.Exit, exec: "e1", pid: 31));
+        Assert.Equal(
+            "+create +exec-added dup:exec-added +exec-started +exit +exec-added +exec-started stale:exit +exit dup:exit",
+            Shape(ds));
+    }
+
+    [Fact]
+    public void An_exec_id_reused_under_a_new_init_run_starts_a_new_exec_run_even_if_its_exit_was_lost()
+    {
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.ExecAdded, exec: "e1"), Ev(Topics.ExecStarted, exec: "e1", pid: 30),
+            Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10), /* e1's exit lost with the shim */
+            Ev(Topics.Create, pid: 20), Ev(Topics.ExecAdded, exec: "e1"), Ev(Topics.ExecStarted, exec: "e1", pid: 40),
+            Ev(Topics.Exit, exec: "e1", pid: 40));
+        Assert.Equal("+create +exec-added +exec-started +exit +delete +create +exec-added +exec-started +exit", Shape(ds));
+    }
+
+    [Fact]
+    public void Replaying_the_decisions_rebuilds_the_same_state()
+    {
+        var (state, ds) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Exit, pid: 0, status: 255),
+            Ev(Topics.Delete, pid: 10), Ev(Topics.Create, pid: 20), Ev(Topics.Oom), Ev(Topics.Exit, pid: 10));
+
+        var replayed = ds.Aggregate(EventBusState.Empty, EventBusState.Apply);
+
+        Assert.Equal(state.LastOffset, replayed.LastOffset);
+        Assert.Equal(state.LastRunId, replayed.LastRunId);
+        Assert.Equal(state.DroppedDuplicates, replayed.DroppedDuplicates);
+        Assert.Equal(state.DroppedStale, replayed.DroppedStale);
+        Assert.Equal(state.Runs.OrderBy(kv => kv.Key.ToString()), replayed.Runs.OrderBy(kv => kv.Key.ToString()));
+    }
+
+    [Fact]
+    public void Finished_runs_are_forgotten_after_the_retention_and_then_a_late_duplicate_is_delivered_again()
+    {
+        var retention = new RunRetention(TimeSpan.FromMinutes(10));
+        var (state, _) = Run(
+            Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10),
+            Ev(Topics.Create, container: "c2", pid: 11));
+
+        Assert.Null(EventBusState.DecidePrune(state, T0.AddMinutes(9), retention));
+        var forgotten = EventBusState.DecidePrune(state, T0.AddMinutes(10), retention)!;
+        Assert.Equal([new RunKey("moby", "c1", "")], forgotten.Keys);
+        state = EventBusState.Apply(state, forgotten);
+        Assert.Single(state.Runs); // c2 is still running: never forgotten by age
+
+        // The documented trade-off: past the retention a very late duplicate looks like a new (implicit) run.
+        var late = EventBusState.Decide(state, Ev(Topics.Exit, pid: 10), T0.AddMinutes(11));
+        Assert.IsType<EventDelivered>(late);
+    }
+
+    [Fact]
+    public void Exited_and_orphaned_exec_runs_are_forgotten_too()
+    {
+        var retention = new RunRetention(TimeSpan.FromMinutes(1));
+        var (state, _) = Run(
+            Ev(Topics.Create, pid: 10),
+            Ev(Topics.ExecAdded, exec: "done"), Ev(Topics.Exit, exec: "done", pid: 30),
+            Ev(Topics.ExecAdded, exec: "lost"), Ev(Topics.ExecStarted, exec: "lost", pid: 31),
+            Ev(Topics.ExecAdded, exec: "running"));
+        (state, _) = Run(state, T0.AddSeconds(30), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
+
+        var forgotten = EventBusState.DecidePrune(state, T0.AddMinutes(1), retention)!;
+        // "done" exited at T0; "lost" and "running" lost their init (deleted) and were last seen at T0; init was deleted at T0+30s.
+        Assert.Equal(["done", "lost", "running"], forgotten.Keys.Select(k => k.ExecId).Order());
+        state = EventBusState.Apply(state, forgotten);
+        var rest = EventBusState.DecidePrune(state, T0.AddSeconds(90), retention)!;
+        Assert.Equal([new RunKey("moby", "c1", "")], rest.Keys);
+    }
+
+    [Fact]
+    public void Over_capacity_the_oldest_finished_runs_go_first_then_the_least_recently_seen()
+    {
+        var retention = new RunRetention(TimeSpan.FromHours(1), MaxTrackedRuns: 2);
+        var (state, _) = Run(EventBusState.Empty, T0, Ev(Topics.Create, container: "live-old", pid: 1));
+        (state, _) = Run(state, T0.AddSeconds(1), Ev(Topics.Create, container: "done", pid: 2), Ev(Topics.Delete, container: "done", pid: 2));
+        (state, _) = Run(state, T0.AddSeconds(2), Ev(Topics.Create, container: "live-new", pid: 3));
+        (state, _) = Run(state, T0.AddSeconds(3), Ev(Topics.Create, container: "live-newest", pid: 4));
+
+        var forgotten = EventBusState.DecidePrune(state, T0.AddSeconds(4), retention)!;
+        Assert.Equal(["done", "live-old"], forgotten.Keys.Select(k => k.ContainerId).Order());
+    }
+}

@@ -34,16 +34,19 @@ public static class TypeUrls
     {
         message = default!;
         if (any is null) return false;
-        var name = new T().Descriptor.FullName;
-        var url = any.TypeUrl;
-        var slash = url.LastIndexOf('/');
-        if ((slash < 0 ? url : url[(slash + 1)..]) != name) return false;
+        if (BareName(any.TypeUrl) != new T().Descriptor.FullName) return false;
         message = parser.ParseFrom(any.Value);
         return true;
     }
 
-    /// <summary>Decodes a task event by its bare type URL; null for a type we do not know.</summary>
-    public static IMessage? UnpackTaskEvent(Any any) => any.TypeUrl switch
+    /// <summary>The message name of a type URL: the part after the last '/', or the whole URL when it is bare.</summary>
+    public static string BareName(string typeUrl) => typeUrl[(typeUrl.LastIndexOf('/') + 1)..];
+
+    /// <summary>
+    /// Decodes a task event by its bare type URL (a prefixed URL is accepted too, like <see cref="TryUnpack{T}"/>);
+    /// null for a type we do not know.
+    /// </summary>
+    public static IMessage? UnpackTaskEvent(Any any) => BareName(any.TypeUrl) switch
     {
         "containerd.events.TaskCreate" => TaskCreate.Parser.ParseFrom(any.Value),
         "containerd.events.TaskStart" => TaskStart.Parser.ParseFrom(any.Value),

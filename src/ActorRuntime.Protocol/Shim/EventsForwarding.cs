@@ -7,19 +7,59 @@ namespace ActorRuntime.Protocol.Shim;
 /// <summary>Server and client sides of Events/Forward, the call shims make at TTRPC_ADDRESS.</summary>
 public static class EventsForwarding
 {
-    /// <summary>Registers a Forward handler; like containerd, it rejects envelopes without topic or timestamp.</summary>
+    /// <summary>
+    /// Registers a Forward handler; like containerd's exchange it rejects (InvalidArgument) envelopes whose namespace is
+    /// not a valid identifier, whose topic is empty, lacks the leading '/', is just '/' or has an invalid component, and
+    /// whose timestamp is missing or Go's zero time.
+    /// </summary>
     public static TtrpcServiceRegistry BindForward(this TtrpcServiceRegistry registry,
         Func<Envelope, TtrpcCallContext, Task> onEnvelope) =>
         registry.Register(EventsApi.Service, EventsApi.Forward, ForwardRequest.Parser, async (request, context) =>
         {
-            var envelope = request.Envelope ?? throw new InvalidArgumentException("envelope must be set");
-            if (string.IsNullOrEmpty(envelope.Topic) || envelope.Topic[0] != '/' || envelope.Topic == "/")
-                throw new InvalidArgumentException($"must start with '/' and not be empty: invalid topic {envelope.Topic}");
-            if (envelope.Timestamp is null || GoTime.IsZero(envelope.Timestamp))
-                throw new InvalidArgumentException("timestamp must be set on forwarded event");
+            var envelope = request.Envelope ?? throw new InvalidArgumentException("envelope must be set: invalid argument");
+            ValidateEnvelope(envelope);
             await onEnvelope(envelope, context).ConfigureAwait(false);
             return new Empty();
         });
+
+    /// <summary>containerd's events.validateEnvelope, with its messages; throws <see cref="InvalidArgumentException"/>.</summary>
+    public static void ValidateEnvelope(Envelope envelope)
+    {
+        if (ValidateIdentifier(envelope.Namespace) is { } nsError)
+            throw new InvalidArgumentException($"event envelope has invalid namespace: {nsError}");
+        if (ValidateTopic(envelope.Topic) is { } topicError)
+            throw new InvalidArgumentException($"envelope topic \"{envelope.Topic}\": {topicError}");
+        // A missing timestamp decodes to Go's zero time in containerd; an explicit empty one is 1970 and passes.
+        if (envelope.Timestamp is null || GoTime.IsZero(envelope.Timestamp))
+            throw new InvalidArgumentException("timestamp must be set on forwarded event: invalid argument");
+    }
+
+    private static string? ValidateTopic(string topic)
+    {
+        if (topic.Length == 0) return "must not be empty: invalid argument";
+        if (topic[0] != '/') return "must start with '/': invalid argument";
+        if (topic.Length == 1) return "must have at least one component: invalid argument";
+        foreach (var component in topic[1..].Split('/'))
+            if (ValidateIdentifier(component) is { } error)
+                return $"failed validation on component \"{component}\": {error}";
+        return null;
+    }
+
+    private const int MaxIdentifierLength = 76;
+
+    private static readonly System.Text.RegularExpressions.Regex Identifier =
+        new(@"^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>containerd's identifiers.Validate: null when valid, else the error text.</summary>
+    private static string? ValidateIdentifier(string s)
+    {
+        if (s.Length == 0) return "identifier must not be empty: invalid argument";
+        if (s.Length > MaxIdentifierLength)
+            return $"identifier \"{s}\" greater than maximum length ({MaxIdentifierLength} characters): invalid argument";
+        if (!Identifier.IsMatch(s))
+            return $"identifier \"{s}\" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument";
+        return null;
+    }
 
     /// <summary>Forwards one envelope with the namespace metadata and 5 s timeout the runc shim uses.</summary>
     public static Task ForwardAsync(this TtrpcClient client, Envelope envelope, CancellationToken ct = default) =>

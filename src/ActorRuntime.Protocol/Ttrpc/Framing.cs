@@ -84,14 +84,27 @@ public sealed class FrameChannel(Stream stream) : IAsyncDisposable
         await WriteRawAsync(frame, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Writes bytes as they are; tests use it to put malformed frames on the wire.</summary>
+    /// <summary>
+    /// Writes bytes as they are; tests use it to put malformed frames on the wire.
+    /// <paramref name="ct"/> can abandon waiting for the write, but a write that has started always runs to completion
+    /// in the background: cancelling it halfway would leave half a frame on the wire and desynchronize the peer.
+    /// </summary>
     public async Task WriteRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct)
     {
         await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        var write = WriteLockedAsync(bytes);
+        // If the caller stops waiting, nobody else observes a late failure of the write.
+        _ = write.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        await write.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task WriteLockedAsync(ReadOnlyMemory<byte> bytes)
+    {
         try
         {
-            await stream.WriteAsync(bytes, ct).ConfigureAwait(false);
-            await stream.FlushAsync(ct).ConfigureAwait(false);
+            await stream.WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
+            await stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
@@ -111,9 +124,7 @@ public sealed class FrameChannel(Stream stream) : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _writeLock.Dispose();
-        return stream.DisposeAsync();
-    }
+    /// <summary>Closes the stream; a write still running fails with an I/O or disposed error. The write lock is not
+    /// disposed so that such a write can still release it.</summary>
+    public ValueTask DisposeAsync() => stream.DisposeAsync();
 }

@@ -22,6 +22,8 @@ public sealed class TtrpcClient : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _readLoop;
+    private static readonly TimeSpan MaxLocalDeadline = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private long _nextStreamId = -1;
     private int _closing;
 
@@ -76,8 +78,9 @@ public sealed class TtrpcClient : IAsyncDisposable
         if (IsClosed) throw new TtrpcClosedException();
 
         var request = new Request { Service = service, Method = method, Payload = payload };
-        if (options.Timeout is { } timeout && timeout > TimeSpan.Zero)
-            request.TimeoutNano = (long)(timeout.TotalMilliseconds * 1_000_000);
+        var timeout = options.Timeout is { } t && t > TimeSpan.Zero ? t : (TimeSpan?)null;
+        if (timeout is { } relative)
+            request.TimeoutNano = relative.Ticks > long.MaxValue / 100 ? long.MaxValue : relative.Ticks * 100;
         if (options.Metadata is { } metadata)
             foreach (var (key, value) in metadata)
                 request.Metadata.Add(new KeyValue { Key = key.ToLowerInvariant(), Value = value });
@@ -86,7 +89,8 @@ public sealed class TtrpcClient : IAsyncDisposable
         var completion = new TaskCompletionSource<Response>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[streamId] = completion;
 
-        using var deadline = options.Timeout is { } t && t > TimeSpan.Zero ? new CancellationTokenSource(t) : null;
+        // Timers cannot run longer than ~49 days; a longer deadline is only sent to the server.
+        using var deadline = timeout is { } d && d <= MaxLocalDeadline ? new CancellationTokenSource(d) : null;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline?.Token ?? CancellationToken.None);
         try
         {

@@ -63,6 +63,8 @@ public sealed class TtrpcServiceRegistry
 /// </summary>
 public sealed class TtrpcServer : IAsyncDisposable
 {
+    private static readonly TimeSpan MaxDeadline = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly TtrpcServiceRegistry _registry;
     private readonly Socket _listener;
     private readonly CancellationTokenSource _shutdown = new();
@@ -128,6 +130,10 @@ public sealed class TtrpcServer : IAsyncDisposable
                 {
                     await ServeConnectionAsync(channel, _registry, _shutdown.Token).ConfigureAwait(false);
                 }
+                catch (Exception)
+                {
+                    // One connection's failure never reaches the server.
+                }
                 finally
                 {
                     _connections.TryRemove(channel, out _);
@@ -138,7 +144,7 @@ public sealed class TtrpcServer : IAsyncDisposable
 
     private static async Task ServeConnectionAsync(FrameChannel channel, TtrpcServiceRegistry registry, CancellationToken ct)
     {
-        var inFlight = new ConcurrentDictionary<uint, Task>();
+        var inFlight = new ConcurrentDictionary<Task, byte>();
         using var connectionGone = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
@@ -161,23 +167,29 @@ public sealed class TtrpcServer : IAsyncDisposable
                         "StreamID must be odd for client initiated streams"), connectionGone.Token).ConfigureAwait(false);
                     continue;
                 }
-                inFlight[header.StreamId] = HandleAsync(channel, registry, header.StreamId, frame.Body, connectionGone.Token)
-                    .ContinueWith(_ => inFlight.TryRemove(header.StreamId, out Task? _), TaskScheduler.Default);
+                // Off the read loop: a handler that blocks before its first await must not stall the connection.
+                var streamId = header.StreamId;
+                var body = frame.Body;
+                var token = connectionGone.Token;
+                var handling = Task.Run(() => HandleAsync(channel, registry, streamId, body, token), CancellationToken.None);
+                inFlight[handling] = 0;
+                _ = handling.ContinueWith(t => inFlight.TryRemove(t, out _), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         catch (Exception) when (connectionGone.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception)
         {
-            // Truncated frame or reset: the connection is unusable, close it.
+            // Truncated frame, reset or a failed reply: the connection is unusable, close it (never the server).
         }
         finally
         {
             connectionGone.Cancel();
             try
             {
-                await Task.WhenAll(inFlight.Values).ConfigureAwait(false);
+                await Task.WhenAll(inFlight.Keys).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -202,7 +214,8 @@ public sealed class TtrpcServer : IAsyncDisposable
             return;
         }
 
-        using var deadline = request.TimeoutNano > 0
+        // Timers cannot run longer than ~49 days; a longer timeout_nano is as good as none.
+        using var deadline = request.TimeoutNano > 0 && request.TimeoutNano / 100 <= MaxDeadline.Ticks
             ? new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(1, request.TimeoutNano / 100)))
             : null;
         using var callToken = CancellationTokenSource.CreateLinkedTokenSource(connectionToken,
@@ -232,9 +245,19 @@ public sealed class TtrpcServer : IAsyncDisposable
             response = new Response { Status = new Rpc.Status { Code = (int)TtrpcCode.Unknown, Message = e.Message } };
         }
 
+        var responseBody = response.ToByteArray();
+        if (responseBody.Length > FrameChannel.MaxMessageSize)
+        {
+            // Too big to send: tell the client instead of leaving its call pending forever.
+            responseBody = new Response
+            {
+                Status = new TtrpcException(TtrpcCode.ResourceExhausted,
+                    $"message length {responseBody.Length} exceed maximum message size of {FrameChannel.MaxMessageSize}").ToStatus(),
+            }.ToByteArray();
+        }
         try
         {
-            await channel.WriteAsync(streamId, MessageType.Response, response.ToByteArray(), connectionToken).ConfigureAwait(false);
+            await channel.WriteAsync(streamId, MessageType.Response, responseBody, connectionToken).ConfigureAwait(false);
         }
         catch (Exception)
         {

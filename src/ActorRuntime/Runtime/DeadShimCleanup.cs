@@ -1,3 +1,4 @@
+using Akka.Actor;
 using ActorRuntime.Events;
 using ActorRuntime.Shim;
 using Microsoft.Extensions.Logging;
@@ -41,8 +42,8 @@ internal static class DeadShimCleanup
         if (taskRegistered)
         {
             var ns = settings.Namespace;
-            context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(ns, containerId, "", pid, status, exitedAt)));
-            context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(ns, containerId, pid, status, exitedAt)));
+            context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(ns, containerId, "", pid, status, exitedAt)), ActorRefs.NoSender);
+            context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(ns, containerId, pid, status, exitedAt)), ActorRefs.NoSender);
         }
         bundle?.Delete();
         return new Outcome(containerId, taskRegistered, pid, status, exitedAt);

@@ -1,7 +1,7 @@
 using ActorRuntime.Events;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Events;
-using ActorRuntime.Protocol.EventsService;
+using Envelope = ActorRuntime.Protocol.EventsService.Envelope;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using Akka.Actor;

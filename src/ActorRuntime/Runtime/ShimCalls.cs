@@ -68,7 +68,7 @@ internal sealed class ShimCalls(ShimTaskClient client, TimeSpan callTimeout)
             Id = u.ContainerId,
             Resources = TypeUrls.PackJson(TypeUrls.OciLinuxResources, u.ResourcesJson),
         };
-        if (u.Annotations is not null) request.Annotations.Add(u.Annotations);
+        if (u.Annotations is not null) foreach (var (k, v) in u.Annotations) request.Annotations[k] = v;
         return client.UpdateAsync(request, Bounded);
     }
 

@@ -25,12 +25,14 @@ public sealed record ShimContext(
             ? new Options { BinaryName = settings.RuncBinary, Root = settings.RuncRoot }
             : null;
         var launch = new ShimLaunchSettings(
-            ShimBinary: settings.ShimBinary,
-            Namespace: settings.Namespace,
+            settings.Namespace,
             GrpcAddress: Path.Combine(settings.StateDirectory, "actorruntime.sock"),
-            TtrpcAddress: EventsSocketPath(settings),
-            PublishBinary: Environment.ProcessPath ?? "actorruntime",
-            RuncOptions: runc);
+            TtrpcAddress: EventsSocketPath(settings))
+        {
+            ShimBinary = settings.ShimBinary,
+            PublishBinary = Environment.ProcessPath ?? "actorruntime",
+            RuncOptions = runc,
+        };
         return new ShimContext(settings, (launcher ?? (l => new BinaryShimLauncher(l)))(launch), runc, eventBus,
             loggers.CreateLogger("ActorRuntime.Shim"));
     }

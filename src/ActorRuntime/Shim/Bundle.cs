@@ -98,6 +98,20 @@ public sealed class Bundle
     /// Every bundle under the state directory (for restart). Names that are not valid identifiers are skipped,
     /// which also skips the hidden <c>.&lt;id&gt;.deleting-*</c> directories of interrupted deletes.
     /// </summary>
+    /// <summary>The bundle if it exists (and the ids are valid), else null.</summary>
+    public static Bundle? TryLoad(string stateDirectory, string ns, string id)
+    {
+        if (Identifiers.Check(ns) is not null || Identifiers.Check(id) is not null) return null;
+        try
+        {
+            return Load(stateDirectory, ns, id);
+        }
+        catch (NotFoundException)
+        {
+            return null;
+        }
+    }
+
     public static IReadOnlyList<Bundle> List(string stateDirectory)
     {
         var bundles = new List<Bundle>();

@@ -1,3 +1,8 @@
-// arctl: commands are added as the runtime grows; unknown commands are an error.
-Console.Error.WriteLine("usage: arctl <command>");
-return 2;
+using System.CommandLine;
+using ActorRuntime.Cli;
+
+var root = new RootCommand("arctl: run and inspect containers with ActorRuntime")
+{
+    RunCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,55 @@
+using ActorRuntime.Configuration;
+using ActorRuntime.Hosting;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorRuntime.Cli;
+
+/// <summary>
+/// An ActorRuntime hosted inside arctl itself (until arctl talks to actorruntimed): the same Akka.Hosting set-up a
+/// .NET host uses. Logs go to stderr so stdout carries only the container's output or --json.
+/// </summary>
+internal sealed class EmbeddedRuntime : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private EmbeddedRuntime(IHost host, ContainerRuntime runtime)
+    {
+        _host = host;
+        Runtime = runtime;
+    }
+
+    public ContainerRuntime Runtime { get; }
+
+    public static async Task<EmbeddedRuntime> StartAsync(ActorRuntimeOptions options, CancellationToken ct)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddAkka("arctl", (akka, _) =>
+        {
+            akka.ConfigureLoggers(l =>
+            {
+                l.LogLevel = Akka.Event.LogLevel.WarningLevel;
+                l.ClearLoggers();
+                l.AddLoggerFactory();
+            });
+            akka.WithActorRuntime(options);
+        });
+        builder.Services.AddContainerRuntime();
+        var host = builder.Build();
+        await host.StartAsync(ct);
+        var runtime = host.Services.GetRequiredService<ContainerRuntime>();
+        await runtime.AwaitLoadedAsync(ct);
+        return new EmbeddedRuntime(host, runtime);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using ActorRuntime.Configuration;
+using ActorRuntime.Events;
+using ActorRuntime.Hosting;
+using ActorRuntime.IntegrationTests.Support;
+using ActorRuntime.Oci;
+using ActorRuntime.Runtime;
+using Akka.Actor;
+using Akka.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ActorRuntime.IntegrationTests.Runtime;
+
+/// <summary>
+/// The whole runtime (EventBus, ShimManager, ContainerRuntime) in one actor system, driving the real shim inside a
+/// <see cref="ShimTestEnvironment"/>, with every published task event recorded in order.
+/// </summary>
+public sealed class RealRuntime : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<TaskEvent> _events = new();
+
+    public RealRuntime(ShimTestEnvironment env, Action<ActorRuntimeOptions>? configure = null)
+    {
+        Env = env;
+        var options = new ActorRuntimeOptions
+        {
+            StateDirectory = env.StateDirectory,
+            RootDirectory = Path.Combine(env.Root, "root"),
+            Namespace = env.Namespace,
+            RuncRoot = env.RuncRoot,
+            CallTimeout = TimeSpan.FromSeconds(5),
+        };
+        configure?.Invoke(options);
+        var config = ConfigurationFactory.ParseString(options.ToHocon())
+            .WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"))
+            .WithFallback(RuntimeSettings.DefaultConfig);
+        System = ActorSystem.Create("it-" + env.Namespace, config);
+        Settings = RuntimeSettings.Create(config);
+        var bus = System.ActorOf(EventBus.Props(), "event-bus");
+        var manager = System.ActorOf(ShimManager.Props(ShimContext.Create(Settings, bus, NullLoggerFactory.Instance)), "shim-manager");
+        Runtime = new ContainerRuntime(manager, bus, Settings);
+        bus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.SubscribeBackend([], e =>
+        {
+            _events.Enqueue(e);
+            return Task.CompletedTask;
+        }), TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+    }
+
+    public ShimTestEnvironment Env { get; }
+    public ActorSystem System { get; }
+    public RuntimeSettings Settings { get; }
+    public ContainerRuntime Runtime { get; }
+    public IReadOnlyList<TaskEvent> Events => _events.ToArray();
+
+    public IReadOnlyList<TaskEvent> EventsOf(string containerId, string topic) =>
+        Events.Where(e => e.ContainerId == containerId && e.Topic == topic).ToList();
+
+    /// <summary>A busybox container on the shared read-only image; returns the init pid.</summary>
+    public Task<uint> CreateAsync(string id, params string[] args) =>
+        Runtime.CreateAsync(id, OciSpec.ConfigJson(Env.Namespace, id, new OciContainerSpec(args)),
+            [ToMountSpec(BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory))]);
+
+    public static MountSpec ToMountSpec(Protocol.Types.Mount m) => new(m.Type, m.Source, m.Options.ToList());
+
+    /// <summary>Waits until <paramref name="condition"/> holds for the recorded events, or fails.</summary>
+    public async Task EventuallyAsync(Func<IReadOnlyList<TaskEvent>, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition(Events))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{what} not seen within {timeout}; events: " +
+                    string.Join(", ", Events.Select(e => $"{e.ContainerId}{e.Topic}({e.ExitStatus})")));
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+}

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using ActorRuntime.Events;
+using ActorRuntime.IntegrationTests.Support;
+using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Runtime;
+using Akka.Actor;
+
+namespace ActorRuntime.IntegrationTests.Runtime;
+
+/// <summary>
+/// The actor runtime against the real containerd-shim-runc-v2: exits are published exactly once whatever the shim
+/// does, dead shims are cleaned up, and one wedged shim does not slow the others.
+/// </summary>
+public sealed class RealShimRuntimeSpec : IAsyncLifetime
+{
+    private const uint SigKill = 9;
+    private readonly ShimTestEnvironment _env = new();
+    private RealRuntime _rt = null!;
+
+    public Task InitializeAsync()
+    {
+        _rt = new RealRuntime(_env);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _rt.DisposeAsync();
+        await _env.DisposeAsync();
+    }
+
+    /// <summary>Lets late duplicates (the shim's own forwards) arrive before counting.</summary>
+    private static Task SettleAsync() => Task.Delay(TimeSpan.FromMilliseconds(700));
+
+    [Fact]
+    public async Task Exit_status_3_is_published_exactly_once_with_one_delete()
+    {
+        var pid = await _rt.CreateAsync("exit3", "sh", "-c", "exit 3");
+        Assert.True(pid > 0);
+        await _rt.Runtime.StartAsync("exit3");
+        var exited = await _rt.Runtime.WaitAsync("exit3").WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(3u, exited.ExitStatus);
+        var deleted = await _rt.Runtime.DeleteAsync("exit3");
+        Assert.Equal(3u, deleted.ExitStatus);
+        await SettleAsync();
+
+        var exits = _rt.EventsOf("exit3", Topics.Exit);
+        var exit = Assert.Single(exits);
+        Assert.Equal(3u, exit.ExitStatus);
+        Assert.Equal(pid, exit.Pid);
+        Assert.Single(_rt.EventsOf("exit3", Topics.Delete));
+        Assert.Single(_rt.EventsOf("exit3", Topics.Create));
+        Assert.Single(_rt.EventsOf("exit3", Topics.Start));
+        var order = _rt.Events.Where(e => e.ContainerId == "exit3").Select(e => e.Topic).ToList();
+        Assert.Equal([Topics.Create, Topics.Start, Topics.Exit, Topics.Delete], order);
+        await LeakCheck.AssertCleanAsync(_env);
+    }
+
+    [Fact]
+    public async Task Sigkill_of_the_shim_yields_one_exit_and_one_delete_and_its_leftovers_are_cleaned()
+    {
+        var pid = await _rt.CreateAsync("victim", "sleep", "300");
+        await _rt.Runtime.StartAsync("victim");
+        var shim = Assert.Single(_env.OwnShims());
+        var cleaned = new TaskCompletionSource<ShimManagerProtocol.DeadShimCleaned>();
+        var listener = _rt.System.ActorOf(Props.Create(() => new Forwarder<ShimManagerProtocol.DeadShimCleaned>(cleaned)));
+        _rt.System.EventStream.Subscribe(listener, typeof(ShimManagerProtocol.DeadShimCleaned));
+
+        HostProcesses.Kill(shim.Pid);
+        var outcome = await cleaned.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("victim", outcome.ContainerId);
+        Assert.True(outcome.Published);
+        await SettleAsync();
+
+        // The shim binary's delete reports what it did: it killed the orphaned container (137).
+        var exit = Assert.Single(_rt.EventsOf("victim", Topics.Exit));
+        Assert.Equal(137u, exit.ExitStatus);
+        Assert.Equal(pid, exit.Pid);
+        var delete = Assert.Single(_rt.EventsOf("victim", Topics.Delete));
+        Assert.Equal(137u, delete.ExitStatus);
+        Assert.True(exit.Offset < delete.Offset, "exit must precede delete");
+        await Assert.ThrowsAsync<NotFoundException>(() => _rt.Runtime.StateAsync("victim"));
+        Assert.False(HostProcesses.IsAlive((int)pid), "the container's init must be gone");
+        await LeakCheck.AssertCleanAsync(_env);
+    }
+
+    [Fact]
+    public async Task Fifty_containers_started_concurrently_each_exit_exactly_once()
+    {
+        var ids = Enumerable.Range(0, 50).Select(i => $"many-{i}").ToList();
+        await Task.WhenAll(ids.Select(async (id, i) =>
+        {
+            await _rt.CreateAsync(id, "sh", "-c", $"exit {i}");
+            await _rt.Runtime.StartAsync(id);
+        })).WaitAsync(TimeSpan.FromMinutes(3));
+        var exits = await Task.WhenAll(ids.Select(id => _rt.Runtime.WaitAsync(id))).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (uint)i), exits.Select(e => e.ExitStatus));
+        await Task.WhenAll(ids.Select(id => _rt.Runtime.DeleteAsync(id))).WaitAsync(TimeSpan.FromMinutes(2));
+        await SettleAsync();
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var exit = Assert.Single(_rt.EventsOf(ids[i], Topics.Exit));
+            Assert.Equal((uint)i, exit.ExitStatus);
+            Assert.Single(_rt.EventsOf(ids[i], Topics.Delete));
+        }
+        await LeakCheck.AssertCleanAsync(_env);
+    }
+
+    [Fact]
+    public async Task One_sigstopped_shim_among_ten_busy_containers_leaves_the_other_nine_unaffected()
+    {
+        var ids = Enumerable.Range(0, 10).Select(i => $"busy-{i}").ToList();
+        foreach (var id in ids)
+        {
+            // Busy: a shell loop keeps the container doing work while we query it.
+            await _rt.CreateAsync(id, "sh", "-c", "while true; do echo x > /dev/null; done");
+            await _rt.Runtime.StartAsync(id);
+        }
+        var shims = _env.OwnShims();
+        Assert.Equal(10, shims.Count);
+        var wedgedShim = shims.Single(s => s.Cwd!.EndsWith("/busy-0", StringComparison.Ordinal));
+        Assert.Equal(0, HostProcesses.Run("kill", "-STOP", wedgedShim.Pid.ToString()).ExitCode);
+        try
+        {
+            var wedged = Stopwatch.StartNew();
+            var wedgedCall = _rt.Runtime.StateAsync("busy-0");
+            var others = await Task.WhenAll(ids.Skip(1).Select(async id =>
+            {
+                var state = await _rt.Runtime.StateAsync(id);
+                return (State: state, Completed: wedgedCall.IsCompleted);
+            }));
+            Assert.All(others, o =>
+            {
+                Assert.Equal(ProcessStatus.Running, o.State.Status);
+                Assert.False(o.Completed, "a healthy container's State must not wait for the wedged shim's deadline");
+            });
+            await Assert.ThrowsAsync<DeadlineExceededException>(() => wedgedCall);
+            Assert.True(wedged.Elapsed >= _rt.Settings.CallTimeout - TimeSpan.FromMilliseconds(100));
+
+            // Stopping the runtime does not wait on the wedged shim beyond the shutdown timeout.
+            var stopping = Stopwatch.StartNew();
+            await _rt.System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(stopping.Elapsed < _rt.Settings.ShutdownTimeout,
+                $"runtime stop took {stopping.Elapsed}, longer than the shutdown timeout {_rt.Settings.ShutdownTimeout}");
+        }
+        finally
+        {
+            HostProcesses.Run("kill", "-CONT", wedgedShim.Pid.ToString());
+        }
+        // Containers keep running when the runtime stops (as with containerd); a new runtime reloads and removes them.
+        await using var next = new RealRuntime(_env);
+        var loaded = await next.Runtime.AwaitLoadedAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(10, loaded.Reloaded);
+        foreach (var id in ids)
+        {
+            await next.Runtime.KillAsync(id, SigKill);
+            await next.Runtime.WaitAsync(id).WaitAsync(TimeSpan.FromSeconds(20));
+            await next.Runtime.DeleteAsync(id);
+        }
+        await LeakCheck.AssertCleanAsync(_env);
+    }
+
+    private sealed class Forwarder<T> : ReceiveActor
+    {
+        public Forwarder(TaskCompletionSource<T> target) => Receive<T>(m => target.TrySetResult(m));
+    }
+}

@@ -111,9 +111,11 @@ public sealed class FrameChannel(Stream stream) : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _writeLock.Dispose();
-        return stream.DisposeAsync();
-    }
+    /// <summary>
+    /// Closes the stream. The write lock is deliberately not disposed: a peer that answers and hangs up at once (the
+    /// shim after Shutdown) makes the read loop close the channel while a writer is still inside WriteRawAsync, and its
+    /// Release on a disposed semaphore turned a delivered reply into "ttrpc: closed". SemaphoreSlim holds no kernel
+    /// handle unless AvailableWaitHandle is used, so leaving it to the GC is safe.
+    /// </summary>
+    public ValueTask DisposeAsync() => stream.DisposeAsync();
 }

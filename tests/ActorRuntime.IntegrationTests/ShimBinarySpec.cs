@@ -52,6 +52,36 @@ public sealed class ShimBinarySpec
     }
 
     [Fact]
+    public async Task A_live_shim_is_found_again_after_a_restart_through_the_bundle_and_a_reopened_log_reader()
+    {
+        await using var env = new ShimTestEnvironment();
+        var bundle = env.CreateBundle("c1");
+        string address;
+        // The first "process lifetime": our reader, then gone as if we had exited.
+        using (var firstReader = ShimLogPipe.Open(bundle, env.Logger))
+        {
+            address = await ShimBinary.StartAsync(bundle, env.Settings, CancellationToken.None);
+            env.TrackAddress(address);
+            await env.Logger.WaitForAsync(e => e.Message.Contains("starting signal loop"), TimeSpan.FromSeconds(5));
+        }
+
+        // The restart: find bundles, reopen each log FIFO, reconnect through the address file.
+        var reloaded = Assert.Single(Bundle.List(env.StateDirectory));
+        Assert.Equal((env.Namespace, "c1", bundle.Path), (reloaded.Namespace, reloaded.Id, reloaded.Path));
+        using var secondReader = ShimLogPipe.Open(reloaded, env.Logger);
+        Assert.Equal(address, reloaded.ReadAddress());
+        var (client, connected) = await env.ConnectAsync(reloaded.ReadAddress()!, "c1");
+        await using var connection = client.Connection;
+        Assert.True(connected.ShimPid > 0);
+
+        await client.ShutdownAsync(new ShutdownRequest { Id = "c1" }, new CallOptions(TimeSpan.FromSeconds(3)));
+        await HostProcesses.WaitUntilGoneAsync((int)connected.ShimPid, TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain(env.Logger.Entries, e => e.Level >= LogLevel.Error);
+        reloaded.Delete();
+        await LeakCheck.AssertCleanAsync(env);
+    }
+
+    [Fact]
     public async Task Delete_after_the_shim_was_killed_kills_its_container_and_reports_137()
     {
         await using var env = new ShimTestEnvironment();
@@ -250,7 +280,7 @@ public sealed class ShimBinarySpec
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ShimBinary.StartAsync(bundle, settings, timeout.Token));
         await HostProcesses.WaitUntilGoneAsync(ReadPid(bundle), TimeSpan.FromSeconds(2));
 
-        File.Delete(bundle.ShimBinaryPathPath); // not written by a failed start anyway; delete must use `hanging`
+        File.Delete(bundle.ShimBinaryPathFile); // not written by a failed start anyway; delete must use `hanging`
         var started = DateTime.UtcNow;
         var error = await Assert.ThrowsAsync<DeadlineExceededException>(() =>
             ShimBinary.DeleteAsync(bundle, settings, TimeSpan.FromMilliseconds(500), CancellationToken.None));

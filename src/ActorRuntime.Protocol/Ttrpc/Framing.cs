@@ -124,7 +124,11 @@ public sealed class FrameChannel(Stream stream) : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the stream; a write still running fails with an I/O or disposed error. The write lock is not
-    /// disposed so that such a write can still release it.</summary>
+    /// <summary>
+    /// Closes the stream. The write lock is deliberately not disposed: a peer that answers and hangs up at once (the
+    /// shim after Shutdown) makes the read loop close the channel while a writer is still inside WriteRawAsync, and its
+    /// Release on a disposed semaphore turned a delivered reply into "ttrpc: closed". SemaphoreSlim holds no kernel
+    /// handle unless AvailableWaitHandle is used, so leaving it to the GC is safe.
+    /// </summary>
     public ValueTask DisposeAsync() => stream.DisposeAsync();
 }

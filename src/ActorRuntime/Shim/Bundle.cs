@@ -40,7 +40,7 @@ public sealed class Bundle
     public string ConfigPath => System.IO.Path.Combine(Path, ConfigFileName);
     public string LogFifoPath => System.IO.Path.Combine(Path, LogFifoName);
     public string AddressPath => System.IO.Path.Combine(Path, AddressFileName);
-    public string ShimBinaryPathPath => System.IO.Path.Combine(Path, ShimBinaryPathFileName);
+    public string ShimBinaryPathFile => System.IO.Path.Combine(Path, ShimBinaryPathFileName);
 
     /// <summary>
     /// Creates the bundle. Fails with <see cref="AlreadyExistsException"/> if the directory exists; on any other failure
@@ -153,7 +153,7 @@ public sealed class Bundle
     {
         try
         {
-            var path = File.ReadAllText(ShimBinaryPathPath).Trim();
+            var path = File.ReadAllText(ShimBinaryPathFile).Trim();
             return path.Length == 0 ? null : path;
         }
         catch (FileNotFoundException)
@@ -165,7 +165,7 @@ public sealed class Bundle
     public void WriteShimBinaryPath(string shimBinaryPath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(shimBinaryPath);
-        WriteFileAtomically(ShimBinaryPathPath, shimBinaryPath);
+        WriteFileAtomically(ShimBinaryPathFile, shimBinaryPath);
     }
 
     /// <summary>

@@ -16,6 +16,8 @@ public sealed class ShimLogPipe : IDisposable
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
     private const int BufferSize = 16 * 1024;
     private const int MaxLineLength = 64 * 1024;
+    // Bounds the final drain so a shim that keeps writing cannot hold Dispose up.
+    private const int MaxDrainReadsAfterStop = 16;
 
     private readonly int _fd;
     private readonly ILogger _logger;
@@ -63,8 +65,9 @@ public sealed class ShimLogPipe : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stop.Cancel();
-        // The loop wakes at the latest one poll interval later; it drains what is buffered, then exits.
-        _readLoop.Wait(PollInterval * 5);
+        // The loop wakes at the latest one poll interval later, drains a bounded amount, then exits. Only then is the
+        // fd closed: closing it under a running poll()/read() could hit a reused fd number.
+        _readLoop.Wait();
         Libc.Close(_fd);
         _stop.Dispose();
     }
@@ -72,11 +75,13 @@ public sealed class ShimLogPipe : IDisposable
     private unsafe void ReadLoop()
     {
         var buffer = new byte[BufferSize];
+        var drainReads = 0;
         try
         {
             while (true)
             {
                 var stopping = _stop.IsCancellationRequested;
+                if (stopping && drainReads++ >= MaxDrainReadsAfterStop) break;
                 var pollFd = new Libc.PollFd { Fd = _fd, Events = Libc.POLLIN };
                 var ready = Libc.Poll(&pollFd, 1, stopping ? 0 : (int)PollInterval.TotalMilliseconds);
                 if (ready < 0)
@@ -87,7 +92,8 @@ public sealed class ShimLogPipe : IDisposable
                 if (ready == 0 || (pollFd.Revents & Libc.POLLIN) == 0)
                 {
                     if (stopping) break;
-                    if ((pollFd.Revents & (Libc.POLLERR | Libc.POLLNVAL)) != 0)
+                    // POLLHUP cannot occur while we hold a write end ourselves; if it ever did, stop rather than spin.
+                    if ((pollFd.Revents & (Libc.POLLERR | Libc.POLLNVAL | Libc.POLLHUP)) != 0)
                         throw new IOException($"poll on shim log of {_source}: revents 0x{pollFd.Revents:x}");
                     continue;
                 }
@@ -100,7 +106,8 @@ public sealed class ShimLogPipe : IDisposable
                     if (errno is Libc.EAGAIN or Libc.EINTR) continue;
                     throw Libc.Error("read", _source, errno);
                 }
-                if (count == 0) continue; // cannot happen while we hold a write end ourselves; never spin on it
+                if (count == 0) // EOF cannot happen while we hold a write end ourselves; never spin on it
+                    throw new IOException($"unexpected end of the shim log of {_source}");
                 Consume(buffer.AsSpan(0, (int)count));
             }
             FlushPartialLine();

@@ -17,7 +17,11 @@ public sealed class ActorRuntimeOptions
     public TimeSpan? LoadTimeout { get; set; }
     public TimeSpan? CleanupTimeout { get; set; }
     public TimeSpan? ShutdownTimeout { get; set; }
+    /// <summary>Deadline of lifecycle calls (Create, Start, Kill, Exec, Delete...).</summary>
     public TimeSpan? CallTimeout { get; set; }
+
+    /// <summary>Deadline of queries (State, Pids, Stats): io.containerd.timeout.task.state.</summary>
+    public TimeSpan? StateTimeout { get; set; }
 
     /// <summary>Replaces the shim binary launcher (fault-injection fakes); not a HOCON setting.</summary>
     public Func<Shim.ShimLaunchSettings, Shim.IShimLauncher>? ShimLauncher { get; set; }
@@ -44,6 +48,7 @@ public sealed class ActorRuntimeOptions
         Time("io.containerd.timeout.shim.cleanup", CleanupTimeout);
         Time("io.containerd.timeout.shim.shutdown", ShutdownTimeout);
         Time("actor-runtime.call-timeout", CallTimeout);
+        Time("io.containerd.timeout.task.state", StateTimeout);
         return sb.ToString();
     }
 }

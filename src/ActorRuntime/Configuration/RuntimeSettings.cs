@@ -13,7 +13,8 @@ public sealed record RuntimeSettings(
     TimeSpan LoadTimeout,
     TimeSpan CleanupTimeout,
     TimeSpan ShutdownTimeout,
-    TimeSpan CallTimeout)
+    TimeSpan CallTimeout,
+    TimeSpan StateTimeout)
 {
     private static readonly Lazy<Config> Defaults = new(() =>
     {
@@ -39,7 +40,8 @@ public sealed record RuntimeSettings(
             c.GetTimeSpan("io.containerd.timeout.shim.load"),
             c.GetTimeSpan("io.containerd.timeout.shim.cleanup"),
             c.GetTimeSpan("io.containerd.timeout.shim.shutdown"),
-            c.GetTimeSpan("actor-runtime.call-timeout"));
+            c.GetTimeSpan("actor-runtime.call-timeout"),
+            c.GetTimeSpan("io.containerd.timeout.task.state"));
         Identifiers.Validate(settings.Namespace, "namespace");
         return settings;
     }

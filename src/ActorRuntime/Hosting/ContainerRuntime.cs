@@ -93,7 +93,9 @@ public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, 
 
     /// <summary>Completes once every shim found on disk at start-up was reloaded or cleaned up.</summary>
     public Task<ShimManagerProtocol.Loaded> AwaitLoadedAsync(CancellationToken ct = default) =>
-        shimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(), null, ct);
+        // Each shim loads under the load timeout, in parallel; a dead one then costs at most the cleanup timeout.
+        shimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(),
+            settings.LoadTimeout + settings.CleanupTimeout + TimeSpan.FromSeconds(5), ct);
 
     private async Task<T> Send<T>(IWithContainerId command, CancellationToken ct, bool unbounded = false)
     {

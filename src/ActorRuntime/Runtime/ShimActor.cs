@@ -38,7 +38,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record TornDown(object Reply, IActorRef ReplyTo);
 
-    private ShimActor(ShimContext context, string containerId, Mode mode)
+    public ShimActor(ShimContext context, string containerId, Mode mode)
     {
         _context = context;
         _containerId = containerId;
@@ -62,7 +62,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             _client = c.Client;
             _logPipe = c.LogPipe;
-            var calls = new ShimCalls(new ShimTaskClient(c.Client), _context.Settings.CallTimeout);
+            var calls = new ShimCalls(new ShimTaskClient(c.Client), _context.Settings.CallTimeout, _context.Settings.StateTimeout);
             _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions), "task");
             c.Client.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             if (mode is Launch launch)

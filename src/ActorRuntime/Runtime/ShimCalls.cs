@@ -12,9 +12,11 @@ namespace ActorRuntime.Runtime;
 /// Translations between the runtime's message records and the shim's Task API, plus the call itself.
 /// Every call but Wait carries the per-call deadline so a wedged shim fails only its own container's calls.
 /// </summary>
-internal sealed class ShimCalls(ShimTaskClient client, TimeSpan callTimeout)
+internal sealed class ShimCalls(ShimTaskClient client, TimeSpan callTimeout, TimeSpan stateTimeout)
 {
     private CallOptions Bounded => new(callTimeout);
+
+    private CallOptions Query => new(stateTimeout);
 
     public ShimTaskClient Client => client;
 
@@ -98,11 +100,11 @@ internal sealed class ShimCalls(ShimTaskClient client, TimeSpan callTimeout)
     }
 
     public async Task<StateResponse> StateAsync(string id, string execId) =>
-        await client.StateAsync(new StateRequest { Id = id, ExecId = execId }, Bounded).ConfigureAwait(false);
+        await client.StateAsync(new StateRequest { Id = id, ExecId = execId }, Query).ConfigureAwait(false);
 
     public async Task<TaskProtocol.PidList> PidsAsync(string id)
     {
-        var r = await client.PidsAsync(new PidsRequest { Id = id }, Bounded).ConfigureAwait(false);
+        var r = await client.PidsAsync(new PidsRequest { Id = id }, Query).ConfigureAwait(false);
         var entries = r.Processes.Select(p =>
         {
             var execId = TypeUrls.TryUnpack(p.Info, ProcessDetails.Parser, out var details) ? details.ExecId : "";
@@ -113,7 +115,7 @@ internal sealed class ShimCalls(ShimTaskClient client, TimeSpan callTimeout)
 
     public async Task<TaskProtocol.StatsResult> StatsAsync(string id)
     {
-        var r = await client.StatsAsync(new StatsRequest { Id = id }, Bounded).ConfigureAwait(false);
+        var r = await client.StatsAsync(new StatsRequest { Id = id }, Query).ConfigureAwait(false);
         var any = r.Stats ?? new Any();
         if (TypeUrls.TryUnpack(any, Metrics.Parser, out var m))
             return new TaskProtocol.StatsResult(id, m.Cpu?.Usage?.Total ?? 0, m.Memory?.Usage?.Usage ?? 0,

@@ -28,7 +28,6 @@ public sealed class RealRuntime : IAsyncDisposable
             RootDirectory = Path.Combine(env.Root, "root"),
             Namespace = env.Namespace,
             RuncRoot = env.RuncRoot,
-            CallTimeout = TimeSpan.FromSeconds(5),
         };
         configure?.Invoke(options);
         var config = ConfigurationFactory.ParseString(options.ToHocon())

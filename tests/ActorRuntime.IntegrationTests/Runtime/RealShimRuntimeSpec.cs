@@ -136,7 +136,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
                 Assert.False(o.Completed, "a healthy container's State must not wait for the wedged shim's deadline");
             });
             await Assert.ThrowsAsync<DeadlineExceededException>(() => wedgedCall);
-            Assert.True(wedged.Elapsed >= _rt.Settings.CallTimeout - TimeSpan.FromMilliseconds(100));
+            Assert.True(wedged.Elapsed >= _rt.Settings.StateTimeout - TimeSpan.FromMilliseconds(100));
 
             // Stopping the runtime does not wait on the wedged shim beyond the shutdown timeout.
             var stopping = Stopwatch.StartNew();

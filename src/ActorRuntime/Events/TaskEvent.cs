@@ -1,3 +1,5 @@
+using ActorRuntime.Persistence;
+
 namespace ActorRuntime.Events;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace ActorRuntime.Events;
 /// ExecId is empty for a container's init process (containerd's TaskExit carries the container id there instead).
 /// Offset is the bus's global sequence number, 0 until published.
 /// </summary>
+[PersistedAs("task-event-v1")]
 public sealed record TaskEvent(
     string Namespace,
     string Topic,
@@ -14,7 +17,7 @@ public sealed record TaskEvent(
     uint ExitStatus,
     DateTimeOffset? ExitedAt,
     DateTimeOffset Timestamp,
-    long Offset = 0)
+    long Offset = 0) : IPersisted
 {
     public bool IsInit => ExecId.Length == 0;
 

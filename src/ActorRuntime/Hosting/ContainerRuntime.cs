@@ -1,4 +1,7 @@
+using System.Collections.Immutable;
 using ActorRuntime.Configuration;
+using ActorRuntime.Containers;
+using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Runtime;
 using Akka.Actor;
 
@@ -9,8 +12,11 @@ namespace ActorRuntime.Hosting;
 /// routed to the container's shim, task or exec actor; failures come back as typed errors
 /// (NotFoundException, AlreadyExistsException, DeadlineExceededException, ...).
 /// </summary>
-public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, RuntimeSettings settings)
+public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, RuntimeSettings settings,
+    IActorRef? containers = null)
 {
+    private readonly IActorRef _containers = containers ?? ActorRefs.Nobody;
+
     public RuntimeSettings Settings => settings;
 
     public IActorRef ShimManager => shimManager;
@@ -96,6 +102,42 @@ public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, 
         // Each shim loads under the load timeout, in parallel; a dead one then costs at most the cleanup timeout.
         shimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(),
             settings.LoadTimeout + settings.CleanupTimeout + TimeSpan.FromSeconds(5), ct);
+
+    // ---- container metadata (containerd's containers service) ----
+
+    /// <summary>Records a container's metadata; times are set by the registry. AlreadyExists for a taken id.</summary>
+    public Task<ContainerRecord> CreateContainerAsync(string id, string specJson, IReadOnlyDictionary<string, string>? labels = null,
+        string runtimeName = ContainerRecord.DefaultRuntime, byte[]? runtimeOptions = null, string image = "",
+        CancellationToken ct = default) =>
+        AskContainers<ContainerRecord>(new ContainerRegistryProtocol.Create(new ContainerRecord(settings.Namespace, id, specJson,
+            runtimeName, runtimeOptions, (labels ?? new Dictionary<string, string>()).ToImmutableSortedDictionary(StringComparer.Ordinal),
+            image, default, default)), ct);
+
+    public Task<ContainerRecord> GetContainerAsync(string id, CancellationToken ct = default) =>
+        AskContainers<ContainerRecord>(new ContainerRegistryProtocol.Get(id), ct);
+
+    public async Task<IReadOnlyList<ContainerRecord>> ListContainersAsync(CancellationToken ct = default) =>
+        (await AskContainers<ContainerRegistryProtocol.Containers>(new ContainerRegistryProtocol.List(), ct)).Items;
+
+    public Task<ContainerRecord> UpdateContainerAsync(string id, IReadOnlyDictionary<string, string>? labels = null,
+        string? specJson = null, CancellationToken ct = default) =>
+        AskContainers<ContainerRecord>(new ContainerRegistryProtocol.Update(id, labels, specJson), ct);
+
+    public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
+        AskContainers<ContainerRegistryProtocol.Deleted>(new ContainerRegistryProtocol.Delete(id), ct);
+
+    private async Task<T> AskContainers<T>(object command, CancellationToken ct)
+    {
+        if (_containers.IsNobody())
+            throw new FailedPreconditionException("container metadata needs persistence: failed precondition");
+        var reply = await _containers.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
+        return reply switch
+        {
+            T result => result,
+            TaskProtocol.Failed failed => throw failed.ToException(),
+            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}"),
+        };
+    }
 
     private async Task<T> Send<T>(IWithContainerId command, CancellationToken ct, bool unbounded = false)
     {

@@ -1,3 +1,4 @@
+using ActorRuntime.Events;
 using Akka.Actor;
 
 namespace ActorRuntime.Runtime;
@@ -22,12 +23,18 @@ internal sealed class ExecActor : ProcessActorBase
     protected override void Ready()
     {
         Queries();
-        Receive<TaskProtocol.Exec>(e => RunEmpty(() => Calls.ExecAsync(e), r => r with { Status = ProcessStatus.Created }));
+        Receive<TaskProtocol.Exec>(e => RunLifecycle(async () =>
+        {
+            await Calls.ExecAsync(e).ConfigureAwait(false);
+            return new Outcome(r => r with { Status = ProcessStatus.Created }, new TaskProtocol.Done(ContainerId, ExecId),
+                _ => PublishLifecycle(Topics.ExecAdded, 0));
+        }));
         Receive<TaskProtocol.StartExec>(_ => RunLifecycle(async () =>
         {
             var pid = await Calls.StartAsync(ContainerId, ExecId).ConfigureAwait(false);
             return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, ExecId, pid), _ =>
             {
+                PublishLifecycle(Topics.ExecStarted, pid);
                 EnsureWaiting();
                 foreach (var (command, replyTo) in _closeBeforeStart) Self.Tell(command, replyTo);
                 _closeBeforeStart.Clear();

@@ -15,14 +15,31 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 
     protected ProcessActorBase(TaskRecord record, ShimCalls calls, IActorRef eventBus)
     {
-        Record = record;
+        _record = record;
         Calls = calls;
         EventBus = eventBus;
     }
 
     public IStash Stash { get; set; } = null!;
 
-    protected TaskRecord Record { get; set; }
+    private TaskRecord _record;
+
+    /// <summary>The process's record; every change is reported through <see cref="OnRecordChanged"/>.</summary>
+    protected TaskRecord Record
+    {
+        get => _record;
+        set
+        {
+            if (value == _record) return;
+            _record = value;
+            OnRecordChanged(value);
+        }
+    }
+
+    /// <summary>Where a task makes its state durable; execs keep theirs in memory.</summary>
+    protected virtual void OnRecordChanged(TaskRecord record)
+    {
+    }
 
     protected ShimCalls Calls { get; }
 
@@ -121,6 +138,15 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         Calls.WaitAsync(Record.ContainerId, Record.ExecId, Stopping.Token)
             .PipeTo(Self, success: r => new WaitCompleted(r.Status, r.ExitedAt), failure: e => new WaitFailed(e));
     }
+
+    /// <summary>
+    /// Publishes a lifecycle event from our side too. The shim forwards its own copy asynchronously; with both sources
+    /// each in order, the bus (which keeps the first of each per run) delivers create, start, exit, delete in order
+    /// even when the shim's forward is slower than our reply, or lost.
+    /// </summary>
+    protected void PublishLifecycle(string topic, uint pid) =>
+        EventBus.Tell(new EventBusProtocol.Publish(new TaskEvent(Record.Namespace, topic, Record.ContainerId, Record.ExecId,
+            pid, 0, null, DateTimeOffset.UtcNow)));
 
     /// <summary>Publishes the exit (if the bus has not seen it from the shim yet, it counts; else it is dropped).</summary>
     protected void PublishExitIfUnseen(uint pid, uint status, DateTimeOffset exitedAt)

@@ -63,7 +63,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             _client = c.Client;
             _logPipe = c.LogPipe;
             var calls = new ShimCalls(new ShimTaskClient(c.Client), _context.Settings.CallTimeout, _context.Settings.StateTimeout);
-            _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions), "task");
+            _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions, _context.TaskRegistry), "task");
             c.Client.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             if (mode is Launch launch)
                 _task.Tell(launch.Create, Self); // the reply comes back here first: a created task is registered
@@ -108,6 +108,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             // Unregister before the connection closes, so the manager will not treat the close as a dead shim.
             Context.Parent.Tell(new ShimManagerProtocol.Unregistered(_containerId));
+            _context.TaskRegistry.Tell(new TaskRegistryProtocol.Forget(_context.Settings.Namespace, _containerId));
             TearDownAsync().PipeTo(Self, success: () => new TornDown(deleted.Result, deleted.ReplyTo),
                 failure: _ => new TornDown(deleted.Result, deleted.ReplyTo));
             Become(TearingDown);

@@ -14,6 +14,9 @@ public sealed record ShimContext(
     IActorRef EventBus,
     ILogger ShimLogger)
 {
+    /// <summary>Durable task records (<see cref="Runtime.TaskRegistry"/>); Nobody when the runtime runs without persistence.</summary>
+    public IActorRef TaskRegistry { get; init; } = ActorRefs.Nobody;
+
     /// <summary>Our events socket (the shims' TTRPC_ADDRESS); fixed per state directory so reloaded shims find it.</summary>
     public static string EventsSocketPath(RuntimeSettings settings) =>
         Path.Combine(settings.StateDirectory, "actorruntime.sock.ttrpc");

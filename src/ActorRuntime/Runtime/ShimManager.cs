@@ -10,7 +10,7 @@ namespace ActorRuntime.Runtime;
 /// (each under its own load timeout, all in parallel), routes commands by container id, and runs dead-shim cleanup
 /// when a shim actor stops while its task is still registered.
 /// </summary>
-public sealed class ShimManager : ReceiveActor
+public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 {
     private readonly ShimContext _context;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -21,10 +21,29 @@ public sealed class ShimManager : ReceiveActor
 
     private sealed record CleanupDone(DeadShimCleanup.Outcome Outcome);
 
+    public IStash Stash { get; set; } = null!;
+
     public ShimManager(ShimContext context)
     {
         _context = context;
+        if (context.TaskRegistry.IsNobody())
+        {
+            Ready();
+            return;
+        }
+        // Recover the durable task records first: they say which exits are owed even where a bundle is gone.
+        Receive<TaskRegistryProtocol.All>(all =>
+        {
+            LoadShims(all.Tasks);
+            Become(Ready);
+            Stash.UnstashAll();
+        });
+        Receive<Status.Failure>(f => throw new InvalidOperationException("task registry did not answer", f.Cause));
+        ReceiveAny(_ => Stash.Stash());
+    }
 
+    private void Ready()
+    {
         Receive<TaskProtocol.Create>(create =>
         {
             if (Identifiers.Check(create.ContainerId, "container id") is { } invalid)
@@ -78,8 +97,11 @@ public sealed class ShimManager : ReceiveActor
             ReplyLoadedIfDone();
         });
         Receive<CleanupDone>(done =>
+        {
+            _context.TaskRegistry.Tell(new TaskRegistryProtocol.Forget(_context.Settings.Namespace, done.Outcome.ContainerId));
             Context.System.EventStream.Publish(new ShimManagerProtocol.DeadShimCleaned(
-                done.Outcome.ContainerId, done.Outcome.Published, done.Outcome.ExitStatus)));
+                done.Outcome.ContainerId, done.Outcome.Published, done.Outcome.ExitStatus));
+        });
         Receive<Status.Failure>(f => _log.Error(f.Cause, "dead-shim cleanup failed"));
     }
 
@@ -94,13 +116,42 @@ public sealed class ShimManager : ReceiveActor
         var settings = _context.Settings;
         Directory.CreateDirectory(settings.StateDirectory);
         _events = EventsEndpoint.Start(ShimContext.EventsSocketPath(settings), _context.EventBus, _context.ShimLogger);
-        foreach (var bundle in Bundle.List(settings.StateDirectory).Where(b => b.Namespace == settings.Namespace))
+        if (_context.TaskRegistry.IsNobody())
+            LoadShims([]);
+        else
+            _context.TaskRegistry.Ask<TaskRegistryProtocol.All>(new TaskRegistryProtocol.GetAll(), settings.LoadTimeout)
+                .PipeTo(Self);
+    }
+
+    /// <summary>
+    /// Reloads every shim whose bundle is on disk, all in parallel (each shim actor under its own load timeout), and
+    /// settles tasks recorded as alive whose bundle is gone: their exit is owed, with the recorded status if the
+    /// exit was seen, else 255.
+    /// </summary>
+    private void LoadShims(IReadOnlyList<TaskRecord> recorded)
+    {
+        var settings = _context.Settings;
+        var bundles = Bundle.List(settings.StateDirectory).Where(b => b.Namespace == settings.Namespace).ToList();
+        foreach (var bundle in bundles)
         {
             var shim = Context.ActorOf(ShimActor.Props(_context, bundle.Id, new ShimActor.Reload()), bundle.Id);
             Context.Watch(shim);
             _state = _state.ShimReloading(bundle.Id, shim);
         }
+        var onDisk = bundles.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var lost in recorded.Where(t => t.Namespace == settings.Namespace && !onDisk.Contains(t.ContainerId)))
+        {
+            var status = lost.HasExited ? lost.ExitStatus : DeadShimCleanup.UnknownExitStatus;
+            var at = lost.ExitedAt ?? DateTimeOffset.UtcNow;
+            _context.EventBus.Tell(new Events.EventBusProtocol.Publish(
+                Events.TaskEvent.Exited(lost.Namespace, lost.ContainerId, "", lost.Pid, status, at)));
+            _context.EventBus.Tell(new Events.EventBusProtocol.Publish(
+                Events.TaskEvent.Deleted(lost.Namespace, lost.ContainerId, lost.Pid, status, at)));
+            _context.TaskRegistry.Tell(new TaskRegistryProtocol.Forget(lost.Namespace, lost.ContainerId));
+            _cleanedUp++;
+        }
         if (!_state.Loading.IsEmpty) _log.Info("reloading {0} shims", _state.Loading.Count);
+        ReplyLoadedIfDone();
     }
 
     private void ReplyLoadedIfDone()

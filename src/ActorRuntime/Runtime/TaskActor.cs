@@ -8,26 +8,38 @@ namespace ActorRuntime.Runtime;
 internal sealed class TaskActor : ProcessActorBase
 {
     private readonly Options? _runcOptions;
+    private readonly IActorRef _registry;
 
     /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown.</summary>
     public sealed record TaskDeleted(string ContainerId, TaskProtocol.Exited Result, IActorRef ReplyTo);
 
-    public TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions)
+    public TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry)
         : base(record, calls, eventBus)
     {
         _runcOptions = runcOptions;
+        _registry = registry;
         Ready();
     }
 
-    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions) =>
-        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions));
+    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry) =>
+        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions, registry));
 
     protected override void PreStart()
     {
+        if (Record.HasExited)
+        {
+            // Reloaded after it exited while nothing watched: its exit (real status and time, from the shim) is owed.
+            // If it was published before the restart the bus drops this copy.
+            EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(Record.Namespace, ContainerId, "", Record.Pid,
+                Record.ExitStatus, Record.ExitedAt!.Value)));
+        }
         // A reloaded task that is still running needs its exit observed.
         EnsureWaiting();
+        if (Record.Status != ProcessStatus.Unknown) OnRecordChanged(Record);
         base.PreStart();
     }
+
+    protected override void OnRecordChanged(TaskRecord record) => _registry.Tell(new TaskRegistryProtocol.Record(record));
 
     protected override void Ready()
     {
@@ -35,12 +47,17 @@ internal sealed class TaskActor : ProcessActorBase
         Receive<TaskProtocol.Create>(c => RunLifecycle(async () =>
         {
             var pid = await Calls.CreateAsync(c, Record.Bundle, _runcOptions).ConfigureAwait(false);
-            return new Outcome(r => r.Created(pid), new TaskProtocol.Created(ContainerId, pid));
+            return new Outcome(r => r.Created(pid), new TaskProtocol.Created(ContainerId, pid),
+                _ => PublishLifecycle(Topics.Create, pid));
         }));
         Receive<TaskProtocol.Start>(_ => RunLifecycle(async () =>
         {
             var pid = await Calls.StartAsync(ContainerId, "").ConfigureAwait(false);
-            return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, "", pid), _ => EnsureWaiting());
+            return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, "", pid), _ =>
+            {
+                PublishLifecycle(Topics.Start, pid);
+                EnsureWaiting();
+            });
         }));
         Receive<TaskProtocol.Kill>(k => RunEmpty(() => Calls.KillAsync(ContainerId, "", k.Signal, k.All)));
         Receive<TaskProtocol.Pause>(_ => RunEmpty(() => Calls.PauseAsync(ContainerId), r => r.Paused()));

@@ -10,7 +10,7 @@ internal sealed class ExecActor : ProcessActorBase
 {
     private readonly List<(TaskProtocol.CloseExecIO Command, IActorRef ReplyTo)> _closeBeforeStart = [];
 
-    private ExecActor(TaskRecord record, ShimCalls calls, IActorRef eventBus) : base(record, calls, eventBus) => Ready();
+    public ExecActor(TaskRecord record, ShimCalls calls, IActorRef eventBus) : base(record, calls, eventBus) => Ready();
 
     public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus) =>
         Akka.Actor.Props.Create(() => new ExecActor(record, calls, eventBus));

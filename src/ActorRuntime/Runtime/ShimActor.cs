@@ -38,7 +38,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record TornDown(object Reply, IActorRef ReplyTo);
 
-    private ShimActor(ShimContext context, string containerId, Mode mode)
+    public ShimActor(ShimContext context, string containerId, Mode mode)
     {
         _context = context;
         _containerId = containerId;

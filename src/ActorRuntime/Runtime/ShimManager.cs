@@ -21,7 +21,7 @@ public sealed class ShimManager : ReceiveActor
 
     private sealed record CleanupDone(DeadShimCleanup.Outcome Outcome);
 
-    private ShimManager(ShimContext context)
+    public ShimManager(ShimContext context)
     {
         _context = context;
 

@@ -12,7 +12,7 @@ internal sealed class TaskActor : ProcessActorBase
     /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown.</summary>
     public sealed record TaskDeleted(string ContainerId, TaskProtocol.Exited Result, IActorRef ReplyTo);
 
-    private TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions)
+    public TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions)
         : base(record, calls, eventBus)
     {
         _runcOptions = runcOptions;

@@ -21,6 +21,8 @@ public sealed class ShimManager : ReceiveActor
 
     private sealed record CleanupDone(DeadShimCleanup.Outcome Outcome);
 
+    private sealed record CleanupFailed(string ContainerId, Exception Cause);
+
     public ShimManager(ShimContext context)
     {
         _context = context;
@@ -32,7 +34,7 @@ public sealed class ShimManager : ReceiveActor
                 Sender.Tell(ShimCalls.Failure(create.ContainerId, invalid));
                 return;
             }
-            if (_state.Shims.ContainsKey(create.ContainerId))
+            if (_state.IsTaken(create.ContainerId))
             {
                 Sender.Tell(new TaskProtocol.Failed(create.ContainerId, TtrpcCode.AlreadyExists,
                     $"task {create.ContainerId}: already exists"));
@@ -74,13 +76,21 @@ public sealed class ShimManager : ReceiveActor
             if (!registered) return;
             if (wasLoading) _cleanedUp++;
             _log.Warning("shim of {0} is gone while its task was registered: cleaning up after the dead shim", id);
-            DeadShimCleanup.RunAsync(_context, id, taskRegistered: true).PipeTo(Self, success: o => new CleanupDone(o));
+            DeadShimCleanup.RunAsync(_context, id, taskRegistered: true)
+                .PipeTo(Self, success: o => new CleanupDone(o), failure: e => new CleanupFailed(id, e));
             ReplyLoadedIfDone();
         });
         Receive<CleanupDone>(done =>
+        {
+            _state = _state.CleanupDone(done.Outcome.ContainerId);
             Context.System.EventStream.Publish(new ShimManagerProtocol.DeadShimCleaned(
-                done.Outcome.ContainerId, done.Outcome.Published, done.Outcome.ExitStatus)));
-        Receive<Status.Failure>(f => _log.Error(f.Cause, "dead-shim cleanup failed"));
+                done.Outcome.ContainerId, done.Outcome.Published, done.Outcome.ExitStatus));
+        });
+        Receive<CleanupFailed>(f =>
+        {
+            _state = _state.CleanupDone(f.ContainerId);
+            _log.Error(f.Cause, "dead-shim cleanup of {0} failed", f.ContainerId);
+        });
     }
 
     public static Props Props(ShimContext context) => Akka.Actor.Props.Create(() => new ShimManager(context));

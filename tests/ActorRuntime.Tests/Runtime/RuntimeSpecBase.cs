@@ -144,6 +144,17 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         }
     }
 
+    protected static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
+    {
+        var limit = within ?? Bound;
+        var sw = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (sw.Elapsed > limit) throw new TimeoutException($"timed out waiting for {what}");
+            await Task.Delay(10);
+        }
+    }
+
     protected Task WaitForEventAsync(string containerId, string topic, string execId = "") =>
         EventuallyAsync(() => EventsOf(containerId, topic, execId).Count > 0, $"{topic} of {containerId}/{execId}");
 

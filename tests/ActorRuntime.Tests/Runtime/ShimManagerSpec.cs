@@ -169,6 +169,30 @@ public sealed class ShimManagerSpec(ITestOutputHelper output) : RuntimeSpecBase(
     }
 
     [Fact]
+    public async Task The_id_of_a_dead_shim_stays_taken_until_its_cleanup_is_done()
+    {
+        await RunAsync("c1");
+        Launcher.DeleteDelay = TimeSpan.FromMilliseconds(700);
+        await Launcher["c1"].DieAsync();
+        await EventuallyAsync(async () => !(await Runtime.ListAsync()).Contains("c1"), "the dead shim to be noticed");
+
+        // Creating the id again while the old bundle is being cleaned up must neither disturb that cleanup nor be disturbed by it.
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Runtime.CreateAsync("c1", Spec, []));
+        Assert.Equal("task c1: already exists", e.Message);
+        await ExpectCleanedAsync("c1");
+        Launcher.DeleteDelay = TimeSpan.Zero;
+        await CreateEventuallyAsync("c1");
+
+        await QuietAsync();
+        Assert.Equal(1, Launcher.DeleteCalls);
+        Assert.True(Directory.Exists(BundlePath("c1")));
+        Assert.Equal(ProcessStatus.Created, (await Runtime.StateAsync("c1")).Status);
+        Assert.Single(EventsOf("c1", Topics.Exit));
+        Assert.Single(EventsOf("c1", Topics.Delete));
+        Assert.Equal(2, EventsOf("c1", Topics.Create).Count);
+    }
+
+    [Fact]
     public async Task A_shim_that_will_not_start_is_a_typed_error_and_leaves_nothing_behind()
     {
         Launcher.StartFailure = new UnavailableException("exec: containerd-shim-runc-v2: not found");

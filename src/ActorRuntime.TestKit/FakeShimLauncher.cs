@@ -21,6 +21,12 @@ public sealed class FakeShimLauncher : IAsyncDisposable
     /// <summary>When set, `start` returns an address but the shim never answers (start ok, daemon dead).</summary>
     public bool StartDeadShims { get; set; }
 
+    /// <summary>When set, `delete` fails with this error (the shim binary's delete could not run); the shim is left as it is.</summary>
+    public TtrpcException? DeleteFailure { get; set; }
+
+    /// <summary>`delete` takes this long before it does anything (a slow shim binary delete).</summary>
+    public TimeSpan DeleteDelay { get; set; }
+
     /// <summary>Applied to each new shim before it serves its first call.</summary>
     public Action<FakeShim>? Configure { get; set; }
 
@@ -52,6 +58,8 @@ public sealed class FakeShimLauncher : IAsyncDisposable
         public async Task<DeleteResponse> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null)
         {
             Interlocked.Increment(ref owner._deleteCalls);
+            if (owner.DeleteDelay > TimeSpan.Zero) await Task.Delay(owner.DeleteDelay, CancellationToken.None).ConfigureAwait(false);
+            if (owner.DeleteFailure is { } failure) throw failure;
             if (!owner._shims.TryGetValue(bundle.Id, out var shim))
                 throw new NotFoundException($"no shim for {bundle.Id}: not found");
             var response = shim.CleanupResponse(bundle.Id);

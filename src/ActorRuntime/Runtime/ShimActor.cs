@@ -38,6 +38,9 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record TornDown(object Reply, IActorRef ReplyTo);
 
+    /// <summary>Launch found the bundle directory already there: someone else's, left alone.</summary>
+    private sealed class BundleTakenException(AlreadyExistsException inner) : Exception(inner.Message, inner);
+
     public ShimActor(ShimContext context, string containerId, Mode mode)
     {
         _context = context;
@@ -78,6 +81,13 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             if (mode is Reload)
             {
                 // A shim that cannot be reloaded is dead: the manager cleans up after it and publishes its exit.
+                Context.Stop(Self);
+                return;
+            }
+            if (f.Error is BundleTakenException taken)
+            {
+                // Not ours: a bundle we did not create must not be cleaned up by us.
+                f.ReplyTo?.Tell(ShimCalls.Failure(_containerId, taken.InnerException!));
                 Context.Stop(Self);
                 return;
             }
@@ -135,7 +145,15 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private async Task<Connected> LaunchAsync(TaskProtocol.Create create)
     {
-        var bundle = Bundle.Create(_context.Settings.StateDirectory, _context.Settings.Namespace, _containerId, create.SpecJson);
+        Bundle bundle;
+        try
+        {
+            bundle = Bundle.Create(_context.Settings.StateDirectory, _context.Settings.Namespace, _containerId, create.SpecJson);
+        }
+        catch (AlreadyExistsException e)
+        {
+            throw new BundleTakenException(e);
+        }
         var logPipe = ShimLogPipe.Open(bundle, _context.ShimLogger);
         try
         {

@@ -23,6 +23,8 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
+    private sealed record CleanupFailed(string ContainerId, Exception Cause);
+
     public ShimManager(ShimContext context)
     {
         _context = context;
@@ -51,7 +53,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
                 Sender.Tell(ShimCalls.Failure(create.ContainerId, invalid));
                 return;
             }
-            if (_state.Shims.ContainsKey(create.ContainerId))
+            if (_state.IsTaken(create.ContainerId))
             {
                 Sender.Tell(new TaskProtocol.Failed(create.ContainerId, TtrpcCode.AlreadyExists,
                     $"task {create.ContainerId}: already exists"));
@@ -93,16 +95,22 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             if (!registered) return;
             if (wasLoading) _cleanedUp++;
             _log.Warning("shim of {0} is gone while its task was registered: cleaning up after the dead shim", id);
-            DeadShimCleanup.RunAsync(_context, id, taskRegistered: true).PipeTo(Self, success: o => new CleanupDone(o));
+            DeadShimCleanup.RunAsync(_context, id, taskRegistered: true)
+                .PipeTo(Self, success: o => new CleanupDone(o), failure: e => new CleanupFailed(id, e));
             ReplyLoadedIfDone();
         });
         Receive<CleanupDone>(done =>
         {
+            _state = _state.CleanupDone(done.Outcome.ContainerId);
             _context.TaskRegistry.Tell(new TaskRegistryProtocol.Forget(_context.Settings.Namespace, done.Outcome.ContainerId));
             Context.System.EventStream.Publish(new ShimManagerProtocol.DeadShimCleaned(
                 done.Outcome.ContainerId, done.Outcome.Published, done.Outcome.ExitStatus));
         });
-        Receive<Status.Failure>(f => _log.Error(f.Cause, "dead-shim cleanup failed"));
+        Receive<CleanupFailed>(f =>
+        {
+            _state = _state.CleanupDone(f.ContainerId);
+            _log.Error(f.Cause, "dead-shim cleanup of {0} failed", f.ContainerId);
+        });
     }
 
     public static Props Props(ShimContext context) => Akka.Actor.Props.Create(() => new ShimManager(context));

@@ -3,14 +3,22 @@ using Akka.Actor;
 
 namespace ActorRuntime.Runtime;
 
-/// <summary>The ShimManager's registry: live shim actors, and which tasks are registered (exit still owed).</summary>
+/// <summary>
+/// The ShimManager's registry: live shim actors, which tasks are registered (exit still owed), which are being
+/// reloaded, and which dead shims are being cleaned up (their id stays taken until the old bundle is gone).
+/// </summary>
 public sealed record ShimManagerState(
     ImmutableDictionary<string, IActorRef> Shims,
     ImmutableHashSet<string> Registered,
-    ImmutableHashSet<string> Loading)
+    ImmutableHashSet<string> Loading,
+    ImmutableHashSet<string> Cleaning)
 {
     public static readonly ShimManagerState Empty = new(
-        ImmutableDictionary<string, IActorRef>.Empty, ImmutableHashSet<string>.Empty, ImmutableHashSet<string>.Empty);
+        ImmutableDictionary<string, IActorRef>.Empty, ImmutableHashSet<string>.Empty, ImmutableHashSet<string>.Empty,
+        ImmutableHashSet<string>.Empty);
+
+    /// <summary>A live shim or an unfinished cleanup holds the id.</summary>
+    public bool IsTaken(string id) => Shims.ContainsKey(id) || Cleaning.Contains(id);
 
     public ShimManagerState ShimStarted(string id, IActorRef shim) => this with { Shims = Shims.SetItem(id, shim) };
 
@@ -26,10 +34,23 @@ public sealed record ShimManagerState(
 
     public ShimManagerState TaskUnregistered(string id) => this with { Registered = Registered.Remove(id) };
 
-    /// <summary>Forgets a stopped shim actor; tells whether its task was still registered (then it died).</summary>
-    public (ShimManagerState State, bool WasRegistered) ShimStopped(string id) =>
-        (this with { Shims = Shims.Remove(id), Registered = Registered.Remove(id), Loading = Loading.Remove(id) },
-            Registered.Contains(id));
+    /// <summary>
+    /// Forgets a stopped shim actor; tells whether its task was still registered (then it died, and the id stays
+    /// taken until <see cref="CleanupDone"/>).
+    /// </summary>
+    public (ShimManagerState State, bool WasRegistered) ShimStopped(string id)
+    {
+        var registered = Registered.Contains(id);
+        return (this with
+        {
+            Shims = Shims.Remove(id),
+            Registered = Registered.Remove(id),
+            Loading = Loading.Remove(id),
+            Cleaning = registered ? Cleaning.Add(id) : Cleaning,
+        }, registered);
+    }
+
+    public ShimManagerState CleanupDone(string id) => this with { Cleaning = Cleaning.Remove(id) };
 
     public string? IdOf(IActorRef shim) => Shims.FirstOrDefault(kv => kv.Value.Equals(shim)).Key;
 }

@@ -96,20 +96,24 @@ internal sealed class TaskActor : ProcessActorBase
             var record = new TaskRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio);
             Context.ActorOf(ExecActor.Props(record, Calls, EventBus), name).Forward(e);
         });
-        Receive<IWithExecId>(c =>
-        {
-            var child = Context.Child(ExecActor.ChildName(c.ExecId));
-            if (child.IsNobody())
-                Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
-                    $"process does not exist {c.ExecId}: not found"));
-            else
-                child.Forward(c);
-        });
+        Receive<IWithExecId>(ForwardToExec);
+    }
+
+    private void ForwardToExec(IWithExecId command)
+    {
+        var child = Context.Child(ExecActor.ChildName(command.ExecId));
+        if (child.IsNobody())
+            Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
+                $"process does not exist {command.ExecId}: not found"));
+        else
+            child.Forward(command);
     }
 
     protected override void Queries()
     {
         base.Queries();
+        // Exec queries go to their exec actor even while the init process has a lifecycle call in flight.
+        Receive<IWithExecId>(c => c is IQueryCommand, ForwardToExec);
         Receive<TaskProtocol.Wait>(_ => AddWaiter(Sender));
         Receive<TaskProtocol.State>(_ =>
         {

@@ -19,6 +19,9 @@ public sealed record OciContainerSpec(IReadOnlyList<string> Args)
 
     /// <summary>linux.resources.pids.limit; null for none.</summary>
     public long? PidsLimit { get; init; }
+
+    /// <summary>OCI annotations, e.g. io.containerd.runc.v2.group to share one shim between containers.</summary>
+    public IReadOnlyDictionary<string, string>? Annotations { get; init; }
 }
 
 /// <summary>
@@ -95,6 +98,12 @@ public static class OciSpec
                 ["readonlyPaths"] = Strings(ReadonlyPaths),
             },
         };
+        if (spec.Annotations is { Count: > 0 } annotations)
+        {
+            var node = new JsonObject();
+            foreach (var (key, value) in annotations) node[key] = value;
+            document["annotations"] = node;
+        }
         return document.ToJsonString(Indented);
     }
 

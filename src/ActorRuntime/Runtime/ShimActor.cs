@@ -20,6 +20,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     private ShimLogPipe? _logPipe;
     private TtrpcClient? _client;
     private IActorRef _task = ActorRefs.Nobody;
+    private string? _address;
 
     public IStash Stash { get; set; } = null!;
 
@@ -30,7 +31,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     public sealed record Reload : Mode;
 
-    private sealed record Connected(TtrpcClient Client, ShimLogPipe LogPipe, TaskRecord Record);
+    private sealed record Connected(TtrpcClient Client, ShimLogPipe LogPipe, TaskRecord Record, string Address);
 
     private sealed record StartFailed(Exception Error, IActorRef? ReplyTo);
 
@@ -65,6 +66,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             _client = c.Client;
             _logPipe = c.LogPipe;
+            _address = c.Address;
+            _context.Groups.Join(c.Address);
             var calls = new ShimCalls(new ShimTaskClient(c.Client), _context.Settings.CallTimeout, _context.Settings.StateTimeout);
             _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions, _context.TaskRegistry), "task");
             c.Client.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
@@ -161,7 +164,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             var address = await _context.Launcher.StartAsync(bundle, timeout.Token).ConfigureAwait(false);
             var client = await ConnectAsync(address).ConfigureAwait(false);
             var record = new TaskRecord(_context.Settings.Namespace, _containerId, "", bundle.Path, create.Stdio);
-            return new Connected(client, logPipe, record);
+            return new Connected(client, logPipe, record, address);
         }
         catch
         {
@@ -186,7 +189,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
                         new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal))
                     .Observed(state.Pid, ShimCalls.ToStatus(state.Status), state.ExitStatus,
                         Protocol.GoTime.ToDateTimeOffset(state.ExitedAt));
-                return new Connected(client, logPipe, record);
+                return new Connected(client, logPipe, record, address);
             }
             catch
             {
@@ -223,7 +226,16 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     private async Task TearDownAsync()
     {
         var client = _client;
-        if (client is not null)
+        // In a group the log reader passes to the group, and only the last member shuts the shim down.
+        var othersRemain = _address is not null && _context.Groups.Leave(_address, _logPipe);
+        if (_address is not null) _logPipe = null;
+        _address = null;
+        if (client is not null && othersRemain)
+        {
+            _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);
+            await client.DisposeAsync().ConfigureAwait(false);
+        }
+        else if (client is not null)
         {
             try
             {
@@ -264,7 +276,10 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     {
         // Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).
         _client?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
-        _logPipe?.Dispose();
+        if (_address is not null)
+            _context.Groups.Leave(_address, _logPipe);
+        else
+            _logPipe?.Dispose();
         base.PostStop();
     }
 }

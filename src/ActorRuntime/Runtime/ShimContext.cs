@@ -17,6 +17,9 @@ public sealed record ShimContext(
     /// <summary>Durable task records (<see cref="Runtime.TaskRegistry"/>); Nobody when the runtime runs without persistence.</summary>
     public IActorRef TaskRegistry { get; init; } = ActorRefs.Nobody;
 
+    /// <summary>Containers sharing a shim process (grouping); shared by all shim actors of this runtime.</summary>
+    public ShimGroups Groups { get; } = new();
+
     /// <summary>Our events socket (the shims' TTRPC_ADDRESS); fixed per state directory so reloaded shims find it.</summary>
     public static string EventsSocketPath(RuntimeSettings settings) =>
         Path.Combine(settings.StateDirectory, "actorruntime.sock.ttrpc");

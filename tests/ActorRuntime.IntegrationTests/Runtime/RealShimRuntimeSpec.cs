@@ -161,6 +161,38 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         await LeakCheck.AssertCleanAsync(_env);
     }
 
+    [Fact]
+    public async Task Containers_grouped_on_one_shim_share_it_and_only_the_last_delete_shuts_it_down()
+    {
+        var group = new Dictionary<string, string> { ["io.containerd.runc.v2.group"] = "pod1" };
+        var mount = RealRuntime.ToMountSpec(Oci.BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory));
+        foreach (var id in new[] { "pod1-a", "pod1-b" })
+        {
+            await _rt.Runtime.CreateAsync(id, Oci.OciSpec.ConfigJson(_env.Namespace, id,
+                new Oci.OciContainerSpec(["sleep", "300"]) { Annotations = group }), [mount]);
+            await _rt.Runtime.StartAsync(id);
+        }
+        var shim = Assert.Single(_env.OwnShims());
+
+        await _rt.Runtime.KillAsync("pod1-a", SigKill);
+        Assert.Equal(137u, (await _rt.Runtime.WaitAsync("pod1-a").WaitAsync(TimeSpan.FromSeconds(20))).ExitStatus);
+        var first = Stopwatch.StartNew();
+        await _rt.Runtime.DeleteAsync("pod1-a");
+        // Skipping Shutdown means no wait for a close that would never come.
+        Assert.True(first.Elapsed < _rt.Settings.ShutdownTimeout, $"delete of a grouped member took {first.Elapsed}");
+        Assert.True(HostProcesses.IsAlive(shim.Pid), "the shim still hosts pod1-b and must live on");
+        Assert.Equal(ProcessStatus.Running, (await _rt.Runtime.StateAsync("pod1-b")).Status);
+
+        await _rt.Runtime.KillAsync("pod1-b", SigKill);
+        await _rt.Runtime.WaitAsync("pod1-b").WaitAsync(TimeSpan.FromSeconds(20));
+        await _rt.Runtime.DeleteAsync("pod1-b");
+        await HostProcesses.WaitUntilGoneAsync(shim.Pid, TimeSpan.FromSeconds(5));
+        await SettleAsync();
+        Assert.Single(_rt.EventsOf("pod1-a", Topics.Exit));
+        Assert.Single(_rt.EventsOf("pod1-b", Topics.Exit));
+        await LeakCheck.AssertCleanAsync(_env);
+    }
+
     private sealed class Forwarder<T> : ReceiveActor
     {
         public Forwarder(TaskCompletionSource<T> target) => Receive<T>(m => target.TrySetResult(m));

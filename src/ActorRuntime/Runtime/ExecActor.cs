@@ -16,7 +16,11 @@ internal sealed class ExecActor : ProcessActorBase
     public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus) =>
         Akka.Actor.Props.Create(() => new ExecActor(record, calls, eventBus));
 
-    public static string ChildName(string execId) => "exec-" + execId;
+    /// <summary>Unique per run: an exec id can be reused while the previous run's actor is still stopping.</summary>
+    public static string ChildName(string execId, long run) => $"exec-{execId}-{run}";
+
+    /// <summary>Told to the parent task actor before the DeleteExec reply, so the id is free for the caller's next command.</summary>
+    public sealed record ExecDeleted(string ExecId, IActorRef Exec);
 
     private string ExecId => Record.ExecId;
 
@@ -52,10 +56,12 @@ internal sealed class ExecActor : ProcessActorBase
         Receive<TaskProtocol.DeleteExec>(_ => RunLifecycle(async () =>
         {
             var (pid, status, exitedAt) = await Calls.DeleteAsync(ContainerId, ExecId).ConfigureAwait(false);
-            return new Outcome(r => r, new TaskProtocol.Exited(ContainerId, ExecId, pid, status, exitedAt), _ =>
+            return new Outcome(r => r, null, requester =>
             {
                 PublishExitIfUnseen(pid, status, exitedAt);
                 FailPendingCloses();
+                Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+                requester.Tell(new TaskProtocol.Exited(ContainerId, ExecId, pid, status, exitedAt));
                 Context.Stop(Self);
             });
         }));

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using ActorRuntime.Events;
 using ActorRuntime.Protocol.Runc;
 using Akka.Actor;
@@ -9,6 +10,8 @@ internal sealed class TaskActor : ProcessActorBase
 {
     private readonly Options? _runcOptions;
     private readonly IActorRef _registry;
+    private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
+    private long _execRuns;
 
     /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown.</summary>
     public sealed record TaskDeleted(string ContainerId, TaskProtocol.Exited Result, IActorRef ReplyTo);
@@ -81,28 +84,34 @@ internal sealed class TaskActor : ProcessActorBase
         }));
         Receive<TaskProtocol.Exec>(e =>
         {
-            var name = ExecActor.ChildName(e.ExecId);
             if (Identifiers.Check(e.ExecId, "exec id") is { } invalid)
             {
                 Sender.Tell(ShimCalls.Failure(ContainerId, invalid));
                 return;
             }
-            if (!Context.Child(name).IsNobody())
+            if (_execs.ContainsKey(e.ExecId))
             {
                 Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.AlreadyExists,
                     $"id {e.ExecId}: already exists"));
                 return;
             }
             var record = new TaskRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio);
-            Context.ActorOf(ExecActor.Props(record, Calls, EventBus), name).Forward(e);
+            var exec = Context.ActorOf(ExecActor.Props(record, Calls, EventBus), ExecActor.ChildName(e.ExecId, ++_execRuns));
+            Context.Watch(exec);
+            _execs = _execs.SetItem(e.ExecId, exec);
+            exec.Forward(e);
         });
         Receive<IWithExecId>(ForwardToExec);
     }
 
+    private void ForgetExec(string execId, IActorRef exec)
+    {
+        if (_execs.TryGetValue(execId, out var current) && current.Equals(exec)) _execs = _execs.Remove(execId);
+    }
+
     private void ForwardToExec(IWithExecId command)
     {
-        var child = Context.Child(ExecActor.ChildName(command.ExecId));
-        if (child.IsNobody())
+        if (!_execs.TryGetValue(command.ExecId, out var child))
             Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
                 $"process does not exist {command.ExecId}: not found"));
         else
@@ -112,6 +121,11 @@ internal sealed class TaskActor : ProcessActorBase
     protected override void Queries()
     {
         base.Queries();
+        Receive<ExecActor.ExecDeleted>(d => ForgetExec(d.ExecId, d.Exec));
+        Receive<Terminated>(t =>
+        {
+            if (_execs.FirstOrDefault(kv => kv.Value.Equals(t.ActorRef)) is { Key: { } execId }) ForgetExec(execId, t.ActorRef);
+        });
         // Exec queries go to their exec actor even while the init process has a lifecycle call in flight.
         Receive<IWithExecId>(c => c is IQueryCommand, ForwardToExec);
         Receive<TaskProtocol.Wait>(_ => AddWaiter(Sender));

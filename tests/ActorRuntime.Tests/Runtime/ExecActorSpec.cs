@@ -97,6 +97,25 @@ public sealed class ExecActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
     }
 
     [Fact]
+    public async Task An_exec_id_is_free_again_as_soon_as_its_delete_returns()
+    {
+        await RunAsync("c1");
+        for (var run = 1u; run <= 20; run++)
+        {
+            await Runtime.ExecAsync("c1", "e1", ProcessSpec);
+            var pid = await Runtime.StartExecAsync("c1", "e1");
+            await Launcher["c1"].ExitAsync("c1", run, "e1");
+            Assert.Equal((pid, run), ((await Runtime.WaitExecAsync("c1", "e1").WaitAsync(Bound)).Pid, run));
+            await Runtime.DeleteExecAsync("c1", "e1");
+            // Straight after the delete: gone, not a message into a stopping actor.
+            var e = await Assert.ThrowsAsync<NotFoundException>(() => Runtime.ExecStateAsync("c1", "e1").WaitAsync(Bound));
+            Assert.Equal("process does not exist e1: not found", e.Message);
+        }
+        await QuietAsync();
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (uint)i), EventsOf("c1", Topics.Exit, "e1").Select(x => x.ExitStatus));
+    }
+
+    [Fact]
     public async Task A_second_exec_with_the_same_id_is_AlreadyExists()
     {
         await RunAsync("c1");

@@ -45,7 +45,33 @@ internal static class DeadShimCleanup
             context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(ns, containerId, "", pid, status, exitedAt)), ActorRefs.NoSender);
             context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(ns, containerId, pid, status, exitedAt)), ActorRefs.NoSender);
         }
+        var address = bundle?.ReadAddress();
         bundle?.Delete();
+        RemoveStaleSocket(address);
         return new Outcome(containerId, taskRegistered, pid, status, exitedAt);
+    }
+
+    /// <summary>A SIGKILLed shim leaves its socket file in /run/containerd/s; remove it when nothing listens there any more.</summary>
+    private static void RemoveStaleSocket(string? address)
+    {
+        if (address is null) return;
+        var path = Protocol.Ttrpc.UnixSocket.PathOf(address);
+        if (!File.Exists(path)) return;
+        try
+        {
+            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix,
+                System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
+            }
+        }
     }
 }

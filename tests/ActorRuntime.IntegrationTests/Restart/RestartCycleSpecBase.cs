@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using ActorRuntime.Events;
+using ActorRuntime.IntegrationTests.Support;
+using ActorRuntime.Shim;
+using Xunit.Abstractions;
+
+namespace ActorRuntime.IntegrationTests.Restart;
+
+/// <summary>
+/// Restart cycles against a real actorruntime-host process on one root/state directory: in every cycle 20 busybox
+/// containers are put into mixed states, the host is SIGKILLed, things happen while it is down, a new host generation
+/// reloads, and the events all generations emitted are reconciled against what really happened.
+/// <para>Container kinds per cycle (4 each): <b>running</b> (sleep; killed with SIGKILL through the API after the
+/// restart → 137), <b>exit-before</b> (<c>sleep 0.1; exit 10+i</c>, exit seen before the host is killed),
+/// <b>exit-down</b> (<c>sleep 0.8; exit 20+i</c>, exits while no host runs), <b>killed-down</b> (init pid SIGKILLed
+/// while the host is down → 137), <b>shim-killed</b> (the shim SIGKILLed while the host is down; the new host must
+/// clean up and publish exit + delete with the status cleanup reports: the shim's delete status, 137, or 255).</para>
+/// <para>Invariant: every process run's exit is published exactly once across all host generations, with the right
+/// status; in particular an exit published by generation N is never published again by N+1 (that is what fails without
+/// the EventBus's bookkeeping surviving a restart). Every run is deleted exactly once. At the end nothing leaks.</para>
+/// <para>Subclasses choose the host's arguments: the in-memory runtime now, a PostgreSQL journal once persistence
+/// lands (override <see cref="HostArguments"/>, e.g. add <c>--db-provider/--db-connection</c>).</para>
+/// </summary>
+public abstract class RestartCycleSpecBase(ITestOutputHelper output)
+{
+    private const int PerKind = 4;
+    private const uint SigKill = 9;
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(25);
+
+    protected ITestOutputHelper Output { get; } = output;
+
+    protected virtual int Cycles => 5;
+
+    /// <summary>The host's command line for <paramref name="env"/>; every generation gets the same.</summary>
+    protected virtual IReadOnlyList<string> HostArguments(ShimTestEnvironment env) =>
+    [
+        "--root", Path.Combine(env.Root, "root"),
+        "--state-dir", env.StateDirectory,
+        "--namespace", env.Namespace,
+        "--runc-root", env.RuncRoot,
+    ];
+
+    private enum Kind
+    {
+        Running,
+        ExitBefore,
+        ExitDown,
+        KilledDown,
+        ShimKilled,
+    }
+
+    private sealed record Container(string Id, Kind Kind, int Index)
+    {
+        public uint? Pid { get; set; }
+        public string? Bundle { get; set; }
+
+        /// <summary>Null: any status the dead-shim cleanup reports (137 from the shim's delete, or 255).</summary>
+        public uint? ExpectedExit => Kind switch
+        {
+            Kind.Running or Kind.KilledDown => 137,
+            Kind.ExitBefore => (uint)(10 + Index),
+            Kind.ExitDown => (uint)(20 + Index),
+            _ => null,
+        };
+
+        public string[] Args => Kind switch
+        {
+            Kind.ExitBefore => ["sh", "-c", $"sleep 0.1; exit {10 + Index}"],
+            Kind.ExitDown => ["sh", "-c", $"sleep 0.8; exit {20 + Index}"],
+            _ => ["sleep", "1000"],
+        };
+    }
+
+    protected async Task RunCyclesAsync()
+    {
+        var total = Stopwatch.StartNew();
+        await using var env = new ShimTestEnvironment();
+        var generations = new List<HostProcess>();
+        var all = new List<Container>();
+        try
+        {
+            var host = await StartHostAsync(env, generations);
+            for (var cycle = 0; cycle < Cycles; cycle++)
+            {
+                var cycleWatch = Stopwatch.StartNew();
+                var containers = Enum.GetValues<Kind>()
+                    .SelectMany(kind => Enumerable.Range(0, PerKind).Select(i => new Container($"c{cycle}-{kind.ToString().ToLowerInvariant()}-{i}", kind, i)))
+                    .ToList();
+                all.AddRange(containers);
+
+                // ---- generation N: create everything, start all but the exit-down ones, let exit-before exit ----
+                await Task.WhenAll(containers.Select(async c =>
+                {
+                    c.Pid = await host.CreateAsync(c.Id, c.Args, ShimTestEnvironment.ImageDirectory);
+                    var bundle = Bundle.Load(env.StateDirectory, env.Namespace, c.Id);
+                    c.Bundle = bundle.Path;
+                    if (bundle.ReadAddress() is { } address) env.TrackAddress(address);
+                }));
+                await Task.WhenAll(containers.Where(c => c.Kind != Kind.ExitDown).Select(c => host.StartTaskAsync(c.Id)));
+                await EventuallyAsync(generations,
+                    evs => containers.Where(c => c.Kind == Kind.ExitBefore).All(c => evs.Any(e => IsExitOf(e, c.Id))),
+                    $"cycle {cycle}: exits of the exit-before containers in generation {host.Generation}");
+                foreach (var c in containers.Where(c => c.Kind is Kind.KilledDown or Kind.Running))
+                    Assert.Equal("running", (await host.StateAsync(c.Id))["status"]!.GetValue<string>());
+                await Task.WhenAll(containers.Where(c => c.Kind == Kind.ExitDown).Select(c => host.StartTaskAsync(c.Id)));
+
+                // ---- SIGKILL the host (only the host) ----
+                await host.KillAsync();
+                var down = Stopwatch.StartNew();
+
+                // ---- while down: kill some inits, kill some shims, let the exit-down ones exit ----
+                foreach (var c in containers.Where(c => c.Kind == Kind.KilledDown))
+                    Assert.Equal(0, Signals.Kill((int)c.Pid!.Value, (int)SigKill));
+                var shims = HostProcesses.All().Where(HostProcesses.IsShim).ToList();
+                foreach (var c in containers.Where(c => c.Kind == Kind.ShimKilled))
+                {
+                    var shim = shims.Where(s => s.Cwd == c.Bundle).ToList();
+                    Assert.True(shim.Count == 1, $"{c.Id}: expected one shim with cwd {c.Bundle}, found {shim.Count}");
+                    Assert.Equal(0, Signals.Kill(shim[0].Pid, (int)SigKill));
+                    await HostProcesses.WaitUntilGoneAsync(shim[0].Pid, TimeSpan.FromSeconds(5));
+                }
+                foreach (var c in containers.Where(c => c.Kind is Kind.KilledDown or Kind.ExitDown))
+                    await HostProcesses.WaitUntilGoneAsync((int)c.Pid!.Value, TimeSpan.FromSeconds(5));
+                var downFor = down.Elapsed;
+
+                // ---- generation N+1 on the same directories ----
+                host = await StartHostAsync(env, generations);
+                var expectedReloaded = containers.Count(c => c.Kind != Kind.ShimKilled);
+                Assert.True(host.Ready["reloaded"]!.GetValue<int>() == expectedReloaded &&
+                            host.Ready["cleanedUp"]!.GetValue<int>() == PerKind,
+                    $"cycle {cycle}: loaded {host.Ready.ToJsonString()}, expected reloaded={expectedReloaded} cleanedUp={PerKind}");
+
+                // Every exit that happened while the host was down must arrive (the shims re-send theirs, the cleanup
+                // publishes the dead shims'), then the listing and states must agree with reality.
+                var mustExit = containers.Where(c => c.Kind is not Kind.Running).ToList();
+                await EventuallyAsync(generations,
+                    evs => mustExit.All(c => evs.Any(e => IsExitOf(e, c.Id))) &&
+                           containers.Where(c => c.Kind == Kind.ShimKilled).All(c => evs.Any(e => e.ContainerId == c.Id && e.Topic == Topics.Delete)),
+                    $"cycle {cycle}: exits of everything that stopped while generation {host.Generation - 1} was down");
+                var listed = await host.ListAsync();
+                var expectedListed = containers.Where(c => c.Kind != Kind.ShimKilled).Select(c => c.Id).ToHashSet();
+                Assert.True(expectedListed.SetEquals(listed.Where(id => id.StartsWith($"c{cycle}-", StringComparison.Ordinal))),
+                    $"cycle {cycle}: listed [{string.Join(", ", listed)}], expected [{string.Join(", ", expectedListed.Order())}]");
+                Assert.Equal(expectedListed.Count, listed.Count);
+                foreach (var c in containers.Where(c => c.Kind != Kind.ShimKilled))
+                {
+                    var state = await host.StateAsync(c.Id);
+                    var status = state["status"]!.GetValue<string>();
+                    if (c.Kind == Kind.Running)
+                        Assert.True(status == "running", $"{c.Id}: {state.ToJsonString()}");
+                    else
+                        Assert.True(status == "stopped" && state["exitStatus"]!.GetValue<uint>() == c.ExpectedExit,
+                            $"{c.Id}: state {state.ToJsonString()}, expected stopped with {c.ExpectedExit}");
+                }
+                foreach (var c in containers.Where(c => c.Kind == Kind.ShimKilled))
+                {
+                    var state = await Assert.ThrowsAsync<HostRequestException>(() => host.StateAsync(c.Id));
+                    Assert.Equal("NotFound", state.Code);
+                }
+                AssertExactlyOnce(generations, all, final: false);
+
+                // ---- stop the running ones through the API, then delete everything that exited ----
+                await Task.WhenAll(containers.Where(c => c.Kind == Kind.Running).Select(async c =>
+                {
+                    await host.KillTaskAsync(c.Id, SigKill);
+                    Assert.Equal(137u, await host.WaitTaskAsync(c.Id, TimeSpan.FromSeconds(10)));
+                }));
+                await Task.WhenAll(containers.Where(c => c.Kind != Kind.ShimKilled).Select(async c =>
+                    Assert.True(await host.DeleteAsync(c.Id) == c.ExpectedExit, $"{c.Id}: delete status")));
+                Assert.Empty(await host.ListAsync());
+                Output.WriteLine($"cycle {cycle}: {cycleWatch.Elapsed.TotalSeconds:F1}s (host down {downFor.TotalMilliseconds:F0} ms, " +
+                                 $"g{host.Generation} ready in {host.TimeToReady.TotalMilliseconds:F0} ms, load {host.Ready["loadMs"]} ms)");
+            }
+
+            await EventuallyAsync(generations, evs => all.All(c => evs.Count(e => e.ContainerId == c.Id && e.Topic == Topics.Delete) >= 1),
+                "a delete event for every container");
+            await Task.Delay(300); // anything late (a duplicate) has a moment to show up
+            AssertExactlyOnce(generations, all, final: true);
+            await host.KillAsync();
+        }
+        catch
+        {
+            foreach (var g in generations)
+                Output.WriteLine($"--- generation {g.Generation} stderr ---\n{g.StderrTail}");
+            throw;
+        }
+        finally
+        {
+            foreach (var g in generations) await g.DisposeAsync();
+        }
+        Output.WriteLine($"{Cycles} cycles, {all.Count} containers, {generations.Count} host generations, {total.Elapsed.TotalSeconds:F1}s; " +
+                         $"{generations.Sum(g => g.Events.Count)} events");
+        await LeakCheck.AssertCleanAsync(env);
+    }
+
+    private async Task<HostProcess> StartHostAsync(ShimTestEnvironment env, List<HostProcess> generations)
+    {
+        var host = await HostProcess.StartAsync(HostArguments(env), generations.Count, ReadyTimeout);
+        generations.Add(host);
+        Output.WriteLine($"generation {host.Generation}: pid {host.Pid}, {host.Ready.ToJsonString()}");
+        return host;
+    }
+
+    private static bool IsExitOf(HostEvent e, string id) => e.ContainerId == id && e.ExecId.Length == 0 && e.Topic == Topics.Exit;
+
+    /// <summary>
+    /// Exactly once, across generations: at most one exit per run (each ids is one run), with the expected status; a
+    /// delete (at most one) agrees with the exit. With <paramref name="final"/> every run must have both.
+    /// </summary>
+    private static void AssertExactlyOnce(IReadOnlyList<HostProcess> generations, IReadOnlyList<Container> containers, bool final)
+    {
+        var events = generations.SelectMany(g => g.Events).ToList();
+        var problems = new List<string>();
+        foreach (var c in containers)
+        {
+            var exits = events.Where(e => IsExitOf(e, c.Id)).ToList();
+            var deletes = events.Where(e => e.ContainerId == c.Id && e.Topic == Topics.Delete).ToList();
+            if (exits.Select(e => e.Generation).Distinct().Count() > 1)
+                problems.Add($"{c.Id}: exit published again after a restart: {string.Join(" | ", exits)}");
+            else if (exits.Count > 1)
+                problems.Add($"{c.Id}: exit published {exits.Count} times: {string.Join(" | ", exits)}");
+            if (deletes.Count > 1)
+                problems.Add($"{c.Id}: delete published {deletes.Count} times: {string.Join(" | ", deletes)}");
+            if (exits.Count >= 1)
+            {
+                var status = exits[0].ExitStatus;
+                if (c.ExpectedExit is { } expected ? status != expected : status is not (137 or 255))
+                    problems.Add($"{c.Id} ({c.Kind}): exit status {status}, expected {c.ExpectedExit?.ToString() ?? "137 or 255"}");
+                if (deletes.Count >= 1 && deletes[0].ExitStatus != status)
+                    problems.Add($"{c.Id}: delete says {deletes[0].ExitStatus}, exit said {status}");
+                if (deletes.Count >= 1 && deletes[0].Generation == exits[0].Generation && deletes[0].Offset < exits[0].Offset)
+                    problems.Add($"{c.Id}: delete (#{deletes[0].Offset}) before exit (#{exits[0].Offset})");
+            }
+            if (final && exits.Count == 0) problems.Add($"{c.Id} ({c.Kind}): exit never published");
+            if (final && deletes.Count == 0) problems.Add($"{c.Id} ({c.Kind}): delete never published");
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    private static async Task EventuallyAsync(IReadOnlyList<HostProcess> generations, Func<IReadOnlyList<HostEvent>, bool> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition(generations.SelectMany(g => g.Events).ToList()))
+        {
+            if (deadline.Elapsed > EventTimeout)
+                throw new TimeoutException($"{what}: not seen within {EventTimeout}; events:\n" +
+                                           string.Join("\n", generations.SelectMany(g => g.Events)));
+            await Task.Delay(25);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text.Json;
+using ActorRuntime.Benchmarks;
+
+// actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
+if (args.Length == 0 || args[0] != "restart")
+{
+    Console.Error.WriteLine("usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]");
+    return 2;
+}
+var n = 100;
+var parallel = 8;
+bool json = false, skipContainerd = false;
+for (var i = 1; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--n": n = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--parallel": parallel = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--json": json = true; break;
+        case "--skip-containerd": skipContainerd = true; break;
+        default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
+    }
+}
+if (!Environment.IsPrivilegedProcess)
+{
+    Console.Error.WriteLine("actorruntime-bench drives runc and containerd: run it as root");
+    return 2;
+}
+
+var log = Console.Error;
+var results = new List<RestartResult> { await ActorRuntimeRestart.RunAsync(n, parallel, log) };
+if (!skipContainerd) results.Add(await ContainerdRestart.RunAsync(n, parallel, log));
+
+if (json)
+{
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        scenario = "restart",
+        containers = n,
+        parallel,
+        machine = new { cores = Environment.ProcessorCount, kernel = Environment.OSVersion.VersionString },
+        results,
+    }, new JsonSerializerOptions { WriteIndented = true }));
+    return 0;
+}
+
+var ar = results[0];
+var cd = results.Count > 1 ? results[1] : null;
+string Ms(double? v) => v is { } x ? $"{x:F0} ms" : "–";
+Console.WriteLine($"restart benchmark: N={n} running busybox containers, {Environment.ProcessorCount} cores, clients {parallel} at a time");
+Console.WriteLine();
+Console.WriteLine("| scenario | ActorRuntime | containerd |");
+Console.WriteLine("| --- | ---: | ---: |");
+void Row(string name, Func<RestartResult, double?> f) => Console.WriteLine($"| {name} | {Ms(f(ar))} | {(cd is null ? "not run" : Ms(f(cd)))} |");
+Row($"create + start {n} containers", r => r.CreateStartAllMs);
+Row("restart: spawn → API answers", r => r.SpawnToApiReadyMs);
+Row($"restart: spawn → all {n} reloaded (AwaitLoaded / `ctr task ls` all RUNNING)", r => r.SpawnToAllReloadedMs);
+Row($"restart: spawn → every task answered state (`state` / `ctr task ps`)", r => r.SpawnToAllStateMs);
+Row("reload phase alone (AwaitLoaded inside the host)", r => r.ReloadPhaseMs);
+Row($"clean-up: kill + delete {n}", r => r.CleanupMs);
+Console.WriteLine();
+foreach (var r in results) Console.WriteLine($"- {r.Runtime}: {r.Notes}");
+return 0;

@@ -53,6 +53,8 @@ public static class ActorRuntimePersistence
               connection-string = {Hocon.Quote(settings.ConnectionString)}
               provider-name = {Hocon.Quote(settings.SqlProviderName)}
               refresh-interval = 100ms
+              # Live queries only see orderings the sequence actor has confirmed gap-free; it polls this often (default 1 s).
+              journal-sequence-retrieval.query-delay = 100ms
             {"}"}
             akka.persistence.journal.sql {"{"}
               event-adapters.{TaggerName} = {Hocon.Quote(typeof(TaskEventTagger).AssemblyQualifiedNameWithoutVersion())}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ActorRuntime needs on Debian 12 (idempotent; run as root).
 set -euo pipefail
-packages=(runc containerd busybox-static)
+packages=(runc containerd busybox-static postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

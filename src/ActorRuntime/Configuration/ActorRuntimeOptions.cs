@@ -23,6 +23,9 @@ public sealed class ActorRuntimeOptions
     /// <summary>Deadline of queries (State, Pids, Stats): io.containerd.timeout.task.state.</summary>
     public TimeSpan? StateTimeout { get; set; }
 
+    /// <summary>Journal/snapshot store (SQLite under the root dir by default; PostgreSQL by provider + connection string).</summary>
+    public Persistence.PersistenceOptions? Persistence { get; set; }
+
     /// <summary>Replaces the shim binary launcher (fault-injection fakes); not a HOCON setting.</summary>
     public Func<Shim.ShimLaunchSettings, Shim.IShimLauncher>? ShimLauncher { get; set; }
 
@@ -49,6 +52,7 @@ public sealed class ActorRuntimeOptions
         Time("io.containerd.timeout.shim.shutdown", ShutdownTimeout);
         Time("actor-runtime.call-timeout", CallTimeout);
         Time("io.containerd.timeout.task.state", StateTimeout);
+        if (Persistence is { } persistence) sb.Append(persistence.ToHocon());
         return sb.ToString();
     }
 }

@@ -38,6 +38,18 @@ public static class EventBusProtocol
     /// </summary>
     public sealed record SubscribeBackend(IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : IEventBusCommand;
 
+    /// <summary>
+    /// Resumable actor subscription: first every journaled event with offset &gt; <paramref name="AfterOffset"/> in offset
+    /// order, then live ones, with no gap and no duplicate at the switch-over, across restarts of the runtime (offsets are
+    /// the journal's global ordering; remember the last one you handled and pass it here). Delivery, acks and lag as for
+    /// <see cref="Subscribe"/>. 0 = from the beginning of the journal. Without a read journal (in-memory persistence) only
+    /// <paramref name="AfterOffset"/> &gt;= the current offset is accepted (<c>Status.Failure(NotSupportedException)</c> otherwise).
+    /// </summary>
+    public sealed record SubscribeFrom(long AfterOffset, IReadOnlyList<string> Filters, IActorRef Subscriber) : IEventBusCommand;
+
+    /// <summary>Resumable <see cref="SubscribeBackend"/>: replay after <paramref name="AfterOffset"/>, then live (see <see cref="SubscribeFrom"/>).</summary>
+    public sealed record SubscribeBackendFrom(long AfterOffset, IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : IEventBusCommand;
+
     public sealed record Subscribed(string SubscriptionId);
 
     /// <summary>End a subscription; the sender gets <see cref="Unsubscribed"/> (Existed false when the id was unknown).</summary>

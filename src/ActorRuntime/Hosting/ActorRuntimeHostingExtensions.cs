@@ -1,5 +1,6 @@
 using ActorRuntime.Configuration;
 using ActorRuntime.Events;
+using ActorRuntime.Persistence;
 using ActorRuntime.Runtime;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,12 +28,13 @@ public static class ActorRuntimeHostingExtensions
     public static AkkaConfigurationBuilder WithActorRuntime(this AkkaConfigurationBuilder builder, ActorRuntimeOptions options)
     {
         builder.AddHocon(options.ToHocon(), HoconAddMode.Prepend);
+        builder.WithActorRuntimePersistence(ActorRuntimePersistence.Resolve(options.Persistence, options));
         builder.AddHocon(RuntimeSettings.DefaultConfig, HoconAddMode.Append);
         return builder.WithActors((system, registry, resolver) =>
         {
             var settings = RuntimeSettings.Create(system.Settings.Config);
             var loggers = resolver.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-            var bus = system.ActorOf(EventBus.Props(), "event-bus");
+            var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), "event-bus");
             var manager = system.ActorOf(ShimManager.Props(ShimContext.Create(settings, bus, loggers, options.ShimLauncher)), "shim-manager");
             registry.Register<EventBusKey>(bus);
             registry.Register<ShimManagerKey>(manager);

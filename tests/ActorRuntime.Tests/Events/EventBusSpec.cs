@@ -8,7 +8,11 @@ using static ActorRuntime.Events.EventBusProtocol;
 
 namespace ActorRuntime.Tests.Events;
 
-public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("akka.loglevel = INFO", output)
+public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("""
+    akka.loglevel = INFO
+    akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+    akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+    """, output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
@@ -36,7 +40,9 @@ public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2
     private static TaskEvent Ev(string topic, string container, string exec = "", uint pid = 0, uint status = 0, string ns = "moby") =>
         new(ns, topic, container, exec, pid, status, topic is Topics.Exit or Topics.Delete ? T0 : null, T0);
 
-    private IActorRef NewBus(EventBusSettings? settings = null) => Sys.ActorOf(EventBus.Props(settings));
+    /// <summary>The bus is persistent: each test bus gets its own persistence id in the in-memory journal.</summary>
+    private IActorRef NewBus(EventBusSettings? settings = null) =>
+        Sys.ActorOf(EventBus.Props((settings ?? EventBusSettings.Default) with { PersistenceId = $"event-bus-{Guid.NewGuid():N}" }));
 
     private static async Task<string> SubscribeAsync(IActorRef bus, IActorRef subscriber, params string[] filters) =>
         (await bus.Ask<Subscribed>(new Subscribe(filters, subscriber), Timeout)).SubscriptionId;

@@ -1,0 +1,100 @@
+using ActorRuntime.Events;
+using ActorRuntime.Persistence;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace ActorRuntime.Tests.Persistence;
+
+/// <summary>The persistent EventBus on a SQLite file in a temp directory, across ActorSystem restarts.</summary>
+public sealed class SqliteEventBusPersistenceSpec(ITestOutputHelper output)
+    : Akka.TestKit.Xunit2.TestKit("akka.loglevel = INFO", output), IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("ar-persistence-").FullName;
+
+    private PersistenceSettings Settings => new(PersistenceProvider.Sqlite,
+        $"Data Source={Path.Combine(_dir, "db", PersistenceSettings.DatabaseFileName)}", _dir);
+
+    [Fact]
+    public Task An_exit_and_delete_published_before_a_restart_are_dropped_after_it() =>
+        PersistenceScenarios.Republished_exits_are_dropped_after_a_restart(Settings, snapshotEvery: 500);
+
+    [Fact]
+    public Task Recovery_from_a_snapshot_still_drops_them() =>
+        PersistenceScenarios.Republished_exits_are_dropped_after_a_restart(Settings, snapshotEvery: 3);
+
+    [Fact]
+    public Task A_subscriber_from_offset_N_gets_exactly_the_later_events_then_live_ones_across_a_restart() =>
+        PersistenceScenarios.A_subscriber_resumes_after_a_restart_without_gap_or_duplicate(Settings, snapshotEvery: 500);
+
+    [Fact]
+    public Task Resume_works_when_the_bus_recovered_from_a_snapshot() =>
+        PersistenceScenarios.A_subscriber_resumes_after_a_restart_without_gap_or_duplicate(Settings, snapshotEvery: 4);
+
+    [Fact]
+    public async Task Journal_rows_carry_the_short_manifest_and_the_runtime_serializer_id()
+    {
+        await using (var run = PersistentBusHarness.Start(Settings, "rows", snapshotEvery: 2))
+        {
+            for (var i = 0; i < 3; i++)
+                await run.PublishAsync(PersistenceScenarios.Ev(Topics.Exit, $"c{i}", 10, 0));
+        }
+
+        await using var connection = new SqliteConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        var rows = new List<(string Pid, string Manifest, long Identifier)>();
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT persistence_id, manifest, identifier FROM journal ORDER BY ordering";
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        }
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows, r => Assert.Equal(("event-bus", "event-delivered-v1", (long)RuntimeSerializer.Id), r));
+
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT manifest, serializer_id FROM snapshot";
+            await using var reader = await cmd.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync(), "no snapshot row");
+            Assert.Equal(("event-bus-snapshot-v1", (long)RuntimeSerializer.Id), (reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT COUNT(*) FROM tags WHERE tag = 'task-events'";
+            Assert.Equal(3L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+    }
+
+    [Fact]
+    public void The_default_database_is_actorruntime_db_under_the_root_dir_which_is_created()
+    {
+        var root = Path.Combine(_dir, "root", "nested");
+        var settings = ActorRuntimePersistence.Resolve(null, new Configuration.ActorRuntimeOptions { RootDirectory = root });
+        Assert.Equal(PersistenceProvider.Sqlite, settings.Provider);
+        Assert.Equal($"Data Source={Path.Combine(root, "actorruntime.db")}", settings.ConnectionString);
+        Assert.False(Directory.Exists(root));
+        settings.EnsureStorage();
+        Assert.True(Directory.Exists(root));
+
+        var pg = ActorRuntimePersistence.Resolve(
+            new PersistenceOptions { Provider = PersistenceProvider.PostgreSql, ConnectionString = "Host=127.0.0.1;Database=x" });
+        Assert.Equal(("PostgreSQL.15", "Host=127.0.0.1;Database=x"), (pg.SqlProviderName, pg.ConnectionString));
+        Assert.Throws<ArgumentException>(() => ActorRuntimePersistence.Resolve(new PersistenceOptions { Provider = PersistenceProvider.PostgreSql }));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (!disposing) return;
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

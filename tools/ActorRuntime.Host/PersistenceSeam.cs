@@ -1,29 +1,31 @@
 using ActorRuntime.Configuration;
+using ActorRuntime.Persistence;
 using Akka.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.Host;
 
 /// <summary>
-/// Where the EventBus journal plugs in once it lands (an SQL journal under the runtime's root directory, or the
-/// database named by <c>--db-provider/--db-connection</c>). Until then the host runs without persistence and says so:
-/// the bus's exactly-once bookkeeping and offsets start afresh in every host generation.
-/// <para>To switch it on: set the journal options on <see cref="ActorRuntimeOptions"/> in <see cref="Configure"/>
-/// (or call the persistence builder extension here), set <see cref="Durable"/> to true and let
-/// <see cref="EventFeed"/> subscribe with <c>EventBusProtocol.SubscribeFrom(afterOffset, ...)</c> so the host replays
-/// what it missed while it was down.</para>
+/// Chooses the runtime's store from the command line: SQLite under the root directory by default (WithActorRuntime's
+/// own default), or the database named by <c>--db-provider postgresql --db-connection "..."</c>. Either way the
+/// EventBus's exactly-once bookkeeping, its event journal and the task registry survive a SIGKILL of this host.
 /// </summary>
 internal static class PersistenceSeam
 {
-    /// <summary>True once the runtime keeps its event journal across restarts (offsets continue, no replays).</summary>
-    public static bool Durable => false;
+    /// <summary>The runtime keeps its event journal across restarts (offsets continue, nothing is re-published).</summary>
+    public static bool Durable => true;
 
     public static void Configure(HostCommandLine host, ActorRuntimeOptions runtime, AkkaConfigurationBuilder akka, ILogger log)
     {
-        if (host.DbProvider is not null)
-            log.LogWarning("--db-provider {Provider}: persistence is not available in this build; running in memory",
-                host.DbProvider);
-        _ = runtime;
         _ = akka;
+        if (host.DbProvider is null) return;
+        var provider = host.DbProvider.ToLowerInvariant() switch
+        {
+            "sqlite" => PersistenceProvider.Sqlite,
+            "postgresql" or "postgres" => PersistenceProvider.PostgreSql,
+            _ => throw new ArgumentException($"--db-provider {host.DbProvider}: expected sqlite or postgresql"),
+        };
+        runtime.Persistence = new PersistenceOptions { Provider = provider, ConnectionString = host.DbConnection };
+        log.LogInformation("persistence: {Provider}", provider);
     }
 }

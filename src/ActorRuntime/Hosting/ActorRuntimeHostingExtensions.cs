@@ -14,6 +14,8 @@ public sealed class ShimManagerKey;
 
 public sealed class EventBusKey;
 
+public sealed class ContainerRegistryKey;
+
 /// <summary>Akka.Hosting builder extensions: <c>services.AddAkka("sys", b => b.WithActorRuntime(o => ...))</c>.</summary>
 public static class ActorRuntimeHostingExtensions
 {
@@ -35,9 +37,14 @@ public static class ActorRuntimeHostingExtensions
             var settings = RuntimeSettings.Create(system.Settings.Config);
             var loggers = resolver.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), "event-bus");
-            var manager = system.ActorOf(ShimManager.Props(ShimContext.Create(settings, bus, loggers, options.ShimLauncher)), "shim-manager");
+            // Durable records: which tasks are owed an exit, and the containers' metadata.
+            var tasks = system.ActorOf(TaskRegistry.Props(settings.Namespace), "task-registry");
+            var containers = system.ActorOf(Containers.ContainerRegistry.Props(settings.Namespace), "container-registry");
+            var context = ShimContext.Create(settings, bus, loggers, options.ShimLauncher) with { TaskRegistry = tasks };
+            var manager = system.ActorOf(ShimManager.Props(context), "shim-manager");
             registry.Register<EventBusKey>(bus);
             registry.Register<ShimManagerKey>(manager);
+            registry.Register<ContainerRegistryKey>(containers);
         });
     }
 
@@ -48,6 +55,6 @@ public static class ActorRuntimeHostingExtensions
             var registry = sp.GetRequiredService<ActorRegistry>();
             var system = sp.GetRequiredService<Akka.Actor.ActorSystem>();
             return new ContainerRuntime(registry.Get<ShimManagerKey>(), registry.Get<EventBusKey>(),
-                RuntimeSettings.Create(system.Settings.Config));
+                RuntimeSettings.Create(system.Settings.Config), registry.Get<ContainerRegistryKey>());
         });
 }

@@ -5,24 +5,21 @@ using Akka.Actor;
 namespace ActorRuntime.Host;
 
 /// <summary>
-/// Everything the EventBus delivered since this host started, in offset order, each tagged with its bus Offset.
-/// Subscribes as a backend (callback) subscriber with no filter; every event is kept (for the <c>events</c> request) and,
-/// unless disabled, streamed as an <c>{"event":{...}}</c> line.
+/// Everything in the EventBus's journal, in offset order, each tagged with its Offset (the journal's global ordering).
+/// Subscribes as a backend (callback) subscriber from offset 0 with no filter; every event is kept (for the
+/// <c>events</c> request) and, unless disabled, streamed as an <c>{"event":{...}}</c> line.
 /// </summary>
 internal sealed class EventFeed(Action<JsonObject>? stream)
 {
     private readonly List<TaskEvent> _events = [];
     private readonly Lock _lock = new();
 
-    public async Task SubscribeAsync(IActorRef bus, TimeSpan timeout)
-    {
-        // When the journal lands: EventBusProtocol.SubscribeFrom(lastOffsetSeen, ...), so nothing published between two
-        // host generations (or before this subscription) is missed.
-        await bus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.SubscribeBackend([], OnEvent), timeout);
-    }
-
-    /// <summary>Fire-and-forget subscribe, for use inside actor start-up (before the ShimManager starts reloading).</summary>
-    public void SubscribeNow(IActorRef bus) => bus.Tell(new EventBusProtocol.SubscribeBackend([], OnEvent), ActorRefs.NoSender);
+    /// <summary>
+    /// Subscribes from the start of the event journal: every event ever delivered, then live ones. An event delivered
+    /// by an earlier host generation comes again with the same offset, so readers can tell a replay from a new publish.
+    /// </summary>
+    public void SubscribeNow(IActorRef bus) =>
+        bus.Tell(new EventBusProtocol.SubscribeBackendFrom(0, [], OnEvent), ActorRefs.NoSender);
 
     private Task OnEvent(TaskEvent e)
     {

@@ -30,6 +30,8 @@ public sealed class HostingSpec : IAsyncLifetime
             o.CallTimeout = TimeSpan.FromMilliseconds(1500);
             o.ShutdownTimeout = TimeSpan.FromSeconds(1);
             o.ShimLauncher = _launcher.For;
+            // The root directory stays at its default (asserted below), so keep the store off the disk.
+            o.Persistence = new ActorRuntime.Persistence.PersistenceOptions { Provider = ActorRuntime.Persistence.PersistenceProvider.InMemory };
         }));
         builder.Services.AddContainerRuntime();
         _host = builder.Build();

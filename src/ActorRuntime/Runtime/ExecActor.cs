@@ -11,10 +11,53 @@ internal sealed class ExecActor : ProcessActorBase
 {
     private readonly List<(TaskProtocol.CloseExecIO Command, IActorRef ReplyTo)> _closeBeforeStart = [];
 
-    public ExecActor(TaskRecord record, ShimCalls calls, IActorRef eventBus) : base(record, calls, eventBus) => Ready();
+    private readonly bool _reattach;
 
-    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus) =>
-        Akka.Actor.Props.Create(() => new ExecActor(record, calls, eventBus));
+    private sealed record Reattached(Protocol.Shim.StateResponse State);
+
+    private sealed record ReattachFailed(Exception Error);
+
+    /// <param name="reattach">A recorded exec of a reloaded task: learn its state from the shim before anything else.</param>
+    public ExecActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry, bool reattach)
+        : base(record, calls, eventBus, registry)
+    {
+        _reattach = reattach;
+        if (reattach) Reattaching();
+        else Ready();
+    }
+
+    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry, bool reattach = false) =>
+        Akka.Actor.Props.Create(() => new ExecActor(record, calls, eventBus, registry, reattach));
+
+    protected override void PreStart()
+    {
+        if (_reattach)
+            Calls.StateAsync(ContainerId, ExecId).PipeTo(Self, success: s => new Reattached(s), failure: e => new ReattachFailed(e));
+        base.PreStart();
+    }
+
+    private void Reattaching()
+    {
+        Receive<Reattached>(r =>
+        {
+            var s = r.State;
+            Record = Record.Observed(s.Pid, ShimCalls.ToStatus(s.Status), s.ExitStatus, Protocol.GoTime.ToDateTimeOffset(s.ExitedAt));
+            if (Record.HasExited) PublishOwedExit();
+            else EnsureWaiting();
+            Become(Ready);
+            Stash.UnstashAll();
+        });
+        Receive<ReattachFailed>(f =>
+        {
+            // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed as unknown.
+            Record = Record.Exited(DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow);
+            PublishOwedExit();
+            Registry.Tell(new TaskRegistryProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
+            Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+            Context.Stop(Self);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
 
     /// <summary>Unique per run: an exec id can be reused while the previous run's actor is still stopping.</summary>
     public static string ChildName(string execId, long run) => $"exec-{execId}-{run}";
@@ -60,6 +103,7 @@ internal sealed class ExecActor : ProcessActorBase
             {
                 PublishExitIfUnseen(pid, status, exitedAt);
                 FailPendingCloses();
+                Registry.Tell(new TaskRegistryProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
                 Context.Parent.Tell(new ExecDeleted(ExecId, Self));
                 requester.Tell(new TaskProtocol.Exited(ContainerId, ExecId, pid, status, exitedAt));
                 Context.Stop(Self);

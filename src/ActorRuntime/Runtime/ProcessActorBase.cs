@@ -13,8 +13,9 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     private readonly List<IActorRef> _waiters = [];
     private bool _waiting;
 
-    protected ProcessActorBase(TaskRecord record, ShimCalls calls, IActorRef eventBus)
+    protected ProcessActorBase(TaskRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry)
     {
+        Registry = registry;
         _record = record;
         Calls = calls;
         EventBus = eventBus;
@@ -36,10 +37,19 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         }
     }
 
-    /// <summary>Where a task makes its state durable; execs keep theirs in memory.</summary>
-    protected virtual void OnRecordChanged(TaskRecord record)
-    {
-    }
+    /// <summary>The durable <see cref="TaskRegistry"/> (Nobody without persistence).</summary>
+    protected IActorRef Registry { get; }
+
+    /// <summary>Every change of the record is made durable, so a restarted runtime knows what is owed.</summary>
+    protected virtual void OnRecordChanged(TaskRecord record) => Registry.Tell(new TaskRegistryProtocol.Record(record));
+
+    /// <summary>
+    /// The exit of a process found stopped on reload (real status and time, from the shim): owed to subscribers unless
+    /// it was published before the restart, in which case the durable bus drops this copy.
+    /// </summary>
+    protected void PublishOwedExit() =>
+        EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(Record.Namespace, Record.ContainerId, Record.ExecId,
+            Record.Pid, Record.ExitStatus, Record.ExitedAt ?? DateTimeOffset.UtcNow)));
 
     protected ShimCalls Calls { get; }
 

@@ -29,7 +29,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     public sealed record Launch(TaskProtocol.Create Create, IActorRef ReplyTo) : Mode;
 
-    public sealed record Reload : Mode;
+    /// <summary>Reconnect; <paramref name="Execs"/> are the task's recorded execs, to be re-attached.</summary>
+    public sealed record Reload(IReadOnlyList<TaskRecord> Execs) : Mode;
 
     private sealed record Connected(TtrpcClient Client, ShimLogPipe LogPipe, TaskRecord Record, string Address);
 
@@ -69,7 +70,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             _address = c.Address;
             _context.Groups.Join(c.Address);
             var calls = new ShimCalls(new ShimTaskClient(c.Client), _context.Settings.CallTimeout, _context.Settings.StateTimeout);
-            _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions, _context.TaskRegistry), "task");
+            _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions, _context.TaskRegistry,
+                (mode as Reload)?.Execs), "task");
             c.Client.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             if (mode is Launch launch)
                 _task.Tell(launch.Create, Self); // the reply comes back here first: a created task is registered

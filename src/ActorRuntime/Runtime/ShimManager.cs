@@ -140,14 +140,16 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     {
         var settings = _context.Settings;
         var bundles = Bundle.List(settings.StateDirectory).Where(b => b.Namespace == settings.Namespace).ToList();
+        var execs = recorded.Where(t => t.ExecId.Length > 0).ToLookup(t => t.ContainerId);
         foreach (var bundle in bundles)
         {
-            var shim = Context.ActorOf(ShimActor.Props(_context, bundle.Id, new ShimActor.Reload()), bundle.Id);
+            var shim = Context.ActorOf(ShimActor.Props(_context, bundle.Id, new ShimActor.Reload(execs[bundle.Id].ToList())),
+                bundle.Id);
             Context.Watch(shim);
             _state = _state.ShimReloading(bundle.Id, shim);
         }
         var onDisk = bundles.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var lost in recorded.Where(t => t.Namespace == settings.Namespace && !onDisk.Contains(t.ContainerId)))
+        foreach (var lost in recorded.Where(t => t.Namespace == settings.Namespace && t.ExecId.Length == 0 && !onDisk.Contains(t.ContainerId)))
         {
             var status = lost.HasExited ? lost.ExitStatus : DeadShimCleanup.UnknownExitStatus;
             var at = lost.ExitedAt ?? DateTimeOffset.UtcNow;

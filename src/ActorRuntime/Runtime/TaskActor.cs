@@ -9,40 +9,46 @@ namespace ActorRuntime.Runtime;
 internal sealed class TaskActor : ProcessActorBase
 {
     private readonly Options? _runcOptions;
-    private readonly IActorRef _registry;
+    private readonly IReadOnlyList<TaskRecord> _reattach;
     private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
     private long _execRuns;
 
     /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown.</summary>
     public sealed record TaskDeleted(string ContainerId, TaskProtocol.Exited Result, IActorRef ReplyTo);
 
-    public TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry)
-        : base(record, calls, eventBus)
+    /// <param name="reattach">Exec records of a reloaded task, each re-attached to the shim's view of it.</param>
+    public TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry,
+        IReadOnlyList<TaskRecord> reattach)
+        : base(record, calls, eventBus, registry)
     {
         _runcOptions = runcOptions;
-        _registry = registry;
+        _reattach = reattach;
         Ready();
     }
 
-    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry) =>
-        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions, registry));
+    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry,
+        IReadOnlyList<TaskRecord>? reattach = null) =>
+        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions, registry, reattach ?? Array.Empty<TaskRecord>()));
 
     protected override void PreStart()
     {
-        if (Record.HasExited)
-        {
-            // Reloaded after it exited while nothing watched: its exit (real status and time, from the shim) is owed.
-            // If it was published before the restart the bus drops this copy.
-            EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(Record.Namespace, ContainerId, "", Record.Pid,
-                Record.ExitStatus, Record.ExitedAt!.Value)));
-        }
+        // Reloaded after it exited while nothing watched: its exit is owed.
+        if (Record.HasExited) PublishOwedExit();
         // A reloaded task that is still running needs its exit observed.
         EnsureWaiting();
         if (Record.Status != ProcessStatus.Unknown) OnRecordChanged(Record);
+        foreach (var exec in _reattach) StartExecActor(exec, reattach: true);
         base.PreStart();
     }
 
-    protected override void OnRecordChanged(TaskRecord record) => _registry.Tell(new TaskRegistryProtocol.Record(record));
+    private IActorRef StartExecActor(TaskRecord record, bool reattach)
+    {
+        var exec = Context.ActorOf(ExecActor.Props(record, Calls, EventBus, Registry, reattach),
+            ExecActor.ChildName(record.ExecId, ++_execRuns));
+        Context.Watch(exec);
+        _execs = _execs.SetItem(record.ExecId, exec);
+        return exec;
+    }
 
     protected override void Ready()
     {
@@ -95,11 +101,8 @@ internal sealed class TaskActor : ProcessActorBase
                     $"id {e.ExecId}: already exists"));
                 return;
             }
-            var record = new TaskRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio);
-            var exec = Context.ActorOf(ExecActor.Props(record, Calls, EventBus), ExecActor.ChildName(e.ExecId, ++_execRuns));
-            Context.Watch(exec);
-            _execs = _execs.SetItem(e.ExecId, exec);
-            exec.Forward(e);
+            StartExecActor(new TaskRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio), reattach: false)
+                .Forward(e);
         });
         Receive<IWithExecId>(ForwardToExec);
     }

@@ -11,8 +11,11 @@ public static class TaskRegistryProtocol
     /// <summary>Insert or replace what is known of a task (on create, start, exit, pause, resume).</summary>
     public sealed record Record(TaskRecord Task);
 
-    /// <summary>The task was deleted: nothing more is owed for it.</summary>
+    /// <summary>The task was deleted: nothing more is owed for it or its execs.</summary>
     public sealed record Forget(string Namespace, string ContainerId);
+
+    /// <summary>The exec was deleted.</summary>
+    public sealed record ForgetExec(string Namespace, string ContainerId, string ExecId);
 
     public sealed record GetAll;
 
@@ -24,29 +27,46 @@ public static class TaskRegistryProtocol
     [PersistedAs("task-forgotten-v1")]
     public sealed record TaskForgotten(string Namespace, string ContainerId) : IPersisted;
 
+    [PersistedAs("exec-forgotten-v1")]
+    public sealed record ExecForgotten(string Namespace, string ContainerId, string ExecId) : IPersisted;
+
     [PersistedAs("task-registry-snapshot-v1")]
     public sealed record Snapshot(IReadOnlyList<TaskRecord> Tasks) : IPersisted;
 }
 
-/// <summary>The registry's state: every task not yet deleted, keyed by container id. Pure transitions.</summary>
-public sealed record TaskRegistryState(ImmutableDictionary<string, TaskRecord> Tasks)
+/// <summary>
+/// The registry's state: every task and exec not yet deleted, keyed by (container id, exec id; "" for the init).
+/// Pure transitions.
+/// </summary>
+public sealed record TaskRegistryState(ImmutableDictionary<(string ContainerId, string ExecId), TaskRecord> Tasks)
 {
-    public static readonly TaskRegistryState Empty = new(ImmutableDictionary<string, TaskRecord>.Empty);
+    public static readonly TaskRegistryState Empty = new(ImmutableDictionary<(string, string), TaskRecord>.Empty);
+
+    public static TaskRegistryState Of(IEnumerable<TaskRecord> records) =>
+        new(records.ToImmutableDictionary(t => (t.ContainerId, t.ExecId)));
+
+    /// <summary>Init records, each with the exec records of its container.</summary>
+    public IEnumerable<(TaskRecord Task, IReadOnlyList<TaskRecord> Execs)> Containers() =>
+        Tasks.Values.Where(t => t.ExecId.Length == 0).Select(t =>
+            (t, (IReadOnlyList<TaskRecord>)Tasks.Values.Where(e => e.ContainerId == t.ContainerId && e.ExecId.Length > 0).ToList()));
 
     public TaskRegistryState Apply(object evt) => evt switch
     {
-        TaskRegistryProtocol.TaskRecorded r => new(Tasks.SetItem(r.Task.ContainerId, r.Task)),
-        TaskRegistryProtocol.TaskForgotten f => new(Tasks.Remove(f.ContainerId)),
+        TaskRegistryProtocol.TaskRecorded r => new(Tasks.SetItem((r.Task.ContainerId, r.Task.ExecId), r.Task)),
+        TaskRegistryProtocol.TaskForgotten f => new(Tasks.RemoveRange(Tasks.Keys.Where(k => k.ContainerId == f.ContainerId))),
+        TaskRegistryProtocol.ExecForgotten f => new(Tasks.Remove((f.ContainerId, f.ExecId))),
         _ => this,
     };
 
     /// <summary>Only changes worth a journal write become events.</summary>
     public object? Decide(object command) => command switch
     {
-        TaskRegistryProtocol.Record r when !Tasks.TryGetValue(r.Task.ContainerId, out var known) || known != r.Task =>
+        TaskRegistryProtocol.Record r when !Tasks.TryGetValue((r.Task.ContainerId, r.Task.ExecId), out var known) || known != r.Task =>
             new TaskRegistryProtocol.TaskRecorded(r.Task),
-        TaskRegistryProtocol.Forget f when Tasks.ContainsKey(f.ContainerId) =>
+        TaskRegistryProtocol.Forget f when Tasks.Keys.Any(k => k.ContainerId == f.ContainerId) =>
             new TaskRegistryProtocol.TaskForgotten(f.Namespace, f.ContainerId),
+        TaskRegistryProtocol.ForgetExec f when Tasks.ContainsKey((f.ContainerId, f.ExecId)) =>
+            new TaskRegistryProtocol.ExecForgotten(f.Namespace, f.ContainerId, f.ExecId),
         _ => null,
     };
 }
@@ -66,13 +86,15 @@ public sealed class TaskRegistry : ReceivePersistentActor
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is TaskRegistryProtocol.Snapshot s)
-                _state = new TaskRegistryState(s.Tasks.ToImmutableDictionary(t => t.ContainerId));
+                _state = TaskRegistryState.Of(s.Tasks);
         });
         Recover<TaskRegistryProtocol.TaskRecorded>(e => _state = _state.Apply(e));
         Recover<TaskRegistryProtocol.TaskForgotten>(e => _state = _state.Apply(e));
+        Recover<TaskRegistryProtocol.ExecForgotten>(e => _state = _state.Apply(e));
 
         Command<TaskRegistryProtocol.Record>(Handle);
         Command<TaskRegistryProtocol.Forget>(Handle);
+        Command<TaskRegistryProtocol.ForgetExec>(Handle);
         Command<TaskRegistryProtocol.GetAll>(_ => Sender.Tell(new TaskRegistryProtocol.All(_state.Tasks.Values.ToList())));
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(_ => { });

@@ -99,8 +99,18 @@ internal sealed class ShimCalls(ShimTaskClient client, TimeSpan callTimeout, Tim
         return (r.ExitStatus, GoTime.ToDateTimeOffset(r.ExitedAt) ?? DateTimeOffset.UtcNow);
     }
 
-    public async Task<StateResponse> StateAsync(string id, string execId) =>
-        await client.StateAsync(new StateRequest { Id = id, ExecId = execId }, Query).ConfigureAwait(false);
+    /// <summary>On a closed connection State answers NotFound, as containerd's shimTask.State does with ttrpc.ErrClosed.</summary>
+    public async Task<StateResponse> StateAsync(string id, string execId)
+    {
+        try
+        {
+            return await client.StateAsync(new StateRequest { Id = id, ExecId = execId }, Query).ConfigureAwait(false);
+        }
+        catch (TtrpcClosedException e)
+        {
+            throw new NotFoundException($"{id}: {e.Message}: not found");
+        }
+    }
 
     public async Task<TaskProtocol.PidList> PidsAsync(string id)
     {

@@ -59,6 +59,20 @@ public sealed class TaskActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
     }
 
     [Fact]
+    public async Task State_in_flight_when_the_connection_closes_answers_NotFound_as_containerd_does()
+    {
+        await RunAsync("c1");
+        var shim = Launcher["c1"];
+        shim.Inject(Methods.State, new ShimFault.Hang());
+        var state = Runtime.StateAsync("c1");
+        await EventuallyAsync(() => CallsOf(shim, Methods.State) == 1, "State to reach the shim");
+
+        await shim.DropConnectionsAsync();
+        var e = await Assert.ThrowsAsync<NotFoundException>(() => state.WaitAsync(Bound));
+        Assert.EndsWith("not found", e.Message);
+    }
+
+    [Fact]
     public async Task A_hung_call_is_DeadlineExceeded_after_the_call_timeout_and_the_actor_keeps_serving()
     {
         await RunAsync("c1");

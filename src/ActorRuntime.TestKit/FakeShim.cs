@@ -112,6 +112,10 @@ public sealed class FakeShim : TaskServiceBase, IAsyncDisposable
                 break;
             case ShimFault.Fail f:
                 throw TtrpcException.FromStatus(f.Code, f.Message);
+            case ShimFault.Gate g:
+                await g.Open.WaitAsync(CancellationTokenSource.CreateLinkedTokenSource(
+                    context.CancellationToken, _dead.Token).Token).ConfigureAwait(false);
+                break;
             case ShimFault.Hang:
                 await Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(
                     context.CancellationToken, _dead.Token).Token).ConfigureAwait(false);

@@ -11,6 +11,9 @@ public abstract record ShimFault
     /// <summary>Answer with this error status.</summary>
     public sealed record Fail(TtrpcCode Code, string Message) : ShimFault;
 
+    /// <summary>Answer once <paramref name="Open"/> completes (or the connection goes): orders one shim after another.</summary>
+    public sealed record Gate(Task Open) : ShimFault;
+
     /// <summary>Never answer (until the connection goes): a wedged shim, as under SIGSTOP.</summary>
     public sealed record Hang : ShimFault;
 }

@@ -1,5 +1,8 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ActorRuntime.Containers;
 using ActorRuntime.Hosting;
 using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
@@ -69,9 +72,15 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
                 var image = r["image"]?.GetValue<string>() ?? _defaultImage.Value;
                 var mount = BusyboxImage.BindMount(image);
                 var spec = OciSpec.ConfigJson(runtime.Settings.Namespace, id, new OciContainerSpec(args));
+                var labels = r["labels"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>())
+                             ?? new Dictionary<string, string>();
+                var runtimeName = r["runtime"]?.GetValue<string>() ?? ContainerRecord.DefaultRuntime;
+                // As containerd's client does: the container (metadata) first, then its task. A failed task create
+                // leaves the metadata, as in containerd; `delete` removes it.
+                var container = await runtime.CreateContainerAsync(id, spec, labels, runtimeName, image: image, ct: ct);
                 var pid = await runtime.CreateAsync(id, spec, [new MountSpec(mount.Type, mount.Source, mount.Options.ToList())],
                     ct: ct);
-                return new JsonObject { ["id"] = id, ["pid"] = pid };
+                return new JsonObject { ["id"] = id, ["pid"] = pid, ["container"] = ToJson(container) };
             }
             case "start":
             {
@@ -101,7 +110,38 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
                 };
             }
             case "delete":
-                return Exited(await runtime.DeleteAsync(Id(), ct));
+            {
+                // The task first, then the container's metadata. No task (never created, or cleaned up after its
+                // shim died) is fine as long as the metadata exists; a task that cannot be deleted keeps both.
+                var id = Id();
+                JsonObject result;
+                try
+                {
+                    result = Exited(await runtime.DeleteAsync(id, ct));
+                    result["task"] = true;
+                }
+                catch (NotFoundException)
+                {
+                    await runtime.GetContainerAsync(id, ct); // NotFound when there is neither
+                    result = new JsonObject { ["id"] = id, ["task"] = false };
+                }
+                try
+                {
+                    await runtime.DeleteContainerAsync(id, ct);
+                }
+                catch (NotFoundException)
+                {
+                    // a task created without metadata (not through this host)
+                }
+                return result;
+            }
+            case "containers":
+                return new JsonObject
+                {
+                    ["containers"] = new JsonArray((await runtime.ListContainersAsync(ct)).Select(c => (JsonNode)ToJson(c)).ToArray()),
+                };
+            case "container":
+                return new JsonObject { ["container"] = ToJson(await runtime.GetContainerAsync(Id(), ct)) };
             case "list":
                 return new JsonObject { ["ids"] = new JsonArray((await runtime.ListAsync(ct)).Select(i => (JsonNode)i).ToArray()) };
             case "loaded":
@@ -121,6 +161,20 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
                 throw new InvalidArgumentException($"unknown op {op}");
         }
     }
+
+    /// <summary>A container's metadata; the spec as its SHA-256 (and, with the spec, its length).</summary>
+    internal static JsonObject ToJson(ContainerRecord c) => new()
+    {
+        ["id"] = c.Id,
+        ["namespace"] = c.Namespace,
+        ["labels"] = new JsonObject(c.Labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        ["runtime"] = c.RuntimeName,
+        ["image"] = c.Image,
+        ["specSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(c.SpecJson))),
+        ["specLength"] = c.SpecJson.Length,
+        ["createdAt"] = c.CreatedAt.ToString("o"),
+        ["updatedAt"] = c.UpdatedAt.ToString("o"),
+    };
 
     private static JsonObject Exited(TaskProtocol.Exited e) => new()
     {

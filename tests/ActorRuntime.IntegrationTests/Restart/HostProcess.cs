@@ -161,12 +161,29 @@ public sealed class HostProcess : IAsyncDisposable
         return RequestAsync(request, timeout);
     }
 
-    public async Task<uint> CreateAsync(string id, IReadOnlyList<string> args, string? image = null)
+    public async Task<uint> CreateAsync(string id, IReadOnlyList<string> args, string? image = null,
+        IReadOnlyDictionary<string, string>? labels = null) =>
+        (await CreateContainerAsync(id, args, image, labels))["pid"]!.GetValue<uint>();
+
+    /// <summary>Create (metadata, then task); the response has the task's <c>pid</c> and the metadata as <c>container</c>.</summary>
+    public Task<JsonObject> CreateContainerAsync(string id, IReadOnlyList<string> args, string? image = null,
+        IReadOnlyDictionary<string, string>? labels = null)
     {
         var fields = new List<(string, JsonNode?)> { ("args", new JsonArray(args.Select(a => (JsonNode)a).ToArray())) };
         if (image is not null) fields.Add(("image", image));
-        return (await RequestAsync("create", id, null, fields.ToArray()))["pid"]!.GetValue<uint>();
+        if (labels is not null)
+            fields.Add(("labels", new JsonObject(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)))));
+        return RequestAsync("create", id, null, fields.ToArray());
     }
+
+    /// <summary>Every container's metadata (id, labels, runtime, specSha256, createdAt, updatedAt, ...).</summary>
+    public async Task<IReadOnlyList<JsonObject>> ContainersAsync() =>
+        (await RequestAsync("containers"))["containers"]!.AsArray().Select(c => c!.AsObject()).ToList();
+
+    public async Task<JsonObject> ContainerAsync(string id) => (await RequestAsync("container", id))["container"]!.AsObject();
+
+    /// <summary>Delete task (if any) and metadata; <c>"task":false</c> when the task was already gone.</summary>
+    public Task<JsonObject> DeleteContainerAsync(string id) => RequestAsync("delete", id);
 
     public async Task<uint> StartTaskAsync(string id) => (await RequestAsync("start", id))["pid"]!.GetValue<uint>();
 

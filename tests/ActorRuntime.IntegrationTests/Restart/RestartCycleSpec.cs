@@ -1,8 +1,8 @@
 namespace ActorRuntime.IntegrationTests.Restart;
 
 /// <summary>
-/// Restart cycles against the host as it runs today (EventBus state in memory). The PostgreSQL one-cycle variant
-/// derives from <see cref="RestartCycleSpecBase"/> too, overriding HostArguments (--db-provider/--db-connection) and Cycles.
+/// Five restart cycles against the host with its default store (SQLite under --root). The PostgreSQL one-cycle variant
+/// is <see cref="RestartCycleOnPostgreSqlSpec"/>.
 /// </summary>
 public sealed class RestartCycleSpec(Xunit.Abstractions.ITestOutputHelper output) : RestartCycleSpecBase(output)
 {

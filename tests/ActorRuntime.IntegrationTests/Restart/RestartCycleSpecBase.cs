@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using ActorRuntime.Events;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Shim;
@@ -18,8 +19,12 @@ namespace ActorRuntime.IntegrationTests.Restart;
 /// <para>Invariant: every process run's exit is published exactly once across all host generations, with the right
 /// status; in particular an exit published by generation N is never published again by N+1 (that is what fails without
 /// the EventBus's bookkeeping surviving a restart). Every run is deleted exactly once. At the end nothing leaks.</para>
-/// <para>Subclasses choose the host's arguments: the in-memory runtime now, a PostgreSQL journal once persistence
-/// lands (override <see cref="HostArguments"/>, e.g. add <c>--db-provider/--db-connection</c>).</para>
+/// <para>No lost container metadata: every container is created with labels (kind, cycle, index); after every restart
+/// the metadata of every container not yet deleted is there and identical to what create returned (id, labels, spec
+/// hash, runtime, image, createdAt/updatedAt), and that of every deleted one is gone — the shim-killed ones' included,
+/// whose metadata outlives their cleaned-up task until they are deleted.</para>
+/// <para>Subclasses choose the host's arguments: SQLite under the root by default, PostgreSQL with
+/// <c>--db-provider/--db-connection</c> (<see cref="RestartCycleOnPostgreSqlSpec"/>).</para>
 /// </summary>
 public abstract class RestartCycleSpecBase(ITestOutputHelper output)
 {
@@ -50,10 +55,23 @@ public abstract class RestartCycleSpecBase(ITestOutputHelper output)
         ShimKilled,
     }
 
-    private sealed record Container(string Id, Kind Kind, int Index)
+    private sealed record Container(string Id, Kind Kind, int Index, int Cycle)
     {
         public uint? Pid { get; set; }
         public string? Bundle { get; set; }
+
+        /// <summary>The metadata create returned; what every later generation must report.</summary>
+        public JsonObject? Metadata { get; set; }
+
+        public bool Deleted { get; set; }
+
+        public Dictionary<string, string> Labels => new()
+        {
+            ["kind"] = Kind.ToString().ToLowerInvariant(),
+            ["cycle"] = Cycle.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["index"] = Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["suite"] = "restart-cycle",
+        };
 
         /// <summary>Null: any status the dead-shim cleanup reports (137 from the shim's delete, or 255).</summary>
         public uint? ExpectedExit => Kind switch
@@ -85,18 +103,22 @@ public abstract class RestartCycleSpecBase(ITestOutputHelper output)
             {
                 var cycleWatch = Stopwatch.StartNew();
                 var containers = Enum.GetValues<Kind>()
-                    .SelectMany(kind => Enumerable.Range(0, PerKind).Select(i => new Container($"c{cycle}-{kind.ToString().ToLowerInvariant()}-{i}", kind, i)))
+                    .SelectMany(kind => Enumerable.Range(0, PerKind).Select(i => new Container($"c{cycle}-{kind.ToString().ToLowerInvariant()}-{i}", kind, i, cycle)))
                     .ToList();
                 all.AddRange(containers);
 
                 // ---- generation N: create everything, start all but the exit-down ones, let exit-before exit ----
                 await Task.WhenAll(containers.Select(async c =>
                 {
-                    c.Pid = await host.CreateAsync(c.Id, c.Args, ShimTestEnvironment.ImageDirectory);
+                    var created = await host.CreateContainerAsync(c.Id, c.Args, ShimTestEnvironment.ImageDirectory, c.Labels);
+                    c.Pid = created["pid"]!.GetValue<uint>();
+                    c.Metadata = created["container"]!.AsObject();
+                    AssertCreatedMetadata(c);
                     var bundle = Bundle.Load(env.StateDirectory, env.Namespace, c.Id);
                     c.Bundle = bundle.Path;
                     if (bundle.ReadAddress() is { } address) env.TrackAddress(address);
                 }));
+                await AssertMetadataAsync(host, all, $"cycle {cycle}, generation {host.Generation} after create");
                 await Task.WhenAll(containers.Where(c => c.Kind != Kind.ExitDown).Select(c => host.StartTaskAsync(c.Id)));
                 await EventuallyAsync(generations,
                     evs => containers.Where(c => c.Kind == Kind.ExitBefore).All(c => evs.Any(e => IsExitOf(e, c.Id))),
@@ -130,6 +152,8 @@ public abstract class RestartCycleSpecBase(ITestOutputHelper output)
                 Assert.True(host.Ready["reloaded"]!.GetValue<int>() == expectedReloaded &&
                             host.Ready["cleanedUp"]!.GetValue<int>() == PerKind,
                     $"cycle {cycle}: loaded {host.Ready.ToJsonString()}, expected reloaded={expectedReloaded} cleanedUp={PerKind}");
+                // Metadata does not depend on the reload: it must all be back as soon as the host answers.
+                await AssertMetadataAsync(host, all, $"cycle {cycle}, generation {host.Generation} right after the restart");
 
                 // Every exit that happened while the host was down must arrive (the shims re-send theirs, the cleanup
                 // publishes the dead shims'), then the listing and states must agree with reality.
@@ -166,9 +190,20 @@ public abstract class RestartCycleSpecBase(ITestOutputHelper output)
                     await host.KillTaskAsync(c.Id, SigKill);
                     Assert.Equal(137u, await host.WaitTaskAsync(c.Id, TimeSpan.FromSeconds(10)));
                 }));
-                await Task.WhenAll(containers.Where(c => c.Kind != Kind.ShimKilled).Select(async c =>
-                    Assert.True(await host.DeleteAsync(c.Id) == c.ExpectedExit, $"{c.Id}: delete status")));
+                // Still all there after the dead-shim cleanups: a task's cleanup is not its container's deletion.
+                await AssertMetadataAsync(host, all, $"cycle {cycle}, generation {host.Generation} after the cleanups");
+                await Task.WhenAll(containers.Select(async c =>
+                {
+                    var deleted = await host.DeleteContainerAsync(c.Id);
+                    if (c.Kind == Kind.ShimKilled)
+                        Assert.True(deleted["task"]!.GetValue<bool>() == false, $"{c.Id}: delete {deleted.ToJsonString()}");
+                    else
+                        Assert.True(deleted["task"]!.GetValue<bool>() && deleted["exitStatus"]!.GetValue<uint>() == c.ExpectedExit,
+                            $"{c.Id}: delete {deleted.ToJsonString()}, expected the task deleted with {c.ExpectedExit}");
+                    c.Deleted = true;
+                }));
                 Assert.Empty(await host.ListAsync());
+                await AssertMetadataAsync(host, all, $"cycle {cycle}, generation {host.Generation} after the deletes");
                 Output.WriteLine($"cycle {cycle}: {cycleWatch.Elapsed.TotalSeconds:F1}s (host down {downFor.TotalMilliseconds:F0} ms, " +
                                  $"g{host.Generation} ready in {host.TimeToReady.TotalMilliseconds:F0} ms, load {host.Ready["loadMs"]} ms)");
             }
@@ -192,6 +227,53 @@ public abstract class RestartCycleSpecBase(ITestOutputHelper output)
         Output.WriteLine($"{Cycles} cycles, {all.Count} containers, {generations.Count} host generations, {total.Elapsed.TotalSeconds:F1}s; " +
                          $"{generations.Sum(g => g.Events.Count)} events");
         await LeakCheck.AssertCleanAsync(env);
+    }
+
+    private static void AssertCreatedMetadata(Container c)
+    {
+        var m = c.Metadata!;
+        var labels = m["labels"]!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>());
+        Assert.True(m["id"]!.GetValue<string>() == c.Id && labels.Count == c.Labels.Count &&
+                    c.Labels.All(kv => labels.GetValueOrDefault(kv.Key) == kv.Value) &&
+                    m["runtime"]!.GetValue<string>() == "io.containerd.runc.v2" &&
+                    m["specSha256"]!.GetValue<string>().Length == 64 &&
+                    m["createdAt"]!.GetValue<string>() == m["updatedAt"]!.GetValue<string>(),
+            $"{c.Id}: create returned metadata {m.ToJsonString()}");
+    }
+
+    /// <summary>
+    /// No lost container metadata: the host lists exactly the containers not yet deleted, each identical to what its
+    /// create returned; <c>container</c> finds each of them and none of the deleted ones.
+    /// </summary>
+    private static async Task AssertMetadataAsync(HostProcess host, IReadOnlyList<Container> all, string when)
+    {
+        var listed = await host.ContainersAsync();
+        var problems = new List<string>();
+        var byId = listed.ToDictionary(m => m["id"]!.GetValue<string>());
+        foreach (var c in all.Where(c => !c.Deleted && c.Metadata is not null))
+        {
+            if (!byId.TryGetValue(c.Id, out var actual))
+                problems.Add($"{c.Id}: metadata lost");
+            else if (!JsonNode.DeepEquals(c.Metadata, actual))
+                problems.Add($"{c.Id}: metadata changed: {c.Metadata!.ToJsonString()} -> {actual.ToJsonString()}");
+        }
+        foreach (var id in byId.Keys.Where(id => !all.Any(c => c.Id == id && !c.Deleted)))
+            problems.Add($"{id}: listed, but {(all.Any(c => c.Id == id) ? "it was deleted" : "never created")}");
+        await Task.WhenAll(all.Where(c => c.Metadata is not null).Select(async c =>
+        {
+            try
+            {
+                var got = await host.ContainerAsync(c.Id);
+                if (c.Deleted) lock (problems) problems.Add($"{c.Id}: deleted, but container returns {got.ToJsonString()}");
+                else if (!JsonNode.DeepEquals(c.Metadata, got))
+                    lock (problems) problems.Add($"{c.Id}: container returns {got.ToJsonString()}, created as {c.Metadata!.ToJsonString()}");
+            }
+            catch (HostRequestException e) when (e.Code == "NotFound")
+            {
+                if (!c.Deleted) lock (problems) problems.Add($"{c.Id}: container is NotFound");
+            }
+        }));
+        Assert.True(problems.Count == 0, $"{when} (g{host.Generation}):\n" + string.Join("\n", problems));
     }
 
     private async Task<HostProcess> StartHostAsync(ShimTestEnvironment env, List<HostProcess> generations)

@@ -4,12 +4,13 @@ using System.Net.Sockets;
 using ActorRuntime.Persistence;
 using Npgsql;
 
-namespace ActorRuntime.Tests.Persistence;
+namespace ActorRuntime.Testing;
 
 /// <summary>
 /// A throwaway PostgreSQL server from the Debian package: initdb into a temp dir as user postgres, a free loopback port,
 /// <c>pg_ctl start -w</c>, one database. Stopped (<c>pg_ctl stop -m fast</c>) and deleted on dispose. Throws — the tests
-/// fail, never skip — when the server cannot start.
+/// fail, never skip — when the server cannot start. Shared: the unit tests use it for the EventBus journal, the
+/// integration tests (linked as Support/PostgreSqlServer.cs) for actorruntime-host's restart cycle on PostgreSQL.
 /// </summary>
 public sealed class PostgreSqlServer : IAsyncLifetime
 {
@@ -99,17 +100,4 @@ public sealed class PostgreSqlServer : IAsyncLifetime
     }
 
     private static string Peek(Task<string> output) => output.IsCompletedSuccessfully ? output.Result : "";
-}
-
-/// <summary>The restart / resume scenarios once against a real PostgreSQL 15 on loopback.</summary>
-public sealed class PostgreSqlEventBusPersistenceSpec(PostgreSqlServer server, Xunit.Abstractions.ITestOutputHelper output)
-    : Akka.TestKit.Xunit2.TestKit("akka.loglevel = INFO", output), IClassFixture<PostgreSqlServer>
-{
-    [Fact]
-    public async Task Exits_stay_deduplicated_and_subscribers_resume_across_restarts_on_PostgreSQL()
-    {
-        await PersistenceScenarios.Republished_exits_are_dropped_after_a_restart(server.Settings, snapshotEvery: 3);
-        // Same database, fresh persistence state is not needed: the resume scenario only looks at events after its own offsets.
-        await PersistenceScenarios.A_subscriber_resumes_after_a_restart_without_gap_or_duplicate(server.Settings, snapshotEvery: 4);
-    }
 }

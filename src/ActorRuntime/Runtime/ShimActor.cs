@@ -241,8 +241,15 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             try
             {
-                await new ShimTaskClient(client).ShutdownAsync(new ShutdownRequest { Id = _containerId },
-                    new CallOptions(_context.Settings.ShutdownTimeout)).ConfigureAwait(false);
+                try
+                {
+                    await new ShimTaskClient(client).ShutdownAsync(new ShutdownRequest { Id = _containerId },
+                        new CallOptions(_context.Settings.ShutdownTimeout)).ConfigureAwait(false);
+                }
+                catch (TtrpcClosedException)
+                {
+                    // The shim exited before its reply was read: that is what Shutdown asked for (containerd agrees).
+                }
                 // The shim exits ~20 ms after answering; its closing the socket is the sign it is gone.
                 await client.Closed.WaitAsync(_context.Settings.ShutdownTimeout).ConfigureAwait(false);
             }

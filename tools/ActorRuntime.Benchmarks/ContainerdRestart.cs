@@ -150,8 +150,13 @@ internal static class ContainerdRestart
             foreach (var d in Directory.EnumerateDirectories(cg, "*", SearchOption.AllDirectories).Append(cg).OrderByDescending(d => d.Length))
                 try { Directory.Delete(d); } catch (IOException) { }
         }
+        // A shim killed with its containerd leaves its socket: /run/containerd/s/sha256(<grpc address>/<ns>/<id>).
+        foreach (var id in ids)
+        {
+            var hash = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{sock}/{ns}/{id}")));
+            try { File.Delete(Path.Combine("/run/containerd/s", hash)); } catch (IOException) { }
+        }
         await Shell.UnmountUnderAsync(dir);
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        _ = ids;
     }
 }

@@ -1,3 +1,4 @@
+using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Events;
 using Akka.Actor;
 
@@ -7,8 +8,10 @@ namespace ActorRuntime.Runtime;
 /// One exec'd process. CloseIO that arrives before Start is held until the process exists (the shim only creates
 /// an exec's stdin FIFO in Start; closing earlier would be lost, moby#38001).
 /// </summary>
-internal sealed class ExecActor : ProcessActorBase
+internal sealed class ExecActor : ProcessActorBase, IWithTimers
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     private readonly List<(TaskProtocol.CloseExecIO Command, IActorRef ReplyTo)> _closeBeforeStart = [];
 
     private readonly bool _reattach;
@@ -16,6 +19,8 @@ internal sealed class ExecActor : ProcessActorBase
     private sealed record Reattached(Protocol.Shim.StateResponse State);
 
     private sealed record ReattachFailed(Exception Error);
+
+    private sealed record Retry;
 
     /// <param name="reattach">A recorded exec of a reloaded task: learn its state from the shim before anything else.</param>
     public ExecActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry, bool reattach)
@@ -47,6 +52,13 @@ internal sealed class ExecActor : ProcessActorBase
             Become(Ready);
             Stash.UnstashAll();
         });
+        Receive<ReattachFailed>(f => f.Error is not NotFoundException, f =>
+        {
+            // A slow or busy shim is not a lost exec: ask again (a dead shim stops the whole task instead).
+            Timers.StartSingleTimer("reattach", new Retry(), TimeSpan.FromMilliseconds(200));
+        });
+        Receive<Retry>(_ =>
+            Calls.StateAsync(ContainerId, ExecId).PipeTo(Self, success: s => new Reattached(s), failure: e => new ReattachFailed(e)));
         Receive<ReattachFailed>(f =>
         {
             // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed as unknown.

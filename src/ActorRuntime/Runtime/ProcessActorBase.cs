@@ -64,6 +64,19 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 
     private sealed record LifecycleDone(Outcome Outcome, IActorRef ReplyTo);
 
+    private sealed record Durable(LifecycleDone Done);
+
+    /// <summary>How long a reply waits for the registry's write; past it the reply goes out anyway (logged by the journal).</summary>
+    private static readonly TimeSpan DurableTimeout = TimeSpan.FromSeconds(5);
+
+    private void Finish(LifecycleDone done)
+    {
+        if (done.Outcome.Reply is { } reply) done.ReplyTo.Tell(reply);
+        done.Outcome.After?.Invoke(done.ReplyTo);
+        UnbecomeStacked();
+        Stash.UnstashAll();
+    }
+
     private sealed record WaitCompleted(uint Status, DateTimeOffset ExitedAt);
 
     private sealed record WaitFailed(Exception Error);
@@ -96,12 +109,20 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     {
         Receive<LifecycleDone>(done =>
         {
-            Record = done.Outcome.Apply(Record);
-            if (done.Outcome.Reply is { } reply) done.ReplyTo.Tell(reply);
-            done.Outcome.After?.Invoke(done.ReplyTo);
-            UnbecomeStacked();
-            Stash.UnstashAll();
+            var next = done.Outcome.Apply(Record);
+            if (next == _record || Registry.IsNobody())
+            {
+                Record = next;
+                Finish(done);
+                return;
+            }
+            // The caller hears of a state change only once it is durable: a runtime killed right after the reply
+            // still knows, after its restart, every process it told anyone about.
+            _record = next;
+            Registry.Ask<TaskRegistryProtocol.Recorded>(new TaskRegistryProtocol.Record(next, WantAck: true), DurableTimeout)
+                .PipeTo(Self, success: _ => new Durable(done), failure: _ => new Durable(done));
         });
+        Receive<Durable>(d => Finish(d.Done));
         Queries();
         Receive<ILifecycleCommand>(_ => Stash.Stash());
     }

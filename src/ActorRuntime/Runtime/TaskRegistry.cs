@@ -8,8 +8,13 @@ namespace ActorRuntime.Runtime;
 /// <summary>Messages of the <see cref="TaskRegistry"/>.</summary>
 public static class TaskRegistryProtocol
 {
-    /// <summary>Insert or replace what is known of a task (on create, start, exit, pause, resume).</summary>
-    public sealed record Record(TaskRecord Task);
+    /// <summary>
+    /// Insert or replace what is known of a task or exec (on create, start, exit, pause, resume). With
+    /// <paramref name="WantAck"/> the sender gets <see cref="Recorded"/> once the record is durable.
+    /// </summary>
+    public sealed record Record(TaskRecord Task, bool WantAck = false);
+
+    public sealed record Recorded(string ContainerId, string ExecId);
 
     /// <summary>The task was deleted: nothing more is owed for it or its execs.</summary>
     public sealed record Forget(string Namespace, string ContainerId);
@@ -92,9 +97,13 @@ public sealed class TaskRegistry : ReceivePersistentActor
         Recover<TaskRegistryProtocol.TaskForgotten>(e => _state = _state.Apply(e));
         Recover<TaskRegistryProtocol.ExecForgotten>(e => _state = _state.Apply(e));
 
-        Command<TaskRegistryProtocol.Record>(Handle);
-        Command<TaskRegistryProtocol.Forget>(Handle);
-        Command<TaskRegistryProtocol.ForgetExec>(Handle);
+        Command<TaskRegistryProtocol.Record>(r =>
+        {
+            var ack = r.WantAck ? new TaskRegistryProtocol.Recorded(r.Task.ContainerId, r.Task.ExecId) : null;
+            Handle(r, ack);
+        });
+        Command<TaskRegistryProtocol.Forget>(f => Handle(f, null));
+        Command<TaskRegistryProtocol.ForgetExec>(f => Handle(f, null));
         Command<TaskRegistryProtocol.GetAll>(_ => Sender.Tell(new TaskRegistryProtocol.All(_state.Tasks.Values.ToList())));
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(_ => { });
@@ -106,12 +115,18 @@ public sealed class TaskRegistry : ReceivePersistentActor
 
     public static Props Props(string ns) => Akka.Actor.Props.Create(() => new TaskRegistry(ns));
 
-    private void Handle(object command)
+    private void Handle(object command, object? ack)
     {
-        if (_state.Decide(command) is not { } evt) return;
+        var sender = Sender;
+        if (_state.Decide(command) is not { } evt)
+        {
+            if (ack is not null) sender.Tell(ack);
+            return;
+        }
         Persist(evt, e =>
         {
             _state = _state.Apply(e);
+            if (ack is not null) sender.Tell(ack);
             if (LastSequenceNr % SnapshotEvery == 0)
                 SaveSnapshot(new TaskRegistryProtocol.Snapshot(_state.Tasks.Values.ToList()));
         });

@@ -9,6 +9,9 @@ namespace ActorRuntime.Runtime;
 /// containerd's cleanupAfterDeadShim: run the shim binary's delete under the cleanup timeout; if the task is still
 /// registered, publish /tasks/exit then /tasks/delete with the pid, status and time from the delete response, or 255
 /// and now when delete failed; publish nothing if the task was already gone. Then the bundle goes.
+/// <para>One refinement: the shim's delete always reports 137 (it kills what is left). When the init process had
+/// already exited before the delete — it ended while nothing watched and its shim died too — its real status is lost,
+/// and we say so with 255 rather than pretend it was killed.</para>
 /// </summary>
 internal static class DeadShimCleanup
 {
@@ -24,13 +27,14 @@ internal static class DeadShimCleanup
         var exitedAt = DateTimeOffset.UtcNow;
         if (bundle is not null)
         {
+            var initAlive = InitAlive(bundle);
             try
             {
                 var response = await context.Launcher.DeleteAsync(bundle, settings.CleanupTimeout,
                     CancellationToken.None, context.ShimLogger).ConfigureAwait(false);
                 // 4294967295 is Go's -1: init.pid could not be read.
                 pid = response.Pid == uint.MaxValue ? 0 : response.Pid;
-                status = response.ExitStatus;
+                status = initAlive == false ? UnknownExitStatus : response.ExitStatus;
                 exitedAt = Protocol.GoTime.ToDateTimeOffset(response.ExitedAt) ?? exitedAt;
             }
             catch (Exception e)
@@ -49,6 +53,35 @@ internal static class DeadShimCleanup
         bundle?.Delete();
         RemoveStaleSocket(address);
         return new Outcome(containerId, taskRegistered, pid, status, exitedAt);
+    }
+
+    /// <summary>
+    /// Whether the container's init (the pid the shim wrote to init.pid at Create) still runs: null when unknown.
+    /// With its shim dead, an exited init has been reaped by PID 1, so a missing or zombie process means it ended.
+    /// </summary>
+    private static bool? InitAlive(Bundle bundle)
+    {
+        try
+        {
+            var text = File.ReadAllText(Path.Combine(bundle.Path, "init.pid")).Trim();
+            if (!int.TryParse(text, out var pid) || pid <= 0) return null;
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Field 3, after the parenthesised command name, is the state.
+            var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+            return state != "Z" && state != "X";
+        }
+        catch (FileNotFoundException)
+        {
+            return File.Exists(Path.Combine(bundle.Path, "init.pid")) ? false : null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A SIGKILLed shim leaves its socket file in /run/containerd/s; remove it when nothing listens there any more.</summary>

@@ -162,6 +162,30 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_task_that_exited_unwatched_while_its_shim_died_too_is_published_once_with_status_255()
+    {
+        var pid = await _rt.CreateAsync("lost", "sh", "-c", "sleep 2; exit 3");
+        await _rt.Runtime.StartAsync("lost");
+        var shim = Assert.Single(_env.OwnShims());
+        // The runtime goes away (its shims and containers stay), then the shim dies, then the container exits: its
+        // status went nowhere.
+        await _rt.System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        HostProcesses.Kill(shim.Pid);
+        await HostProcesses.WaitUntilGoneAsync((int)pid, TimeSpan.FromSeconds(10));
+
+        await using var next = new RealRuntime(_env);
+        var loaded = await next.Runtime.AwaitLoadedAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((0, 1), (loaded.Reloaded, loaded.CleanedUp));
+        await next.EventuallyAsync(es => es.Any(e => e.ContainerId == "lost" && e.Topic == Topics.Delete),
+            TimeSpan.FromSeconds(15), "cleanup of the dead shim");
+        await SettleAsync();
+        var exit = Assert.Single(next.EventsOf("lost", Topics.Exit));
+        Assert.Equal((pid, DeadShimCleanup.UnknownExitStatus), (exit.Pid, exit.ExitStatus));
+        Assert.Equal(255u, Assert.Single(next.EventsOf("lost", Topics.Delete)).ExitStatus);
+        await LeakCheck.AssertCleanAsync(_env);
+    }
+
+    [Fact]
     public async Task Containers_grouped_on_one_shim_share_it_and_only_the_last_delete_shuts_it_down()
     {
         var group = new Dictionary<string, string> { ["io.containerd.runc.v2.group"] = "pod1" };

@@ -29,8 +29,11 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     public sealed record Launch(TaskProtocol.Create Create, IActorRef ReplyTo) : Mode;
 
-    /// <summary>Reconnect; <paramref name="Execs"/> are the task's recorded execs, to be re-attached.</summary>
-    public sealed record Reload(IReadOnlyList<TaskRecord> Execs) : Mode;
+    /// <summary>Reconnect to the shim found on disk; its recorded execs follow in <see cref="ReattachExecs"/>.</summary>
+    public sealed record Reload : Mode;
+
+    /// <summary>The recorded execs of a reloaded task, sent once the durable task registry has recovered.</summary>
+    public sealed record ReattachExecs(IReadOnlyList<TaskRecord> Execs);
 
     private sealed record Connected(TtrpcClient Client, ShimLogPipe LogPipe, TaskRecord Record, string Address);
 
@@ -70,8 +73,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             _address = c.Address;
             _context.Groups.Join(c.Address);
             var calls = new ShimCalls(new ShimTaskClient(c.Client), _context.Settings.CallTimeout, _context.Settings.StateTimeout);
-            _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions, _context.TaskRegistry,
-                (mode as Reload)?.Execs), "task");
+            _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions, _context.TaskRegistry), "task");
             c.Client.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             if (mode is Launch launch)
                 _task.Tell(launch.Create, Self); // the reply comes back here first: a created task is registered
@@ -133,6 +135,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             _log.Warning("shim connection for {0} lost: {1}", _containerId, lost.Error?.Message ?? "closed");
             Context.Stop(Self);
         });
+        Receive<ReattachExecs>(r => _task.Forward(r));
         Receive<IWithContainerId>(command => _task.Forward(command));
     };
 

@@ -33,10 +33,11 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             Ready();
             return;
         }
-        // Recover the durable task records first: they say which exits are owed even where a bundle is gone.
+        // The shims found on disk are already reloading (PreStart); meanwhile the durable task records recover. They
+        // say which exits are owed where a bundle is gone, and which execs to re-attach.
         Receive<TaskRegistryProtocol.All>(all =>
         {
-            LoadShims(all.Tasks);
+            SettleRecords(all.Tasks);
             Become(Ready);
             Stash.UnstashAll();
         });
@@ -124,31 +125,36 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         var settings = _context.Settings;
         Directory.CreateDirectory(settings.StateDirectory);
         _events = EventsEndpoint.Start(ShimContext.EventsSocketPath(settings), _context.EventBus, _context.ShimLogger);
-        if (_context.TaskRegistry.IsNobody())
-            LoadShims([]);
-        else
+        ReloadShims();
+        if (!_context.TaskRegistry.IsNobody())
             _context.TaskRegistry.Ask<TaskRegistryProtocol.All>(new TaskRegistryProtocol.GetAll(), settings.LoadTimeout)
                 .PipeTo(Self);
     }
 
-    /// <summary>
-    /// Reloads every shim whose bundle is on disk, all in parallel (each shim actor under its own load timeout), and
-    /// settles tasks recorded as alive whose bundle is gone: their exit is owed, with the recorded status if the
-    /// exit was seen, else 255.
-    /// </summary>
-    private void LoadShims(IReadOnlyList<TaskRecord> recorded)
+    /// <summary>Reloads every shim whose bundle is on disk, all in parallel, each shim actor under its own load timeout.</summary>
+    private void ReloadShims()
     {
         var settings = _context.Settings;
-        var bundles = Bundle.List(settings.StateDirectory).Where(b => b.Namespace == settings.Namespace).ToList();
-        var execs = recorded.Where(t => t.ExecId.Length > 0).ToLookup(t => t.ContainerId);
-        foreach (var bundle in bundles)
+        foreach (var bundle in Bundle.List(settings.StateDirectory).Where(b => b.Namespace == settings.Namespace))
         {
-            var shim = Context.ActorOf(ShimActor.Props(_context, bundle.Id, new ShimActor.Reload(execs[bundle.Id].ToList())),
-                bundle.Id);
+            var shim = Context.ActorOf(ShimActor.Props(_context, bundle.Id, new ShimActor.Reload()), bundle.Id);
             Context.Watch(shim);
             _state = _state.ShimReloading(bundle.Id, shim);
         }
-        var onDisk = bundles.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
+        if (!_state.Loading.IsEmpty) _log.Info("reloading {0} shims", _state.Loading.Count);
+    }
+
+    /// <summary>
+    /// Applies the recovered task records: reloading tasks get their recorded execs to re-attach; tasks recorded as
+    /// alive whose bundle is gone are settled, their exit owed with the recorded status if the exit was seen, else 255.
+    /// </summary>
+    private void SettleRecords(IReadOnlyList<TaskRecord> recorded)
+    {
+        var settings = _context.Settings;
+        foreach (var execs in recorded.Where(t => t.ExecId.Length > 0).GroupBy(t => t.ContainerId))
+            if (_state.Shims.TryGetValue(execs.Key, out var shim))
+                shim.Tell(new ShimActor.ReattachExecs(execs.ToList()));
+        var onDisk = Bundle.List(settings.StateDirectory).Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var lost in recorded.Where(t => t.Namespace == settings.Namespace && t.ExecId.Length == 0 && !onDisk.Contains(t.ContainerId)))
         {
             var status = lost.HasExited ? lost.ExitStatus : DeadShimCleanup.UnknownExitStatus;
@@ -160,8 +166,6 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             _context.TaskRegistry.Tell(new TaskRegistryProtocol.Forget(lost.Namespace, lost.ContainerId));
             _cleanedUp++;
         }
-        if (!_state.Loading.IsEmpty) _log.Info("reloading {0} shims", _state.Loading.Count);
-        ReplyLoadedIfDone();
     }
 
     private void ReplyLoadedIfDone()

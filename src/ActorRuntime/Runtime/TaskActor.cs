@@ -9,26 +9,21 @@ namespace ActorRuntime.Runtime;
 internal sealed class TaskActor : ProcessActorBase
 {
     private readonly Options? _runcOptions;
-    private readonly IReadOnlyList<TaskRecord> _reattach;
     private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
     private long _execRuns;
 
     /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown.</summary>
     public sealed record TaskDeleted(string ContainerId, TaskProtocol.Exited Result, IActorRef ReplyTo);
 
-    /// <param name="reattach">Exec records of a reloaded task, each re-attached to the shim's view of it.</param>
-    public TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry,
-        IReadOnlyList<TaskRecord> reattach)
+    public TaskActor(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry)
         : base(record, calls, eventBus, registry)
     {
         _runcOptions = runcOptions;
-        _reattach = reattach;
         Ready();
     }
 
-    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry,
-        IReadOnlyList<TaskRecord>? reattach = null) =>
-        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions, registry, reattach ?? Array.Empty<TaskRecord>()));
+    public static Props Props(TaskRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry) =>
+        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions, registry));
 
     protected override void PreStart()
     {
@@ -37,7 +32,6 @@ internal sealed class TaskActor : ProcessActorBase
         // A reloaded task that is still running needs its exit observed.
         EnsureWaiting();
         if (Record.Status != ProcessStatus.Unknown) OnRecordChanged(Record);
-        foreach (var exec in _reattach) StartExecActor(exec, reattach: true);
         base.PreStart();
     }
 
@@ -125,6 +119,11 @@ internal sealed class TaskActor : ProcessActorBase
     {
         base.Queries();
         Receive<ExecActor.ExecDeleted>(d => ForgetExec(d.ExecId, d.Exec));
+        // A reloaded task's recorded execs, each re-attached to the shim's view of it.
+        Receive<ShimActor.ReattachExecs>(r =>
+        {
+            foreach (var exec in r.Execs.Where(e => !_execs.ContainsKey(e.ExecId))) StartExecActor(exec, reattach: true);
+        });
         Receive<Terminated>(t =>
         {
             if (_execs.FirstOrDefault(kv => kv.Value.Equals(t.ActorRef)) is { Key: { } execId }) ForgetExec(execId, t.ActorRef);

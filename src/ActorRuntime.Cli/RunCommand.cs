@@ -64,7 +64,7 @@ internal static class RunCommand
 
         var spec = OciSpec.ConfigJson(settings.Namespace, id, new OciContainerSpec(args));
         var mount = BusyboxImage.BindMount(image);
-        var pid = await runtime.CreateAsync(id, spec, [new MountSpec(mount.Type, mount.Source, mount.Options.ToList())],
+        var pid = await runtime.CreateAsync(id, spec, [MountSpec.From(mount)],
             fifos.Stdio, ct);
         TaskProtocol.Exited exited;
         try

@@ -78,7 +78,7 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
                 // As containerd's client does: the container (metadata) first, then its task. A failed task create
                 // leaves the metadata, as in containerd; `delete` removes it.
                 var container = await runtime.CreateContainerAsync(id, spec, labels, runtimeName, image: image, ct: ct);
-                var pid = await runtime.CreateAsync(id, spec, [new MountSpec(mount.Type, mount.Source, mount.Options.ToList())],
+                var pid = await runtime.CreateAsync(id, spec, [MountSpec.From(mount)],
                     ct: ct);
                 return new JsonObject { ["id"] = id, ["pid"] = pid, ["container"] = ToJson(container) };
             }

@@ -43,16 +43,18 @@ internal static class DeadShimCleanup
             }
         }
 
-        if (taskRegistered)
-        {
-            var ns = settings.Namespace;
-            context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(ns, containerId, "", pid, status, exitedAt)), ActorRefs.NoSender);
-            context.EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(ns, containerId, pid, status, exitedAt)), ActorRefs.NoSender);
-        }
+        if (taskRegistered) PublishExitAndDelete(context.EventBus, settings.Namespace, containerId, pid, status, exitedAt);
         var address = bundle?.ReadAddress();
         bundle?.Delete();
         RemoveStaleSocket(address);
         return new Outcome(containerId, taskRegistered, pid, status, exitedAt);
+    }
+
+    /// <summary>/tasks/exit then /tasks/delete for a task that ended without its shim to report it.</summary>
+    public static void PublishExitAndDelete(IActorRef bus, string ns, string containerId, uint pid, uint status, DateTimeOffset at)
+    {
+        bus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(ns, containerId, "", pid, status, at)), ActorRefs.NoSender);
+        bus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(ns, containerId, pid, status, at)), ActorRefs.NoSender);
     }
 
     /// <summary>

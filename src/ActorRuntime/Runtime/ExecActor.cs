@@ -45,9 +45,8 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
     {
         Receive<Reattached>(r =>
         {
-            var s = r.State;
-            Record = Record.Observed(s.Pid, ShimCalls.ToStatus(s.Status), s.ExitStatus, Protocol.GoTime.ToDateTimeOffset(s.ExitedAt));
-            if (Record.HasExited) PublishOwedExit();
+            Record = ShimCalls.Observe(Record, r.State);
+            if (Record.HasExited) PublishExit();
             else EnsureWaiting();
             Become(Ready);
             Stash.UnstashAll();
@@ -63,7 +62,7 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         {
             // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed as unknown.
             Record = Record.Exited(DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow);
-            PublishOwedExit();
+            PublishExit();
             Registry.Tell(new TaskRegistryProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
             Context.Parent.Tell(new ExecDeleted(ExecId, Self));
             Context.Stop(Self);
@@ -131,8 +130,7 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         {
             var record = Record;
             Calls.StateAsync(ContainerId, ExecId).PipeTo(Sender,
-                success: s => record.Observed(s.Pid, ShimCalls.ToStatus(s.Status), s.ExitStatus,
-                    Protocol.GoTime.ToDateTimeOffset(s.ExitedAt)).ToState(),
+                success: s => ShimCalls.Observe(record, s).ToState(),
                 failure: e => ShimCalls.Failure(ContainerId, e));
         });
     }

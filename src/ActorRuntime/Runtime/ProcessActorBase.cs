@@ -41,13 +41,13 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     protected IActorRef Registry { get; }
 
     /// <summary>Every change of the record is made durable, so a restarted runtime knows what is owed.</summary>
-    protected virtual void OnRecordChanged(TaskRecord record) => Registry.Tell(new TaskRegistryProtocol.Record(record));
+    protected void OnRecordChanged(TaskRecord record) => Registry.Tell(new TaskRegistryProtocol.Record(record));
 
     /// <summary>
-    /// The exit of a process found stopped on reload (real status and time, from the shim): owed to subscribers unless
-    /// it was published before the restart, in which case the durable bus drops this copy.
+    /// Publishes the exit the record holds: seen by our Wait, or found on reload (real status and time, from the shim).
+    /// Whichever copy (ours, the shim's, one from before a restart) reaches the bus first counts; it drops the others.
     /// </summary>
-    protected void PublishOwedExit() =>
+    protected void PublishExit() =>
         EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(Record.Namespace, Record.ContainerId, Record.ExecId,
             Record.Pid, Record.ExitStatus, Record.ExitedAt ?? DateTimeOffset.UtcNow)));
 
@@ -134,8 +134,7 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         {
             _waiting = false;
             Record = Record.Exited(w.Status, w.ExitedAt);
-            EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(
-                Record.Namespace, Record.ContainerId, Record.ExecId, Record.Pid, w.Status, w.ExitedAt)));
+            PublishExit();
             var reply = Record.ToExited();
             foreach (var waiter in _waiters) waiter.Tell(reply);
             _waiters.Clear();

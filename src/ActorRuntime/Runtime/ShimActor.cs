@@ -190,10 +190,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             {
                 var state = await new ShimTaskClient(client).StateAsync(new StateRequest { Id = _containerId },
                     new CallOptions(_context.Settings.LoadTimeout)).ConfigureAwait(false);
-                var record = new TaskRecord(_context.Settings.Namespace, _containerId, "", bundle.Path,
-                        new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal))
-                    .Observed(state.Pid, ShimCalls.ToStatus(state.Status), state.ExitStatus,
-                        Protocol.GoTime.ToDateTimeOffset(state.ExitedAt));
+                var record = ShimCalls.Observe(new TaskRecord(_context.Settings.Namespace, _containerId, "", bundle.Path,
+                    new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal)), state);
                 return new Connected(client, logPipe, record, address);
             }
             catch

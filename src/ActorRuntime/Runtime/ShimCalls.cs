@@ -138,6 +138,10 @@ internal sealed class ShimCalls(ShimTaskClient client, TimeSpan callTimeout, Tim
 
     public static ProcessStatus ToStatus(ShimStatus s) => (ProcessStatus)(int)s;
 
+    /// <summary>The record as the shim's State reply shows it.</summary>
+    public static TaskRecord Observe(TaskRecord record, StateResponse s) =>
+        record.Observed(s.Pid, ToStatus(s.Status), s.ExitStatus, GoTime.ToDateTimeOffset(s.ExitedAt));
+
     /// <summary>Maps any exception from a call to the Failed reply a caller gets.</summary>
     public static TaskProtocol.Failed Failure(string containerId, Exception e) => e switch
     {

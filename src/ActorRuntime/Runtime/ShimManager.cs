@@ -154,15 +154,12 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         foreach (var execs in recorded.Where(t => t.ExecId.Length > 0).GroupBy(t => t.ContainerId))
             if (_state.Shims.TryGetValue(execs.Key, out var shim))
                 shim.Tell(new ShimActor.ReattachExecs(execs.ToList()));
-        var onDisk = Bundle.List(settings.StateDirectory).Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var lost in recorded.Where(t => t.Namespace == settings.Namespace && t.ExecId.Length == 0 && !onDisk.Contains(t.ContainerId)))
+        // Every bundle found at start has a shim actor (cleanups wait in the stash until now), so no second listing.
+        foreach (var lost in recorded.Where(t => t.Namespace == settings.Namespace && t.ExecId.Length == 0 && !_state.Shims.ContainsKey(t.ContainerId)))
         {
             var status = lost.HasExited ? lost.ExitStatus : DeadShimCleanup.UnknownExitStatus;
-            var at = lost.ExitedAt ?? DateTimeOffset.UtcNow;
-            _context.EventBus.Tell(new Events.EventBusProtocol.Publish(
-                Events.TaskEvent.Exited(lost.Namespace, lost.ContainerId, "", lost.Pid, status, at)));
-            _context.EventBus.Tell(new Events.EventBusProtocol.Publish(
-                Events.TaskEvent.Deleted(lost.Namespace, lost.ContainerId, lost.Pid, status, at)));
+            DeadShimCleanup.PublishExitAndDelete(_context.EventBus, lost.Namespace, lost.ContainerId, lost.Pid, status,
+                lost.ExitedAt ?? DateTimeOffset.UtcNow);
             _context.TaskRegistry.Tell(new TaskRegistryProtocol.Forget(lost.Namespace, lost.ContainerId));
             _cleanedUp++;
         }

@@ -28,7 +28,7 @@ internal sealed class TaskActor : ProcessActorBase
     protected override void PreStart()
     {
         // Reloaded after it exited while nothing watched: its exit is owed.
-        if (Record.HasExited) PublishOwedExit();
+        if (Record.HasExited) PublishExit();
         // A reloaded task that is still running needs its exit observed.
         EnsureWaiting();
         if (Record.Status != ProcessStatus.Unknown) OnRecordChanged(Record);
@@ -135,8 +135,7 @@ internal sealed class TaskActor : ProcessActorBase
         {
             var record = Record;
             Calls.StateAsync(ContainerId, "").PipeTo(Sender,
-                success: s => record.Observed(s.Pid, ShimCalls.ToStatus(s.Status), s.ExitStatus,
-                    Protocol.GoTime.ToDateTimeOffset(s.ExitedAt)).ToState(),
+                success: s => ShimCalls.Observe(record, s).ToState(),
                 failure: e => ShimCalls.Failure(ContainerId, e));
         });
         Receive<TaskProtocol.Pids>(_ => Calls.PidsAsync(ContainerId).PipeTo(Sender, failure: e => ShimCalls.Failure(ContainerId, e)));

@@ -31,7 +31,10 @@ public enum ProcessStatus
 }
 
 /// <summary>A rootfs mount for Create (containerd.types.Mount).</summary>
-public sealed record MountSpec(string Type, string Source, IReadOnlyList<string> Options);
+public sealed record MountSpec(string Type, string Source, IReadOnlyList<string> Options)
+{
+    public static MountSpec From(Protocol.Types.Mount m) => new(m.Type, m.Source, m.Options.ToList());
+}
 
 /// <summary>stdio paths as the shim takes them: empty = null IO, else a FIFO or file path.</summary>
 public sealed record Stdio(string Stdin = "", string Stdout = "", string Stderr = "", bool Terminal = false)

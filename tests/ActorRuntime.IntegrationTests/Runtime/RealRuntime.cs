@@ -57,9 +57,7 @@ public sealed class RealRuntime : IAsyncDisposable
     /// <summary>A busybox container on the shared read-only image; returns the init pid.</summary>
     public Task<uint> CreateAsync(string id, params string[] args) =>
         Runtime.CreateAsync(id, OciSpec.ConfigJson(Env.Namespace, id, new OciContainerSpec(args)),
-            [ToMountSpec(BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory))]);
-
-    public static MountSpec ToMountSpec(Protocol.Types.Mount m) => new(m.Type, m.Source, m.Options.ToList());
+            [MountSpec.From(BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory))]);
 
     /// <summary>Waits until <paramref name="condition"/> holds for the recorded events, or fails.</summary>
     public async Task EventuallyAsync(Func<IReadOnlyList<TaskEvent>, bool> condition, TimeSpan timeout, string what)

@@ -189,7 +189,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
     public async Task Containers_grouped_on_one_shim_share_it_and_only_the_last_delete_shuts_it_down()
     {
         var group = new Dictionary<string, string> { ["io.containerd.runc.v2.group"] = "pod1" };
-        var mount = RealRuntime.ToMountSpec(Oci.BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory));
+        var mount = MountSpec.From(Oci.BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory));
         foreach (var id in new[] { "pod1-a", "pod1-b" })
         {
             await _rt.Runtime.CreateAsync(id, Oci.OciSpec.ConfigJson(_env.Namespace, id,

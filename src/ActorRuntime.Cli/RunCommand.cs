@@ -4,7 +4,9 @@ using ActorRuntime.Configuration;
 using ActorRuntime.Io;
 using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Cli;
 

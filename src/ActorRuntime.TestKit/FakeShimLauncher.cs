@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.TestKit;

@@ -1,7 +1,7 @@
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
 using ActorRuntime.Oci;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 
 namespace ActorRuntime.IntegrationTests;
 

@@ -4,7 +4,7 @@ using ActorRuntime.Oci;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 
 namespace ActorRuntime.IntegrationTests;
 

@@ -5,7 +5,7 @@ using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Cgroups.V1;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.IntegrationTests;

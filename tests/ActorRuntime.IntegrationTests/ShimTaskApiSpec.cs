@@ -6,7 +6,7 @@ using ActorRuntime.Protocol.Events;
 using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 using ShimStatus = ActorRuntime.Protocol.Types.Status;
 
 namespace ActorRuntime.IntegrationTests;

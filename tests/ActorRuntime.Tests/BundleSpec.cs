@@ -1,7 +1,7 @@
 using System.Runtime.Versioning;
 using ActorRuntime.Native;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 
 namespace ActorRuntime.Tests;
 

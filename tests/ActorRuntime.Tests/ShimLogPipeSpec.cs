@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 using ActorRuntime.Testing;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,5 @@
 using ActorRuntime.Configuration;
-using ActorRuntime.Persistence;
+using ActorRuntime.Store;
 using Akka.Hosting;
 using Microsoft.Extensions.Logging;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using ActorRuntime.Hosting;
 using ActorRuntime.Host;
+using ActorRuntime.Hosting;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -59,7 +59,7 @@ await host.StartAsync();
 var hostStartMs = started.Elapsed.TotalMilliseconds;
 var runtime = host.Services.GetRequiredService<ContainerRuntime>();
 var loadWatch = Stopwatch.StartNew();
-ActorRuntime.Runtime.ShimManagerProtocol.Loaded loaded;
+ActorRuntime.Shims.ShimManagerProtocol.Loaded loaded;
 try
 {
     loaded = await runtime.AwaitLoadedAsync();

@@ -6,7 +6,9 @@ using ActorRuntime.Containers;
 using ActorRuntime.Hosting;
 using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Host;
 

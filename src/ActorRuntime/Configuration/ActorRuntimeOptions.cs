@@ -1,4 +1,9 @@
 using System.Text;
+using ActorRuntime.Containers;
+using ActorRuntime.Events;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Configuration;
 
@@ -24,10 +29,10 @@ public sealed class ActorRuntimeOptions
     public TimeSpan? StateTimeout { get; set; }
 
     /// <summary>Journal/snapshot store (SQLite under the root dir by default; PostgreSQL by provider + connection string).</summary>
-    public Persistence.PersistenceOptions? Persistence { get; set; }
+    public Store.PersistenceOptions? Persistence { get; set; }
 
     /// <summary>Replaces the shim binary launcher (fault-injection fakes); not a HOCON setting.</summary>
-    public Func<Shim.ShimLaunchSettings, Shim.IShimLauncher>? ShimLauncher { get; set; }
+    public Func<Shims.ShimLaunchSettings, Shims.IShimLauncher>? ShimLauncher { get; set; }
 
     /// <summary>Renders only the properties that were set, to be prepended over the defaults.</summary>
     public string ToHocon()

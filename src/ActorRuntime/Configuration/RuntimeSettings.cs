@@ -1,3 +1,8 @@
+using ActorRuntime.Containers;
+using ActorRuntime.Events;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Configuration;
 
 namespace ActorRuntime.Configuration;

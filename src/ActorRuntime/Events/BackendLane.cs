@@ -1,3 +1,7 @@
+using ActorRuntime.Containers;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Event;
 using static ActorRuntime.Events.EventBusProtocol;

@@ -1,4 +1,8 @@
 using System.Collections.Immutable;
+using ActorRuntime.Containers;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;

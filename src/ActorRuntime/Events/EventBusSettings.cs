@@ -1,4 +1,8 @@
 using ActorRuntime.Configuration;
+using ActorRuntime.Containers;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Configuration;
 
 namespace ActorRuntime.Events;

@@ -1,5 +1,8 @@
 using System.Collections.Immutable;
-using ActorRuntime.Persistence;
+using ActorRuntime.Containers;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Events;
 

@@ -1,5 +1,9 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using ActorRuntime.Containers;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Events;
 

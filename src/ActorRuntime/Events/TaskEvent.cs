@@ -1,4 +1,7 @@
-using ActorRuntime.Persistence;
+using ActorRuntime.Containers;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Events;
 

@@ -1,3 +1,7 @@
+using ActorRuntime.Containers;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 namespace ActorRuntime.Events;
 
 /// <summary>Task event topics, as containerd names them.</summary>

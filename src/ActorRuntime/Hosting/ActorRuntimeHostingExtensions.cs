@@ -1,11 +1,8 @@
 using ActorRuntime.Configuration;
-using ActorRuntime.Events;
-using ActorRuntime.Persistence;
-using ActorRuntime.Runtime;
+using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ActorRuntime.Hosting;
 
@@ -14,7 +11,9 @@ public sealed class ShimManagerKey;
 
 public sealed class EventBusKey;
 
-public sealed class ContainerRegistryKey;
+public sealed class ContainerStoreKey;
+
+public sealed class ProcessStoreKey;
 
 /// <summary>Akka.Hosting builder extensions: <c>services.AddAkka("sys", b => b.WithActorRuntime(o => ...))</c>.</summary>
 public static class ActorRuntimeHostingExtensions
@@ -29,22 +28,15 @@ public static class ActorRuntimeHostingExtensions
     /// <summary>Options set in code win over hocon/actorruntime.conf, which fills in the rest.</summary>
     public static AkkaConfigurationBuilder WithActorRuntime(this AkkaConfigurationBuilder builder, ActorRuntimeOptions options)
     {
-        builder.AddHocon(options.ToHocon(), HoconAddMode.Prepend);
-        builder.WithActorRuntimePersistence(ActorRuntimePersistence.Resolve(options.Persistence, options));
-        builder.AddHocon(RuntimeSettings.DefaultConfig, HoconAddMode.Append);
+        builder.AddHocon(RuntimeTopology.Overrides(options), HoconAddMode.Prepend);
+        builder.AddHocon(RuntimeTopology.Defaults, HoconAddMode.Append);
         return builder.WithActors((system, registry, resolver) =>
         {
-            var settings = RuntimeSettings.Create(system.Settings.Config);
-            var loggers = resolver.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-            var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), "event-bus");
-            // Durable records: which tasks are owed an exit, and the containers' metadata.
-            var tasks = system.ActorOf(TaskRegistry.Props(settings.Namespace), "task-registry");
-            var containers = system.ActorOf(Containers.ContainerRegistry.Props(settings.Namespace), "container-registry");
-            var context = ShimContext.Create(settings, bus, loggers, options.ShimLauncher) with { TaskRegistry = tasks };
-            var manager = system.ActorOf(ShimManager.Props(context), "shim-manager");
-            registry.Register<EventBusKey>(bus);
-            registry.Register<ShimManagerKey>(manager);
-            registry.Register<ContainerRegistryKey>(containers);
+            var runtime = RuntimeTopology.Start(system, options, resolver.GetService<ILoggerFactory>());
+            registry.Register<EventBusKey>(runtime.Actors.EventBus);
+            registry.Register<ShimManagerKey>(runtime.Actors.ShimManager);
+            registry.Register<ProcessStoreKey>(runtime.Actors.Processes);
+            registry.Register<ContainerStoreKey>(runtime.Actors.Containers);
         });
     }
 
@@ -53,8 +45,8 @@ public static class ActorRuntimeHostingExtensions
         services.AddSingleton(sp =>
         {
             var registry = sp.GetRequiredService<ActorRegistry>();
-            var system = sp.GetRequiredService<Akka.Actor.ActorSystem>();
-            return new ContainerRuntime(registry.Get<ShimManagerKey>(), registry.Get<EventBusKey>(),
-                RuntimeSettings.Create(system.Settings.Config), registry.Get<ContainerRegistryKey>());
+            var system = sp.GetRequiredService<ActorSystem>();
+            return new ContainerRuntime(new RuntimeActors(registry.Get<EventBusKey>(), registry.Get<ShimManagerKey>(),
+                registry.Get<ProcessStoreKey>(), registry.Get<ContainerStoreKey>()), RuntimeSettings.Create(system.Settings.Config));
         });
 }

@@ -1,8 +1,11 @@
 using System.Collections.Immutable;
 using ActorRuntime.Configuration;
 using ActorRuntime.Containers;
+using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 
 namespace ActorRuntime.Hosting;
@@ -12,16 +15,26 @@ namespace ActorRuntime.Hosting;
 /// routed to the container's shim, task or exec actor; failures come back as typed errors
 /// (NotFoundException, AlreadyExistsException, DeadlineExceededException, ...).
 /// </summary>
-public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, RuntimeSettings settings,
-    IActorRef? containers = null)
+public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings settings)
 {
-    private readonly IActorRef _containers = containers ?? ActorRefs.Nobody;
-
     public RuntimeSettings Settings => settings;
 
-    public IActorRef ShimManager => shimManager;
+    public RuntimeActors Actors => actors;
 
-    public IActorRef EventBus => eventBus;
+    public IActorRef ShimManager => actors.ShimManager;
+
+    public IActorRef EventBus => actors.EventBus;
+
+    /// <summary>
+    /// Stops the runtime's actors as a crash would leave things (shims and their containers keep running), the shim manager
+    /// first so nothing is left half-done in the stores and the bus.
+    /// </summary>
+    public async Task StopAsync(TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? settings.ShutdownTimeout + settings.CleanupTimeout;
+        foreach (var actor in actors.All)
+            await actor.GracefulStop(limit).ConfigureAwait(false);
+    }
 
     /// <summary>Long enough for a shim start plus a call; Wait is bounded only by the caller's token.</summary>
     private TimeSpan CommandTimeout => settings.LoadTimeout + settings.CallTimeout + settings.ShutdownTimeout + settings.CleanupTimeout;
@@ -95,12 +108,12 @@ public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, 
         Send<TaskProtocol.Exited>(new TaskProtocol.DeleteExec(containerId, execId), ct);
 
     public async Task<IReadOnlyList<string>> ListAsync(CancellationToken ct = default) =>
-        (await shimManager.Ask<ShimManagerProtocol.TaskList>(new ShimManagerProtocol.ListTasks(), CommandTimeout, ct)).ContainerIds;
+        (await actors.ShimManager.Ask<ShimManagerProtocol.TaskList>(new ShimManagerProtocol.ListTasks(), CommandTimeout, ct)).ContainerIds;
 
     /// <summary>Completes once every shim found on disk at start-up was reloaded or cleaned up.</summary>
     public Task<ShimManagerProtocol.Loaded> AwaitLoadedAsync(CancellationToken ct = default) =>
         // Each shim loads under the load timeout, in parallel; a dead one then costs at most the cleanup timeout.
-        shimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(),
+        actors.ShimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(),
             settings.LoadTimeout + settings.CleanupTimeout + TimeSpan.FromSeconds(5), ct);
 
     // ---- container metadata (containerd's containers service) ----
@@ -109,28 +122,26 @@ public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, 
     public Task<ContainerRecord> CreateContainerAsync(string id, string specJson, IReadOnlyDictionary<string, string>? labels = null,
         string runtimeName = ContainerRecord.DefaultRuntime, byte[]? runtimeOptions = null, string image = "",
         CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerRegistryProtocol.Create(new ContainerRecord(settings.Namespace, id, specJson,
+        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Create(new ContainerRecord(settings.Namespace, id, specJson,
             runtimeName, runtimeOptions, (labels ?? new Dictionary<string, string>()).ToImmutableSortedDictionary(StringComparer.Ordinal),
             image, default, default)), ct);
 
     public Task<ContainerRecord> GetContainerAsync(string id, CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerRegistryProtocol.Get(id), ct);
+        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Get(id), ct);
 
     public async Task<IReadOnlyList<ContainerRecord>> ListContainersAsync(CancellationToken ct = default) =>
-        (await AskContainers<ContainerRegistryProtocol.Containers>(new ContainerRegistryProtocol.List(), ct)).Items;
+        (await AskContainers<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List(), ct)).Items;
 
     public Task<ContainerRecord> UpdateContainerAsync(string id, IReadOnlyDictionary<string, string>? labels = null,
         string? specJson = null, CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerRegistryProtocol.Update(id, labels, specJson), ct);
+        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Update(id, labels, specJson), ct);
 
     public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
-        AskContainers<ContainerRegistryProtocol.Deleted>(new ContainerRegistryProtocol.Delete(id), ct);
+        AskContainers<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete(id), ct);
 
     private async Task<T> AskContainers<T>(object command, CancellationToken ct)
     {
-        if (_containers.IsNobody())
-            throw new FailedPreconditionException("container metadata needs persistence: failed precondition");
-        var reply = await _containers.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
+        var reply = await actors.Containers.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
         return reply switch
         {
             T result => result,
@@ -141,7 +152,7 @@ public sealed class ContainerRuntime(IActorRef shimManager, IActorRef eventBus, 
 
     private async Task<T> Send<T>(IWithContainerId command, CancellationToken ct, bool unbounded = false)
     {
-        var reply = await shimManager.Ask<object>(command, unbounded ? (TimeSpan?)null : CommandTimeout, ct)
+        var reply = await actors.ShimManager.Ask<object>(command, unbounded ? (TimeSpan?)null : CommandTimeout, ct)
             .ConfigureAwait(false);
         return reply switch
         {

@@ -1,5 +1,7 @@
 using ActorRuntime.Native;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Io;
 

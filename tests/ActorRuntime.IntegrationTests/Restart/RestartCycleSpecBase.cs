@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using ActorRuntime.Events;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 using Xunit.Abstractions;
 
 namespace ActorRuntime.IntegrationTests.Restart;

@@ -60,7 +60,7 @@ public sealed class HostedRuntime : IAsyncDisposable
     {
         var mount = BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory);
         return Runtime.CreateAsync(id, OciSpec.ConfigJson(env.Namespace, id, new OciContainerSpec(args)),
-            [ActorRuntime.Runtime.MountSpec.From(mount)]);
+            [ActorRuntime.Tasks.MountSpec.From(mount)]);
     }
 
     public async Task EventuallyAsync(Func<IReadOnlyList<TaskEvent>, bool> condition, string what)

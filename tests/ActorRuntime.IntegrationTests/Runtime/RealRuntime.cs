@@ -4,10 +4,11 @@ using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Oci;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ActorRuntime.IntegrationTests.Runtime;
 
@@ -30,15 +31,11 @@ public sealed class RealRuntime : IAsyncDisposable
             RuncRoot = env.RuncRoot,
         };
         configure?.Invoke(options);
-        var config = ConfigurationFactory.ParseString(options.ToHocon())
-            .WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"))
-            .WithFallback(RuntimeSettings.DefaultConfig);
+        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(RuntimeTopology.Config(options));
         System = ActorSystem.Create("it-" + env.Namespace, config);
-        Settings = RuntimeSettings.Create(config);
-        var bus = System.ActorOf(EventBus.Props(), "event-bus");
-        var manager = System.ActorOf(ShimManager.Props(ShimContext.Create(Settings, bus, NullLoggerFactory.Instance)), "shim-manager");
-        Runtime = new ContainerRuntime(manager, bus, Settings);
-        bus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.SubscribeBackend([], e =>
+        Runtime = RuntimeTopology.Start(System, options);
+        Settings = Runtime.Settings;
+        Runtime.EventBus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.SubscribeBackend([], e =>
         {
             _events.Enqueue(e);
             return Task.CompletedTask;

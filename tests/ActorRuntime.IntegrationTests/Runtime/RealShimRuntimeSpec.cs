@@ -2,7 +2,9 @@ using System.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 
 namespace ActorRuntime.IntegrationTests.Runtime;

@@ -1,7 +1,9 @@
 using ActorRuntime.Events;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Oci;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 
 namespace ActorRuntime.IntegrationTests.Runtime;
 

@@ -1,6 +1,6 @@
 using ActorRuntime.Native;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 
 namespace ActorRuntime.IntegrationTests.Support;
 

@@ -6,7 +6,7 @@ using ActorRuntime.Protocol.EventsService;
 using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
 using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests.Support;

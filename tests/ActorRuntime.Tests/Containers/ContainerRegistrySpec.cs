@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
 using ActorRuntime.Containers;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 using Xunit.Abstractions;
 
@@ -22,18 +24,18 @@ public sealed class ContainerRegistrySpec(ITestOutputHelper output) : Akka.TestK
     public void Decide_refuses_duplicates_unknown_ids_and_bad_ids_with_containerd_codes()
     {
         var now = DateTimeOffset.UtcNow;
-        var (created, _) = ContainerRegistryState.Empty.Decide(new ContainerRegistryProtocol.Create(Record("web")), now);
-        var state = ContainerRegistryState.Empty.Apply(created!);
+        var (created, _) = ContainerStoreState.Empty.Decide(new ContainerStoreProtocol.Create(Record("web")), now);
+        var state = ContainerStoreState.Empty.Apply(created!);
         var stored = state.Containers["web"];
         Assert.Equal((now, now), (stored.CreatedAt, stored.UpdatedAt));
 
-        Assert.Equal(TtrpcCode.AlreadyExists, state.Decide(new ContainerRegistryProtocol.Create(Record("web")), now).Error!.Code);
-        Assert.Equal(TtrpcCode.NotFound, state.Decide(new ContainerRegistryProtocol.Update("nope"), now).Error!.Code);
-        Assert.Equal(TtrpcCode.NotFound, state.Decide(new ContainerRegistryProtocol.Delete("nope"), now).Error!.Code);
-        Assert.Equal(TtrpcCode.InvalidArgument, state.Decide(new ContainerRegistryProtocol.Create(Record("../x")), now).Error!.Code);
+        Assert.Equal(TtrpcCode.AlreadyExists, state.Decide(new ContainerStoreProtocol.Create(Record("web")), now).Error!.Code);
+        Assert.Equal(TtrpcCode.NotFound, state.Decide(new ContainerStoreProtocol.Update("nope"), now).Error!.Code);
+        Assert.Equal(TtrpcCode.NotFound, state.Decide(new ContainerStoreProtocol.Delete("nope"), now).Error!.Code);
+        Assert.Equal(TtrpcCode.InvalidArgument, state.Decide(new ContainerStoreProtocol.Create(Record("../x")), now).Error!.Code);
 
         var later = now.AddSeconds(5);
-        var (updated, _) = state.Decide(new ContainerRegistryProtocol.Update("web", new Dictionary<string, string> { ["tier"] = "front" }), later);
+        var (updated, _) = state.Decide(new ContainerStoreProtocol.Update("web", new Dictionary<string, string> { ["tier"] = "front" }), later);
         var after = state.Apply(updated!).Containers["web"];
         Assert.Equal(("front", now, later), (after.Labels["tier"], after.CreatedAt, after.UpdatedAt));
         Assert.Equal(stored.SpecJson, after.SpecJson);
@@ -42,20 +44,20 @@ public sealed class ContainerRegistrySpec(ITestOutputHelper output) : Akka.TestK
     [Fact]
     public async Task Metadata_survives_a_restart_of_the_registry_and_deletes_stick()
     {
-        var registry = Sys.ActorOf(ContainerRegistry.Props("ns"));
-        var web = await registry.Ask<ContainerRecord>(new ContainerRegistryProtocol.Create(Record("web", ("app", "shop"))));
-        await registry.Ask<ContainerRecord>(new ContainerRegistryProtocol.Create(Record("db")));
-        await registry.Ask<ContainerRegistryProtocol.Deleted>(new ContainerRegistryProtocol.Delete("db"));
-        var failed = await registry.Ask<TaskProtocol.Failed>(new ContainerRegistryProtocol.Create(Record("web")));
+        var registry = Sys.ActorOf(ContainerStore.Props("ns"));
+        var web = await registry.Ask<ContainerRecord>(new ContainerStoreProtocol.Create(Record("web", ("app", "shop"))));
+        await registry.Ask<ContainerRecord>(new ContainerStoreProtocol.Create(Record("db")));
+        await registry.Ask<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete("db"));
+        var failed = await registry.Ask<TaskProtocol.Failed>(new ContainerStoreProtocol.Create(Record("web")));
         Assert.Equal(TtrpcCode.AlreadyExists, failed.Code);
-        var missing = await registry.Ask<TaskProtocol.Failed>(new ContainerRegistryProtocol.Get("db"));
+        var missing = await registry.Ask<TaskProtocol.Failed>(new ContainerStoreProtocol.Get("db"));
         Assert.Equal((TtrpcCode.NotFound, "container \"db\": not found"), (missing.Code, missing.Message));
 
         Watch(registry);
         registry.Tell(PoisonPill.Instance);
         await ExpectTerminatedAsync(registry);
-        var recovered = Sys.ActorOf(ContainerRegistry.Props("ns"));
-        var all = await recovered.Ask<ContainerRegistryProtocol.Containers>(new ContainerRegistryProtocol.List());
+        var recovered = Sys.ActorOf(ContainerStore.Props("ns"));
+        var all = await recovered.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List());
         var only = Assert.Single(all.Items);
         Assert.Equal(web, only);
         Assert.Equal([1, 2, 3], only.RuntimeOptions);

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using ActorRuntime.Events;
-using ActorRuntime.Persistence;
+using ActorRuntime.Store;
 using Akka.Actor;
 using Akka.Configuration;
 using static ActorRuntime.Events.EventBusProtocol;

@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Runtime.Serialization;
 using System.Text;
-using ActorRuntime.Events;
 using ActorRuntime.Configuration;
-using ActorRuntime.Persistence;
+using ActorRuntime.Events;
+using ActorRuntime.Store;
 using Akka.Actor;
 using Xunit.Abstractions;
 

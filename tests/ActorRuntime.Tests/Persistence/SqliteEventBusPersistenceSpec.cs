@@ -1,5 +1,5 @@
 using ActorRuntime.Events;
-using ActorRuntime.Persistence;
+using ActorRuntime.Store;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 

@@ -30,7 +30,7 @@ public sealed class BulkheadSpec(ITestOutputHelper output) : RuntimeSpecBase(out
         var others = Enumerable.Range(1, Containers - 1).Select(async i =>
         {
             var state = await Runtime.StateAsync($"c{i}");
-            Assert.Equal(ActorRuntime.Runtime.ProcessStatus.Running, state.Status);
+            Assert.Equal(ActorRuntime.Tasks.ProcessStatus.Running, state.Status);
             return (Id: $"c{i}", At: sw.Elapsed, WedgedDoneThen: wedgedBoth.IsCompleted);
         }).ToList();
         var answered = await Task.WhenAll(others).WaitAsync(Bound);

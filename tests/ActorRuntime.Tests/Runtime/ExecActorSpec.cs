@@ -1,6 +1,8 @@
 using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using ActorRuntime.TestKit;
 using Xunit.Abstractions;
 using Methods = ActorRuntime.Protocol.Shim.TaskApi.Methods;

@@ -31,7 +31,7 @@ public sealed class HostingSpec : IAsyncLifetime
             o.ShutdownTimeout = TimeSpan.FromSeconds(1);
             o.ShimLauncher = _launcher.For;
             // The root directory stays at its default (asserted below), so keep the store off the disk.
-            o.Persistence = new ActorRuntime.Persistence.PersistenceOptions { Provider = ActorRuntime.Persistence.PersistenceProvider.InMemory };
+            o.Persistence = new ActorRuntime.Store.PersistenceOptions { Provider = ActorRuntime.Store.PersistenceProvider.InMemory };
         }));
         builder.Services.AddContainerRuntime();
         _host = builder.Build();

@@ -3,13 +3,13 @@ using System.Diagnostics;
 using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
-using ActorRuntime.Runtime;
-using ActorRuntime.Shim;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using ActorRuntime.TestKit;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace ActorRuntime.Tests.Runtime;
@@ -26,36 +26,38 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
 
     private readonly ConcurrentQueue<TaskEvent> _events = new();
     private string _subscriptionId = "";
+    private int _incarnation;
 
     protected RuntimeSpecBase(ITestOutputHelper output, Action<ActorRuntimeOptions>? configure = null)
         : this(NewOptions(configure), output)
     {
     }
 
-    private RuntimeSpecBase(ActorRuntimeOptions options, ITestOutputHelper output) : base(BuildConfig(options), output: output)
+    private RuntimeSpecBase(ActorRuntimeOptions options, ITestOutputHelper output)
+        : base(ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(RuntimeTopology.Config(options)), output: output)
     {
         Options = options;
-        Settings = RuntimeSettings.Create(Sys.Settings.Config);
-        Launcher = new FakeShimLauncher();
-        Bus = Sys.ActorOf(EventBus.Props(), "event-bus");
-        Manager = StartManager("shim-manager");
-        Runtime = new ContainerRuntime(Manager, Bus, Settings);
+        Options.ShimLauncher = Launcher.For;
+        Runtime = RuntimeTopology.Start(Sys, Options);
         Cleaned = CreateTestProbe();
         Sys.EventStream.Subscribe(Cleaned, typeof(ShimManagerProtocol.DeadShimCleaned));
     }
 
     protected ActorRuntimeOptions Options { get; }
-    protected RuntimeSettings Settings { get; }
-    protected FakeShimLauncher Launcher { get; }
-    protected IActorRef Bus { get; }
-    protected IActorRef Manager { get; }
-    protected ContainerRuntime Runtime { get; }
+    protected RuntimeSettings Settings => Runtime.Settings;
+    protected FakeShimLauncher Launcher { get; } = new();
+    protected IActorRef Bus => Runtime.EventBus;
+    protected IActorRef Manager => Runtime.ShimManager;
+
+    /// <summary>The running runtime; replaced by <see cref="StartRuntimeAsync"/> after <see cref="StopRuntimeAsync"/>.</summary>
+    protected ContainerRuntime Runtime { get; private set; }
 
     /// <summary>Receives every <see cref="ShimManagerProtocol.DeadShimCleaned"/> of the system's event stream.</summary>
     protected TestProbe Cleaned { get; }
 
     protected IReadOnlyList<TaskEvent> Events => _events.ToList();
 
+    /// <summary>Options of a spec's runtime: a fresh state directory, short timeouts, the in-memory journal.</summary>
     protected static ActorRuntimeOptions NewOptions(Action<ActorRuntimeOptions>? configure = null)
     {
         var options = new ActorRuntimeOptions
@@ -66,26 +68,40 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
             CleanupTimeout = TimeSpan.FromSeconds(2),
             ShutdownTimeout = TimeSpan.FromSeconds(1),
             CallTimeout = TimeSpan.FromSeconds(1),
+            Persistence = new PersistenceOptions { Provider = PersistenceProvider.InMemory },
         };
         configure?.Invoke(options);
         return options;
     }
 
-    private static Config BuildConfig(ActorRuntimeOptions options) =>
-        ConfigurationFactory.ParseString(options.ToHocon() + "\nakka.loglevel = INFO\n")
-            .WithFallback(RuntimeSettings.DefaultConfig);
+    /// <summary>Stops the runtime as a crash would (shims keep running); the journal stays, as a database would.</summary>
+    protected async Task StopRuntimeAsync()
+    {
+        await SettleAsync();
+        await Runtime.StopAsync(Bound);
+    }
 
-    protected IActorRef StartManager(string name) =>
-        Sys.ActorOf(ShimManager.Props(ShimContext.Create(Settings, Bus, NullLoggerFactory.Instance, Launcher.For)), name);
+    /// <summary>Starts the runtime again over the same state directory and journal, as a restarted process would.</summary>
+    protected async Task<ContainerRuntime> StartRuntimeAsync()
+    {
+        Runtime = RuntimeTopology.Start(Sys, Options, prefix: $"restart-{++_incarnation}-");
+        await SubscribeRecorderAsync();
+        return Runtime;
+    }
 
     protected string BundlePath(string id) => Path.Combine(Settings.StateDirectory, Settings.Namespace, id);
 
     public async Task InitializeAsync()
     {
-        var recorder = Sys.ActorOf(Props.Create(() => new Recorder(_events)), "event-recorder");
+        await SubscribeRecorderAsync();
+        await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
+    }
+
+    private async Task SubscribeRecorderAsync()
+    {
+        var recorder = Sys.ActorOf(Props.Create(() => new Recorder(_events)));
         var subscribed = await Bus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.Subscribe([], recorder), Bound);
         _subscriptionId = subscribed.SubscriptionId;
-        await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
     }
 
     public async Task DisposeAsync()

@@ -1,7 +1,9 @@
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Runtime;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using ActorRuntime.TestKit;
 using Akka.Actor;
 using Xunit.Abstractions;
@@ -246,9 +248,9 @@ public sealed class ShimManagerSpec(ITestOutputHelper output) : RuntimeSpecBase(
     {
         var pid = await RunAsync("c1");
         var connects = CallsOf(Launcher["c1"], Methods.Connect);
-        await StopAsync(Manager);
+        await StopQuietlyAsync();
 
-        var runtime = new ContainerRuntime(StartManager("shim-manager-2"), Bus, Settings);
+        var runtime = await StartRuntimeAsync();
         var loaded = await runtime.AwaitLoadedAsync().WaitAsync(Bound);
         Assert.Equal((1, 0), (loaded.Reloaded, loaded.CleanedUp));
         Assert.Equal(connects + 1, CallsOf(Launcher["c1"], Methods.Connect));
@@ -273,11 +275,11 @@ public sealed class ShimManagerSpec(ITestOutputHelper output) : RuntimeSpecBase(
     public async Task A_bundle_whose_shim_died_while_we_were_down_is_cleaned_up_at_reload(bool deleteFails, uint status)
     {
         await RunAsync("c1");
-        await StopAsync(Manager);
+        await StopQuietlyAsync();
         await Launcher["c1"].DieAsync();
         if (deleteFails) Launcher.DeleteFailure = new UnavailableException("shim binary delete failed");
 
-        var runtime = new ContainerRuntime(StartManager("shim-manager-2"), Bus, Settings);
+        var runtime = await StartRuntimeAsync();
         var loaded = await runtime.AwaitLoadedAsync().WaitAsync(Bound);
         Assert.Equal((0, 1), (loaded.Reloaded, loaded.CleanedUp));
         var cleaned = await ExpectCleanedAsync("c1");
@@ -289,14 +291,12 @@ public sealed class ShimManagerSpec(ITestOutputHelper output) : RuntimeSpecBase(
         Assert.Empty(await runtime.ListAsync());
     }
 
-    private async Task StopAsync(IActorRef manager)
+    /// <summary>Stopping the runtime is not a shim death: nothing is cleaned up, nothing published.</summary>
+    private async Task StopQuietlyAsync()
     {
-        await WatchAsync(manager);
-        Sys.Stop(manager);
-        await ExpectTerminatedAsync(manager, Bound);
-        // Stopping the runtime is not a shim death: nothing was cleaned up, nothing published.
-        await QuietAsync(100);
-        Assert.Empty(EventsOf("c1", Topics.Exit));
+        await StopRuntimeAsync();
+        await Task.Delay(100);
+        Assert.DoesNotContain(Events, e => e.Topic == Topics.Exit);
         await Cleaned.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
     }
 }

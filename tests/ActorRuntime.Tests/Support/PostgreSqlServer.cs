@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using ActorRuntime.Persistence;
+using ActorRuntime.Store;
 using Npgsql;
 
 namespace ActorRuntime.Testing;

@@ -1,0 +1,64 @@
+using ActorRuntime.Containers;
+using ActorRuntime.Protocol;
+using ActorRuntime.Protocol.Events;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
+using Envelope = ActorRuntime.Protocol.EventsService.Envelope;
+using ActorRuntime.Protocol.Shim;
+using ActorRuntime.Protocol.Ttrpc;
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+
+namespace ActorRuntime.Events;
+
+/// <summary>
+/// Our side of the shims' Events/Forward: a ttrpc server at their TTRPC_ADDRESS that turns each envelope into a
+/// <see cref="TaskEvent"/> for the EventBus. It answers at once, as containerd does, so shims never retry or stall.
+/// </summary>
+internal sealed class EventsEndpoint : IAsyncDisposable
+{
+    private readonly TtrpcServer _server;
+
+    private EventsEndpoint(TtrpcServer server) => _server = server;
+
+    public static EventsEndpoint Start(string socketPath, IActorRef eventBus, ILogger logger)
+    {
+        var registry = new TtrpcServiceRegistry().BindForward((envelope, _) =>
+        {
+            if (Translate(envelope) is { } taskEvent)
+                eventBus.Tell(new EventBusProtocol.Publish(taskEvent));
+            else
+                logger.LogDebug("ignoring forwarded event {Topic} ({TypeUrl})", envelope.Topic, envelope.Event?.TypeUrl);
+            return Task.CompletedTask;
+        });
+        return new EventsEndpoint(TtrpcServer.Listen(socketPath, registry));
+    }
+
+    /// <summary>Flattens a forwarded envelope; null for events we do not republish.</summary>
+    public static TaskEvent? Translate(Envelope envelope)
+    {
+        if (envelope.Event is null) return null;
+        var at = envelope.Timestamp.ToDateTimeOffset();
+        var ns = envelope.Namespace;
+        return TypeUrls.UnpackTaskEvent(envelope.Event) switch
+        {
+            TaskCreate e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", e.Pid, 0, null, at),
+            TaskStart e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", e.Pid, 0, null, at),
+            // For the init process TaskExit.id is the container id; ours is empty.
+            TaskExit e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.Id == e.ContainerId ? "" : e.Id, e.Pid,
+                e.ExitStatus, GoTime.ToDateTimeOffset(e.ExitedAt), at),
+            TaskDelete e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.Id == e.ContainerId ? "" : e.Id, e.Pid,
+                e.ExitStatus, GoTime.ToDateTimeOffset(e.ExitedAt), at),
+            TaskOOM e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
+            TaskExecAdded e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.ExecId, 0, 0, null, at),
+            TaskExecStarted e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.ExecId, e.Pid, 0, null, at),
+            TaskPaused e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
+            TaskResumed e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
+            TaskCheckpointed e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
+            _ => null,
+        };
+    }
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+}

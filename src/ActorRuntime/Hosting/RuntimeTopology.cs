@@ -1,0 +1,58 @@
+using ActorRuntime.Configuration;
+using ActorRuntime.Events;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using Akka.Actor;
+using Akka.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ActorRuntime.Hosting;
+
+/// <summary>
+/// The one way the runtime starts: its configuration (<see cref="Config"/>) and its actors (<see cref="Start"/>), always
+/// with the durable stores. Akka.Hosting's <c>WithActorRuntime</c>, the host tool, arctl and every test go through here.
+/// <code>
+/// event-bus        exactly-once exit/delete, journal, subscriptions
+/// processes        durable process records (what a restarted runtime still owes)
+/// containers       durable container metadata
+/// shim-manager     one shim actor per container → task actor → exec actors
+/// </code>
+/// </summary>
+public static class RuntimeTopology
+{
+    /// <summary>What the options set, persistence included; to be laid over everything else.</summary>
+    public static Config Overrides(ActorRuntimeOptions options) =>
+        ConfigurationFactory.ParseString(options.ToHocon())
+            .WithFallback(ActorRuntimePersistence.Overrides(ActorRuntimePersistence.Resolve(options.Persistence, options)));
+
+    /// <summary>The shipped defaults (hocon/actorruntime.conf and the SQL plugins' own).</summary>
+    public static Config Defaults => ActorRuntimePersistence.Defaults;
+
+    /// <summary>The whole configuration of a runtime's actor system: options over the defaults.</summary>
+    public static Config Config(ActorRuntimeOptions options) => Overrides(options).WithFallback(Defaults);
+
+    /// <summary>
+    /// Starts the runtime's actors in <paramref name="system"/> (configured with <see cref="Config"/>). A second runtime in
+    /// the same system, after the first was stopped (<see cref="ContainerRuntime.StopAsync"/>), takes another
+    /// <paramref name="prefix"/>: it recovers the same durable state and reloads the same shims, as a restarted process does.
+    /// </summary>
+    public static ContainerRuntime Start(ActorSystem system, ActorRuntimeOptions options, ILoggerFactory? loggers = null,
+        string prefix = "")
+    {
+        var settings = RuntimeSettings.Create(system.Settings.Config);
+        PersistenceSettings.Create(system.Settings.Config).EnsureStorage();
+        var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), prefix + "event-bus");
+        var processes = system.ActorOf(ProcessStore.Props(settings.Namespace), prefix + "processes");
+        var containers = system.ActorOf(ContainerStore.Props(settings.Namespace), prefix + "containers");
+        var context = ShimContext.Create(settings, bus, processes, loggers ?? NullLoggerFactory.Instance, options.ShimLauncher);
+        var manager = system.ActorOf(ShimManager.Props(context), prefix + "shim-manager");
+        return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers), settings);
+    }
+}
+
+/// <summary>The runtime's top-level actors.</summary>
+public sealed record RuntimeActors(IActorRef EventBus, IActorRef ShimManager, IActorRef Processes, IActorRef Containers)
+{
+    public IEnumerable<IActorRef> All => [ShimManager, Processes, Containers, EventBus];
+}

@@ -1,0 +1,95 @@
+using ActorRuntime.Configuration;
+using ActorRuntime.Containers;
+using ActorRuntime.Events;
+using ActorRuntime.Shims;
+using ActorRuntime.Tasks;
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+
+namespace ActorRuntime.Store;
+
+/// <summary>
+/// Builds the Akka.Persistence configuration of the runtime: Akka.Persistence.Sql journal (with the
+/// <see cref="TaskEventTagger"/>), snapshot store and read journal for SQLite or PostgreSQL, or Akka's in-memory stores.
+/// One Config for Akka.Hosting and plain actor systems alike (<see cref="Hosting.RuntimeTopology.Config"/>).
+/// </summary>
+public static class ActorRuntimePersistence
+{
+    public const string ReadJournalId = "akka.persistence.query.journal.sql";
+    public const string TaggerName = "actor-runtime-tagger";
+
+    public static SqlJournalOptions JournalOptions(PersistenceSettings settings) => new(isDefault: true)
+    {
+        ConnectionString = settings.ConnectionString,
+        ProviderName = settings.SqlProviderName,
+        Parallelism = settings.Provider == PersistenceProvider.Sqlite ? 1 : 3,
+        AutoInitialize = true,
+    };
+
+    public static SqlSnapshotOptions SnapshotOptions(PersistenceSettings settings) => new(isDefault: true)
+    {
+        ConnectionString = settings.ConnectionString,
+        ProviderName = settings.SqlProviderName,
+        AutoInitialize = true,
+    };
+
+    /// <summary>
+    /// Read journal (its own connection settings), the journal's write adapter that tags delivered events (as HOCON: the
+    /// options' Adapters property is obsolete and Hosting's builder callback is not available to a plain Config) and the
+    /// bus's switch to journal-ordered offsets.
+    /// </summary>
+    public static Config QueryConfig(PersistenceSettings settings)
+    {
+        if (!settings.IsSql)
+        {
+            return ConfigurationFactory.ParseString("""
+                akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                actor-runtime.event-bus.read-journal = ""
+                """);
+        }
+        return ConfigurationFactory.ParseString($"""
+            {ReadJournalId} {"{"}
+              connection-string = {Hocon.Quote(settings.ConnectionString)}
+              provider-name = {Hocon.Quote(settings.SqlProviderName)}
+              refresh-interval = 100ms
+              # Live queries only see orderings the sequence actor has confirmed gap-free; it polls this often (default 1 s).
+              journal-sequence-retrieval.query-delay = 100ms
+            {"}"}
+            akka.persistence.journal.sql {"{"}
+              event-adapters.{TaggerName} = {Hocon.Quote(typeof(TaskEventTagger).AssemblyQualifiedNameWithoutVersion())}
+              event-adapter-bindings {"{"}
+                {Hocon.Quote(typeof(EventDelivered).AssemblyQualifiedNameWithoutVersion())} = {TaggerName}
+              {"}"}
+            {"}"}
+            actor-runtime.event-bus.read-journal = {Hocon.Quote(ReadJournalId)}
+            """);
+    }
+
+    /// <summary>The persistence part of a runtime's configuration, to be laid over <see cref="Defaults"/>.</summary>
+    public static Config Overrides(PersistenceSettings settings)
+    {
+        var config = QueryConfig(settings);
+        return settings.IsSql
+            ? config.WithFallback(JournalOptions(settings).ToConfig()).WithFallback(SnapshotOptions(settings).ToConfig())
+            : config;
+    }
+
+    /// <summary>hocon/actorruntime.conf and the SQL plugins' defaults.</summary>
+    public static Config Defaults => RuntimeSettings.DefaultConfig.WithFallback(SqlPersistence.DefaultConfiguration);
+
+    /// <summary>The whole persistence configuration as one Config, defaults included as fallback.</summary>
+    public static Config ToConfig(PersistenceSettings settings) => Overrides(settings).WithFallback(Defaults);
+
+    /// <summary>Resolves <paramref name="options"/> over the shipped defaults (root dir from <paramref name="runtime"/>).</summary>
+    public static PersistenceSettings Resolve(PersistenceOptions? options, ActorRuntimeOptions? runtime = null)
+    {
+        var hocon = (runtime?.ToHocon() ?? "") + Environment.NewLine + (options?.ToHocon() ?? "");
+        return PersistenceSettings.Create(ConfigurationFactory.ParseString(hocon));
+    }
+}
+
+internal static class TypeNames
+{
+    public static string AssemblyQualifiedNameWithoutVersion(this Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+}

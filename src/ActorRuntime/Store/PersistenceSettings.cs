@@ -1,0 +1,78 @@
+using ActorRuntime.Configuration;
+using ActorRuntime.Containers;
+using ActorRuntime.Events;
+using ActorRuntime.Shims;
+using ActorRuntime.Tasks;
+using Akka.Configuration;
+
+namespace ActorRuntime.Store;
+
+/// <summary>
+/// Resolved persistence settings: provider, the linq2db provider name and the connection string (the SQLite default
+/// <c>Data Source=&lt;root-dir&gt;/actorruntime.db</c> filled in, its directory created by <see cref="EnsureStorage"/>).
+/// </summary>
+public sealed record PersistenceSettings(PersistenceProvider Provider, string ConnectionString, string RootDirectory)
+{
+    public const string DatabaseFileName = "actorruntime.db";
+
+    /// <summary>linq2db provider name for Akka.Persistence.Sql's <c>provider-name</c>.</summary>
+    public string SqlProviderName => Provider switch
+    {
+        PersistenceProvider.Sqlite => "SQLite.MS",
+        PersistenceProvider.PostgreSql => "PostgreSQL.15",
+        _ => throw new InvalidOperationException($"{Provider} is not a SQL provider"),
+    };
+
+    public bool IsSql => Provider != PersistenceProvider.InMemory;
+
+    public static PersistenceSettings Create(Config config)
+    {
+        var c = config.WithFallback(RuntimeSettings.DefaultConfig);
+        var root = c.GetString("actor-runtime.root-dir");
+        var providerText = c.GetString("actor-runtime.persistence.provider", "sqlite");
+        var provider = ParseProvider(providerText);
+        var cs = c.GetString("actor-runtime.persistence.connection-string", "") ?? "";
+        if (cs.Length == 0)
+        {
+            cs = provider switch
+            {
+                PersistenceProvider.Sqlite => $"Data Source={Path.Combine(root, DatabaseFileName)}",
+                PersistenceProvider.PostgreSql => throw new ArgumentException(
+                    "actor-runtime.persistence: provider postgresql needs a connection-string"),
+                _ => "",
+            };
+        }
+        return new PersistenceSettings(provider, cs, root);
+    }
+
+    public static PersistenceSettings Create(ActorRuntimeOptions options) =>
+        Create(ConfigurationFactory.ParseString(options.ToHocon()));
+
+    internal static string ProviderName(PersistenceProvider p) => p switch
+    {
+        PersistenceProvider.Sqlite => "sqlite",
+        PersistenceProvider.PostgreSql => "postgresql",
+        PersistenceProvider.InMemory => "inmem",
+        _ => throw new ArgumentOutOfRangeException(nameof(p)),
+    };
+
+    private static PersistenceProvider ParseProvider(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "sqlite" => PersistenceProvider.Sqlite,
+        "postgresql" or "postgres" or "pg" => PersistenceProvider.PostgreSql,
+        "inmem" or "in-memory" or "inmemory" => PersistenceProvider.InMemory,
+        var other => throw new ArgumentException(
+            $"actor-runtime.persistence.provider: unknown provider \"{other}\" (sqlite, postgresql or inmem)"),
+    };
+
+    /// <summary>Creates the SQLite file's directory (the root dir, or the directory the connection string names).</summary>
+    public void EnsureStorage()
+    {
+        if (Provider != PersistenceProvider.Sqlite) return;
+        var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(ConnectionString);
+        var file = builder.DataSource;
+        if (string.IsNullOrEmpty(file) || file == ":memory:" || file.StartsWith("file:", StringComparison.Ordinal)) return;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+    }
+}

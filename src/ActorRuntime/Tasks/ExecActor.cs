@@ -1,0 +1,154 @@
+using ActorRuntime.Containers;
+using ActorRuntime.Events;
+using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Shims;
+using ActorRuntime.Store;
+using Akka.Actor;
+
+namespace ActorRuntime.Tasks;
+
+/// <summary>
+/// One exec'd process. CloseIO that arrives before Start is held until the process exists (the shim only creates
+/// an exec's stdin FIFO in Start; closing earlier would be lost, moby#38001).
+/// </summary>
+internal sealed class ExecActor : ProcessActorBase, IWithTimers
+{
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private readonly List<(TaskProtocol.CloseExecIO Command, IActorRef ReplyTo)> _closeBeforeStart = [];
+
+    private readonly bool _reattach;
+
+    private sealed record Reattached(Protocol.Shim.StateResponse State);
+
+    private sealed record ReattachFailed(Exception Error);
+
+    private sealed record Retry;
+
+    /// <param name="reattach">A recorded exec of a reloaded task: learn its state from the shim before anything else.</param>
+    public ExecActor(ProcessRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry, bool reattach)
+        : base(record, calls, eventBus, registry)
+    {
+        _reattach = reattach;
+        if (reattach) Reattaching();
+        else Ready();
+    }
+
+    public static Props Props(ProcessRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry, bool reattach = false) =>
+        Akka.Actor.Props.Create(() => new ExecActor(record, calls, eventBus, registry, reattach));
+
+    protected override void PreStart()
+    {
+        if (_reattach)
+            Calls.StateAsync(ContainerId, ExecId).PipeTo(Self, success: s => new Reattached(s), failure: e => new ReattachFailed(e));
+        base.PreStart();
+    }
+
+    private void Reattaching()
+    {
+        Receive<Reattached>(r =>
+        {
+            Record = ShimCalls.Observe(Record, r.State);
+            if (Record.HasExited) PublishExit();
+            else EnsureWaiting();
+            Become(Ready);
+            Stash.UnstashAll();
+        });
+        Receive<ReattachFailed>(f => f.Error is not NotFoundException, f =>
+        {
+            // A slow or busy shim is not a lost exec: ask again (a dead shim stops the whole task instead).
+            Timers.StartSingleTimer("reattach", new Retry(), TimeSpan.FromMilliseconds(200));
+        });
+        Receive<Retry>(_ =>
+            Calls.StateAsync(ContainerId, ExecId).PipeTo(Self, success: s => new Reattached(s), failure: e => new ReattachFailed(e)));
+        Receive<ReattachFailed>(f =>
+        {
+            // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed as unknown.
+            Record = Record.Exited(DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow);
+            PublishExit();
+            Registry.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
+            Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+            Context.Stop(Self);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Unique per run: an exec id can be reused while the previous run's actor is still stopping.</summary>
+    public static string ChildName(string execId, long run) => $"exec-{execId}-{run}";
+
+    /// <summary>Told to the parent task actor before the DeleteExec reply, so the id is free for the caller's next command.</summary>
+    public sealed record ExecDeleted(string ExecId, IActorRef Exec);
+
+    private string ExecId => Record.ExecId;
+
+    protected override void Ready()
+    {
+        Queries();
+        Receive<TaskProtocol.Exec>(e => RunLifecycle(async () =>
+        {
+            await Calls.ExecAsync(e).ConfigureAwait(false);
+            return new Outcome(r => r with { Status = ProcessStatus.Created }, new TaskProtocol.Done(ContainerId, ExecId),
+                _ => PublishLifecycle(Topics.ExecAdded, 0));
+        }));
+        Receive<TaskProtocol.StartExec>(_ => RunLifecycle(async () =>
+        {
+            var pid = await Calls.StartAsync(ContainerId, ExecId).ConfigureAwait(false);
+            return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, ExecId, pid), _ =>
+            {
+                PublishLifecycle(Topics.ExecStarted, pid);
+                EnsureWaiting();
+                foreach (var (command, replyTo) in _closeBeforeStart) Self.Tell(command, replyTo);
+                _closeBeforeStart.Clear();
+            });
+        }));
+        Receive<TaskProtocol.CloseExecIO>(c =>
+        {
+            if (Record.Pid == 0 && !Record.HasExited)
+                _closeBeforeStart.Add((c, Sender));
+            else
+                RunEmpty(() => Calls.CloseIOAsync(ContainerId, ExecId, c.Stdin));
+        });
+        Receive<TaskProtocol.KillExec>(k => RunEmpty(() => Calls.KillAsync(ContainerId, ExecId, k.Signal, false)));
+        Receive<TaskProtocol.ResizeExecPty>(p => RunEmpty(() => Calls.ResizePtyAsync(ContainerId, ExecId, p.Width, p.Height)));
+        Receive<TaskProtocol.DeleteExec>(_ => RunLifecycle(async () =>
+        {
+            var (pid, status, exitedAt) = await Calls.DeleteAsync(ContainerId, ExecId).ConfigureAwait(false);
+            return new Outcome(r => r, null, requester =>
+            {
+                PublishExitIfUnseen(pid, status, exitedAt);
+                FailPendingCloses();
+                Registry.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
+                Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+                requester.Tell(new TaskProtocol.Exited(ContainerId, ExecId, pid, status, exitedAt));
+                Context.Stop(Self);
+            });
+        }));
+    }
+
+    protected override void Queries()
+    {
+        base.Queries();
+        Receive<TaskProtocol.WaitExec>(_ => AddWaiter(Sender));
+        Receive<TaskProtocol.ExecState>(_ =>
+        {
+            var record = Record;
+            Calls.StateAsync(ContainerId, ExecId).PipeTo(Sender,
+                success: s => ShimCalls.Observe(record, s).ToState(),
+                failure: e => ShimCalls.Failure(ContainerId, e));
+        });
+    }
+
+    private void FailPendingCloses()
+    {
+        foreach (var (_, replyTo) in _closeBeforeStart)
+            replyTo.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
+                $"process does not exist {ExecId}: not found"));
+        _closeBeforeStart.Clear();
+    }
+
+    protected override void PostStop()
+    {
+        FailPendingCloses();
+        base.PostStop();
+    }
+}

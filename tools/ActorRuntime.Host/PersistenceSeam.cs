@@ -8,7 +8,7 @@ namespace ActorRuntime.Host;
 /// <summary>
 /// Chooses the runtime's store from the command line: SQLite under the root directory by default (WithActorRuntime's
 /// own default), or the database named by <c>--db-provider postgresql --db-connection "..."</c>. Either way the
-/// EventBus's exactly-once bookkeeping, its event journal and the task registry survive a SIGKILL of this host.
+/// EventBus's exactly-once bookkeeping, its event journal and the process store survive a SIGKILL of this host.
 /// </summary>
 internal static class PersistenceSeam
 {
@@ -19,12 +19,10 @@ internal static class PersistenceSeam
     {
         _ = akka;
         if (host.DbProvider is null) return;
-        var provider = host.DbProvider.ToLowerInvariant() switch
-        {
-            "sqlite" => PersistenceProvider.Sqlite,
-            "postgresql" or "postgres" => PersistenceProvider.PostgreSql,
-            _ => throw new ArgumentException($"--db-provider {host.DbProvider}: expected sqlite or postgresql"),
-        };
+        var provider = PersistenceSettings.ParseProvider(host.DbProvider, "--db-provider");
+        // The host promises Durable; an in-memory store would silently break that promise.
+        if (provider == PersistenceProvider.InMemory)
+            throw new ArgumentException($"--db-provider {host.DbProvider}: the host keeps its state across restarts; use sqlite or postgresql");
         runtime.Persistence = new PersistenceOptions { Provider = provider, ConnectionString = host.DbConnection };
         log.LogInformation("persistence: {Provider}", provider);
     }

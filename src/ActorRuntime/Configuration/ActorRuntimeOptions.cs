@@ -40,7 +40,7 @@ public sealed class ActorRuntimeOptions
         var sb = new StringBuilder();
         void Str(string key, string? value)
         {
-            if (value is not null) sb.AppendLine($"{key} = \"{value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
+            if (value is not null) sb.AppendLine($"{key} = {Hocon.Quote(value)}");
         }
         void Time(string key, TimeSpan? value)
         {

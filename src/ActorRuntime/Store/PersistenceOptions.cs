@@ -1,8 +1,5 @@
 using System.Text;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Shims;
-using ActorRuntime.Tasks;
+using ActorRuntime.Configuration;
 
 namespace ActorRuntime.Store;
 
@@ -42,9 +39,4 @@ public sealed class PersistenceOptions
             sb.AppendLine($"actor-runtime.persistence.connection-string = {Hocon.Quote(ConnectionString)}");
         return sb.ToString();
     }
-}
-
-internal static class Hocon
-{
-    public static string Quote(string value) => $"\"{value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"";
 }

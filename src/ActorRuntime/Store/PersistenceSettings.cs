@@ -1,8 +1,4 @@
 using ActorRuntime.Configuration;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Shims;
-using ActorRuntime.Tasks;
 using Akka.Configuration;
 
 namespace ActorRuntime.Store;
@@ -29,8 +25,7 @@ public sealed record PersistenceSettings(PersistenceProvider Provider, string Co
     {
         var c = config.WithFallback(RuntimeSettings.DefaultConfig);
         var root = c.GetString("actor-runtime.root-dir");
-        var providerText = c.GetString("actor-runtime.persistence.provider", "sqlite");
-        var provider = ParseProvider(providerText);
+        var provider = ParseProvider(c.GetString("actor-runtime.persistence.provider", "sqlite"), "actor-runtime.persistence.provider");
         var cs = c.GetString("actor-runtime.persistence.connection-string", "") ?? "";
         if (cs.Length == 0)
         {
@@ -56,13 +51,16 @@ public sealed record PersistenceSettings(PersistenceProvider Provider, string Co
         _ => throw new ArgumentOutOfRangeException(nameof(p)),
     };
 
-    private static PersistenceProvider ParseProvider(string text) => text.Trim().ToLowerInvariant() switch
+    /// <summary>
+    /// The one reading of a provider name, for HOCON and command lines alike; <paramref name="source"/> (the setting or
+    /// option it came from) and the value itself are named when it is not one.
+    /// </summary>
+    public static PersistenceProvider ParseProvider(string text, string source) => text.Trim().ToLowerInvariant() switch
     {
         "sqlite" => PersistenceProvider.Sqlite,
         "postgresql" or "postgres" or "pg" => PersistenceProvider.PostgreSql,
         "inmem" or "in-memory" or "inmemory" => PersistenceProvider.InMemory,
-        var other => throw new ArgumentException(
-            $"actor-runtime.persistence.provider: unknown provider \"{other}\" (sqlite, postgresql or inmem)"),
+        _ => throw new ArgumentException($"{source}: unknown provider \"{text}\" (sqlite, postgresql or inmem)"),
     };
 
     /// <summary>Creates the SQLite file's directory (the root dir, or the directory the connection string names).</summary>

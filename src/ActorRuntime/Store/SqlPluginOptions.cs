@@ -1,8 +1,5 @@
 using System.Text;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Shims;
-using ActorRuntime.Tasks;
+using ActorRuntime.Configuration;
 using Akka.Configuration;
 using Akka.Persistence.Hosting;
 using Akka.Persistence.Sql;

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
-using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Containers;
@@ -10,7 +9,6 @@ namespace ActorRuntime.Containers;
 /// A container's metadata as containerd's containers service keeps it: the OCI spec, which runtime runs it and with
 /// what options, labels, and when it was created and last updated. Independent of whether a task runs.
 /// </summary>
-[PersistedAs("container-v1")]
 public sealed record ContainerRecord(
     string Namespace,
     string Id,
@@ -20,7 +18,7 @@ public sealed record ContainerRecord(
     ImmutableSortedDictionary<string, string> Labels,
     string Image,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt) : IPersisted
+    DateTimeOffset UpdatedAt)
 {
     public const string DefaultRuntime = "io.containerd.runc.v2";
 

@@ -11,7 +11,6 @@ namespace ActorRuntime.Events;
 /// stream was (<paramref name="RoutedOffset"/>: journal ordering of the last event routed; <paramref name="RoutedLocal"/>: that
 /// event's bus delivery number), so after a restart the bus resumes its stream there instead of scanning the whole tag.
 /// </summary>
-[PersistedAs("event-bus-snapshot-v1")]
 public sealed record EventBusSnapshot(
     long LastOffset,
     long LastRunId,
@@ -19,7 +18,7 @@ public sealed record EventBusSnapshot(
     long DroppedDuplicates,
     long DroppedStale,
     long RoutedOffset,
-    long RoutedLocal) : IPersisted
+    long RoutedLocal)
 {
     public sealed record RunEntry(RunKey Key, RunState Run);
 

@@ -52,15 +52,13 @@ public abstract record PublishDecision(TaskEvent Event);
 
 /// <summary>Deliver <paramref name="Event"/> (its Offset assigned). When <paramref name="Key"/> is set, the run becomes <paramref name="Run"/>.</summary>
 /// <remarks>This is what the bus journals (tagged <c>task-events</c>); the stored Event.Offset is the bus's own delivery number.</remarks>
-[PersistedAs("event-delivered-v1")]
-public sealed record EventDelivered(TaskEvent Event, RunKey? Key, RunState? Run) : PublishDecision(Event), IPersisted;
+public sealed record EventDelivered(TaskEvent Event, RunKey? Key, RunState? Run) : PublishDecision(Event);
 
 /// <summary>Drop <paramref name="Event"/> (Offset stays 0); <paramref name="Detail"/> says why, for logs.</summary>
 public sealed record EventDropped(TaskEvent Event, DropReason Reason, string Detail) : PublishDecision(Event);
 
 /// <summary>Bookkeeping of these finished (or orphaned, or over-capacity) runs is forgotten.</summary>
-[PersistedAs("runs-forgotten-v1")]
-public sealed record RunsForgotten(IReadOnlyList<RunKey> Keys) : IPersisted;
+public sealed record RunsForgotten(IReadOnlyList<RunKey> Keys);
 
 /// <summary>Limits for keeping <see cref="EventBusState"/> bounded.</summary>
 /// <param name="RetainFinishedRunsFor">

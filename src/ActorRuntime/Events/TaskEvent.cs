@@ -10,7 +10,6 @@ namespace ActorRuntime.Events;
 /// ExecId is empty for a container's init process (containerd's TaskExit carries the container id there instead).
 /// Offset is the bus's global sequence number, 0 until published.
 /// </summary>
-[PersistedAs("task-event-v1")]
 public sealed record TaskEvent(
     string Namespace,
     string Topic,
@@ -20,7 +19,7 @@ public sealed record TaskEvent(
     uint ExitStatus,
     DateTimeOffset? ExitedAt,
     DateTimeOffset Timestamp,
-    long Offset = 0) : IPersisted
+    long Offset = 0)
 {
     public bool IsInit => ExecId.Length == 0;
 

@@ -1,8 +1,6 @@
 using ActorRuntime.Configuration;
-using ActorRuntime.Containers;
 using ActorRuntime.Events;
-using ActorRuntime.Shims;
-using ActorRuntime.Tasks;
+using ActorRuntime.Store.Contracts;
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 
@@ -75,8 +73,12 @@ public static class ActorRuntimePersistence
             : config;
     }
 
-    /// <summary>hocon/actorruntime.conf and the SQL plugins' defaults.</summary>
-    public static Config Defaults => RuntimeSettings.DefaultConfig.WithFallback(SqlPersistence.DefaultConfiguration);
+    /// <summary>hocon/actorruntime.conf, the runtime serializer with its bindings, and the SQL plugins' defaults.</summary>
+    public static Config Defaults => RuntimeSettings.DefaultConfig
+        .WithFallback(Serialization.Value)
+        .WithFallback(SqlPersistence.DefaultConfiguration);
+
+    private static readonly Lazy<Config> Serialization = new(() => RuntimeSerializer.Configuration(RuntimeFormats.All));
 
     /// <summary>The whole persistence configuration as one Config, defaults included as fallback.</summary>
     public static Config ToConfig(PersistenceSettings settings) => Overrides(settings).WithFallback(Defaults);

@@ -1,97 +1,95 @@
-using System.Reflection;
 using System.Runtime.Serialization;
+using System.Text;
 using System.Text.Json;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Shims;
-using ActorRuntime.Tasks;
+using ActorRuntime.Configuration;
+using ActorRuntime.Store.Contracts;
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.Serialization;
 
 namespace ActorRuntime.Store;
 
 /// <summary>
-/// Serializer for everything <see cref="IPersisted"/>: the manifest is the type's <see cref="PersistedAsAttribute"/> name
-/// (never the CLR name, so types can be renamed or moved), the payload System.Text.Json (camelCase, properties in
-/// declaration order, computed get-only properties left out). An unknown manifest is a <see cref="SerializationException"/>.
-/// Bound in hocon/actorruntime.conf (<c>akka.actor.serialization-bindings</c>).
+/// The one serializer of everything the runtime persists. Actors hand it domain records; it maps each to its contract
+/// through <see cref="RuntimeFormats"/> and writes the contract as System.Text.Json (camelCase) under the contract's
+/// manifest — never a CLR name, so domain types can be renamed or reshaped freely. Reading maps a manifest's contract back
+/// to the domain (legacy manifests upcast). Anything unknown is a <see cref="SerializationException"/>. Bound to the
+/// domain types by <see cref="Configuration"/>.
 /// </summary>
 public sealed class RuntimeSerializer : SerializerWithStringManifest
 {
     /// <summary>Serializer id written to the journal's <c>identifier</c> / snapshot's <c>serializer_id</c> column.</summary>
     public const int Id = 7431;
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    public const string Name = "actor-runtime";
+
+    // A row missing a member, or null where the contract says non-null, is refused rather than read into a half-empty record.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
-        IgnoreReadOnlyProperties = true,
-        WriteIndented = false,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
     };
 
-    private readonly Dictionary<string, Type> _types = new(StringComparer.Ordinal);
-    private readonly Dictionary<Type, string> _manifests = new();
-
-    /// <summary>Used by Akka: every <see cref="IPersisted"/> type with <see cref="PersistedAsAttribute"/> in ActorRuntime.</summary>
+    /// <summary>Used by Akka: the runtime's own formats.</summary>
     public RuntimeSerializer(ExtendedActorSystem system)
-        : this(system, Discover(typeof(RuntimeSerializer).Assembly))
+        : this(system, RuntimeFormats.All)
     {
     }
 
-    /// <summary>An explicit set of types (each needs <see cref="PersistedAsAttribute"/>); a manifest used twice is an error.</summary>
-    public RuntimeSerializer(ExtendedActorSystem system, IEnumerable<Type> types)
-        : base(system)
-    {
-        foreach (var type in types)
-        {
-            var manifest = type.GetCustomAttribute<PersistedAsAttribute>()?.Manifest
-                ?? throw new ArgumentException($"{type.FullName} has no [PersistedAs] attribute");
-            if (string.IsNullOrWhiteSpace(manifest))
-                throw new ArgumentException($"{type.FullName}: [PersistedAs] manifest is empty");
-            if (_types.TryGetValue(manifest, out var other) && other != type)
-                throw new ArgumentException($"manifest \"{manifest}\" is used by both {other.FullName} and {type.FullName}");
-            _types[manifest] = type;
-            _manifests[type] = manifest;
-        }
-    }
+    public RuntimeSerializer(ExtendedActorSystem system, PersistedFormats formats)
+        : base(system) =>
+        Formats = formats;
 
     public override int Identifier => Id;
 
-    /// <summary>Manifest → type, as discovered.</summary>
-    public IReadOnlyDictionary<string, Type> Types => _types;
+    public PersistedFormats Formats { get; }
 
-    /// <summary><see cref="IPersisted"/> types carrying <see cref="PersistedAsAttribute"/> in <paramref name="assembly"/>.</summary>
-    public static IEnumerable<Type> Discover(Assembly assembly) =>
-        assembly.GetTypes().Where(t =>
-            t is { IsAbstract: false, IsGenericTypeDefinition: false }
-            && typeof(IPersisted).IsAssignableFrom(t)
-            && t.GetCustomAttribute<PersistedAsAttribute>() is not null);
+    /// <summary>
+    /// <c>akka.actor</c> serializer, identifier and a serialization binding for every domain type <paramref name="formats"/>
+    /// write, so the bindings can never miss a persisted type.
+    /// </summary>
+    public static Config Configuration(PersistedFormats formats)
+    {
+        var self = Hocon.Quote(typeof(RuntimeSerializer).AssemblyQualifiedNameWithoutVersion());
+        var sb = new StringBuilder();
+        sb.AppendLine("akka.actor {");
+        sb.AppendLine($"  serializers.{Name} = {self}");
+        sb.AppendLine($"  serialization-identifiers {{ {self} = {Id} }}");
+        sb.AppendLine("  serialization-bindings {");
+        foreach (var type in formats.WrittenTypes.OrderBy(t => t.FullName, StringComparer.Ordinal))
+            sb.AppendLine($"    {Hocon.Quote(type.AssemblyQualifiedNameWithoutVersion())} = {Name}");
+        sb.AppendLine("  }");
+        sb.AppendLine("}");
+        return ConfigurationFactory.ParseString(sb.ToString());
+    }
 
-    public override string Manifest(object o) =>
-        _manifests.TryGetValue(o.GetType(), out var manifest)
-            ? manifest
-            : throw new SerializationException(
-                $"{o.GetType().FullName} is not known to {nameof(RuntimeSerializer)}: give it [PersistedAs(\"...\")] and implement IPersisted");
+    public override string Manifest(object o) => WriterFor(o).Manifest;
 
     public override byte[] ToBinary(object obj)
     {
-        Manifest(obj); // reject unregistered types before writing anything
-        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+        var format = WriterFor(obj);
+        return JsonSerializer.SerializeToUtf8Bytes(format.ToContract(obj), format.Contract, Json);
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
-        if (!_types.TryGetValue(manifest, out var type))
-        {
-            throw new SerializationException(
-                $"{nameof(RuntimeSerializer)}: unknown manifest \"{manifest}\" (known: {string.Join(", ", _types.Keys.Order())})");
-        }
+        var format = Formats.ReaderFor(manifest) ?? throw new SerializationException(
+            $"{nameof(RuntimeSerializer)}: unknown manifest \"{manifest}\" (known: {string.Join(", ", Formats.Manifests)})");
         try
         {
-            return JsonSerializer.Deserialize(bytes, type, Json)
+            var contract = JsonSerializer.Deserialize(bytes, format.Contract, Json)
                 ?? throw new SerializationException($"{nameof(RuntimeSerializer)}: \"{manifest}\" payload is null");
+            return format.ToDomain(contract);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or FormatException)
         {
-            throw new SerializationException($"{nameof(RuntimeSerializer)}: cannot read \"{manifest}\" as {type.Name}: {ex.Message}", ex);
+            // A row that does not fit its contract, or a value the domain cannot take: say which manifest.
+            throw new SerializationException(
+                $"{nameof(RuntimeSerializer)}: cannot read \"{manifest}\" as {format.Contract.Name}: {ex.Message}", ex);
         }
     }
+
+    private PersistedFormat WriterFor(object o) =>
+        Formats.WriterFor(o.GetType()) ?? throw new SerializationException(
+            $"{o.GetType().FullName} is not known to {nameof(RuntimeSerializer)}: add a format for it to {nameof(RuntimeFormats)}");
 }

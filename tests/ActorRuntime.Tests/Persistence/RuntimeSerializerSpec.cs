@@ -1,71 +1,102 @@
 using System.Collections.Immutable;
 using System.Runtime.Serialization;
 using System.Text;
-using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Store;
+using ActorRuntime.Store.Contracts;
 using Akka.Actor;
 using Xunit.Abstractions;
 
 namespace ActorRuntime.Tests.Persistence;
 
 public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
-    : Akka.TestKit.Xunit2.TestKit(RuntimeSettings.DefaultConfig, "serializer", output)
+    : Akka.TestKit.Xunit2.TestKit(ActorRuntimePersistence.Defaults, "serializer", output)
 {
-    [PersistedAs("spec-thing-v1")]
-    public sealed record OldThing(string Name, int Count) : IPersisted;
+    /// <summary>A domain record; what is stored is one of the contracts below, never this.</summary>
+    public sealed record Thing(string Name, int Count);
 
-    /// <summary>OldThing after a rename (and a new optional member): same manifest, so old bytes still read.</summary>
-    [PersistedAs("spec-thing-v1")]
-    public sealed record RenamedThing(string Name, int Count, string Extra = "default") : IPersisted;
+    public sealed record ThingV1(string Name, int Count);
+
+    /// <summary>The next format: a member renamed and one added.</summary>
+    public sealed record ThingV2(string Label, int Count, string Unit);
+
+    private static readonly PersistedFormat ThingAsV1 =
+        PersistedFormat.Current<Thing, ThingV1>("spec-thing-v1", t => new(t.Name, t.Count), c => new(c.Name, c.Count));
 
     private ExtendedActorSystem Ext => (ExtendedActorSystem)Sys;
 
     [Fact]
-    public void A_renamed_type_with_the_same_manifest_still_deserializes()
+    public void A_new_format_gets_a_new_manifest_and_rows_of_the_old_one_are_upcast()
     {
-        var before = new RuntimeSerializer(Ext, [typeof(OldThing)]);
-        var bytes = before.ToBinary(new OldThing("exit", 7));
-        var manifest = before.Manifest(new OldThing("exit", 7));
-        Assert.Equal("spec-thing-v1", manifest);
-        Assert.Equal("""{"name":"exit","count":7}""", Encoding.UTF8.GetString(bytes));
-        Assert.DoesNotContain(nameof(OldThing), Encoding.UTF8.GetString(bytes));
+        var before = new RuntimeSerializer(Ext, new PersistedFormats([ThingAsV1]));
+        var old = before.ToBinary(new Thing("exit", 7));
+        Assert.Equal("spec-thing-v1", before.Manifest(new Thing("exit", 7)));
+        Assert.Equal("""{"name":"exit","count":7}""", Encoding.UTF8.GetString(old));
 
-        var after = new RuntimeSerializer(Ext, [typeof(RenamedThing)]);
-        Assert.Equal(new RenamedThing("exit", 7), after.FromBinary(bytes, manifest));
+        var after = new RuntimeSerializer(Ext, new PersistedFormats(
+        [
+            PersistedFormat.Current<Thing, ThingV2>("spec-thing-v2", t => new(t.Name, t.Count, "items"), c => new(c.Label, c.Count)),
+            PersistedFormat.Legacy<ThingV1, Thing>("spec-thing-v1", c => new(c.Name, c.Count)),
+        ]));
+        Assert.Equal(new Thing("exit", 7), after.FromBinary(old, "spec-thing-v1"));
+        Assert.Equal("spec-thing-v2", after.Manifest(new Thing("exit", 7)));
+        var current = after.ToBinary(new Thing("exit", 7));
+        Assert.Equal("""{"label":"exit","count":7,"unit":"items"}""", Encoding.UTF8.GetString(current));
+        Assert.Equal(new Thing("exit", 7), after.FromBinary(current, "spec-thing-v2"));
     }
 
     [Fact]
-    public void An_unknown_manifest_is_a_clear_serialization_exception()
+    public void An_unknown_manifest_or_type_is_a_clear_serialization_exception()
     {
         var serializer = new RuntimeSerializer(Ext);
         var ex = Assert.Throws<SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "no-such-thing-v9"));
         Assert.Contains("unknown manifest \"no-such-thing-v9\"", ex.Message);
         Assert.Contains("task-event-v1", ex.Message);
-        Assert.Throws<SerializationException>(() => serializer.Manifest(new OldThing("x", 1)));
+        Assert.Throws<SerializationException>(() => serializer.Manifest(new Thing("x", 1)));
+        Assert.Throws<SerializationException>(() => serializer.ToBinary(new ThingV1("x", 1)));
     }
 
     [Fact]
-    public void The_same_manifest_on_two_types_is_refused()
-    {
-        var ex = Assert.Throws<ArgumentException>(() => new RuntimeSerializer(Ext, [typeof(OldThing), typeof(RenamedThing)]));
-        Assert.Contains("spec-thing-v1", ex.Message);
-    }
-
-    [Fact]
-    public void Everything_the_runtime_persists_is_discovered_and_bound_to_it()
+    public void A_row_that_does_not_fit_its_contract_is_refused_naming_its_manifest()
     {
         var serializer = new RuntimeSerializer(Ext);
-        Assert.Equal(typeof(TaskEvent), serializer.Types["task-event-v1"]);
-        Assert.Equal(typeof(EventDelivered), serializer.Types["event-delivered-v1"]);
-        Assert.Equal(typeof(RunsForgotten), serializer.Types["runs-forgotten-v1"]);
-        Assert.Equal(typeof(EventBusSnapshot), serializer.Types["event-bus-snapshot-v1"]);
-
-        var e = new TaskEvent("moby", Topics.Exit, "c1", "", 42, 137, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 5);
-        foreach (var o in new object[] { e, new EventDelivered(e, RunKey.Of(e), new RunState(3, 42, 0, true, true, true, false, DateTimeOffset.UnixEpoch, null, [7u, 9u])) })
+        foreach (var json in new[] { """{"task":null}""", "{}", """{"namespace":"ns"}""" })
         {
-            var bound = Sys.Serialization.FindSerializerFor(o);
-            Assert.IsType<RuntimeSerializer>(bound);
+            var ex = Assert.Throws<SerializationException>(() => serializer.FromBinary(Encoding.UTF8.GetBytes(json), "task-recorded-v1"));
+            Assert.Contains("\"task-recorded-v1\"", ex.Message);
+        }
+        var status = Assert.Throws<SerializationException>(() => serializer.FromBinary(Encoding.UTF8.GetBytes(
+            """{"task":{"namespace":"ns","containerId":"c","execId":"","bundle":"/b","stdio":{"stdin":"","stdout":"","stderr":"","terminal":false},"pid":1,"status":17,"exitStatus":0,"exitedAt":null}}"""),
+            "task-recorded-v1"));
+        Assert.Contains("status 17", status.Message);
+    }
+
+    [Fact]
+    public void A_manifest_used_twice_or_a_type_written_in_two_formats_is_refused()
+    {
+        var twice = Assert.Throws<ArgumentException>(() => new PersistedFormats(
+            [ThingAsV1, PersistedFormat.Legacy<ThingV2, Thing>("spec-thing-v1", c => new(c.Label, c.Count))]));
+        Assert.Contains("spec-thing-v1", twice.Message);
+
+        var written = Assert.Throws<ArgumentException>(() => new PersistedFormats(
+            [ThingAsV1, PersistedFormat.Current<Thing, ThingV2>("spec-thing-v2", t => new(t.Name, t.Count, ""), c => new(c.Label, c.Count))]));
+        Assert.Contains("Legacy", written.Message);
+    }
+
+    [Fact]
+    public void Every_type_the_runtime_persists_is_bound_to_it_under_the_v1_manifests()
+    {
+        Assert.Equal(
+        [
+            "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
+            "event-bus-snapshot-v1", "event-delivered-v1", "exec-forgotten-v1", "runs-forgotten-v1", "task-event-v1",
+            "task-forgotten-v1", "task-recorded-v1", "task-registry-snapshot-v1",
+        ], RuntimeFormats.All.Manifests);
+        Assert.Equal(13, RuntimeFormats.All.WrittenTypes.Count());
+        foreach (var type in RuntimeFormats.All.WrittenTypes)
+        {
+            var bound = Sys.Serialization.FindSerializerForType(type);
+            Assert.True(bound is RuntimeSerializer, $"{type.Name} is bound to {bound.GetType().Name}");
             Assert.Equal(RuntimeSerializer.Id, bound.Identifier);
         }
     }

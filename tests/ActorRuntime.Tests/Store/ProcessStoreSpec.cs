@@ -1,13 +1,12 @@
-using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
 using Xunit.Abstractions;
 
-namespace ActorRuntime.Tests.Runtime;
+namespace ActorRuntime.Tests.Store;
 
 /// <summary>The durable record of tasks and execs that tells a restarted runtime which exits are still owed.</summary>
-public sealed class TaskRegistrySpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(
+public sealed class ProcessStoreSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(
     """
     akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
     akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
@@ -20,33 +19,33 @@ public sealed class TaskRegistrySpec(ITestOutputHelper output) : Akka.TestKit.Xu
     {
         var state = ProcessStoreState.Empty;
         foreach (var r in new[] { Task("a").Created(10), Task("a", "e1").Started(11), Task("b").Started(20) })
-            state = state.Apply(state.Decide(new ProcessStoreProtocol.Record(r))!);
-        Assert.Null(state.Decide(new ProcessStoreProtocol.Record(Task("b").Started(20))));
-        Assert.Null(state.Decide(new ProcessStoreProtocol.ForgetExec("ns", "a", "nope")));
+            state = state.Apply(Assert.Single(state.Decide(new ProcessStoreProtocol.Record(r)).Events));
+        Assert.Empty(state.Decide(new ProcessStoreProtocol.Record(Task("b").Started(20))).Events);
+        Assert.Empty(state.Decide(new ProcessStoreProtocol.ForgetExec("ns", "a", "nope")).Events);
 
         var containers = state.Containers().ToDictionary(c => c.Task.ContainerId);
         Assert.Equal(["e1"], containers["a"].Execs.Select(e => e.ExecId));
         Assert.Empty(containers["b"].Execs);
 
-        state = state.Apply(state.Decide(new ProcessStoreProtocol.Forget("ns", "a"))!);
+        state = state.Apply(Assert.Single(state.Decide(new ProcessStoreProtocol.Forget("ns", "a")).Events));
         Assert.Equal(["b"], state.Tasks.Keys.Select(k => k.ContainerId));
     }
 
     [Fact]
     public async Task Records_survive_a_restart_with_their_exit_status()
     {
-        var registry = Sys.ActorOf(ProcessStore.Props("ns"));
+        var store = Sys.ActorOf(ProcessStore.Props("ns"));
         var exited = Task("a").Started(10).Exited(3, DateTimeOffset.UnixEpoch.AddDays(1));
-        registry.Tell(new ProcessStoreProtocol.Record(exited));
-        registry.Tell(new ProcessStoreProtocol.Record(Task("a", "e1").Started(11)));
-        registry.Tell(new ProcessStoreProtocol.Record(Task("b").Started(20)));
-        registry.Tell(new ProcessStoreProtocol.ForgetExec("ns", "a", "e1"));
-        registry.Tell(new ProcessStoreProtocol.Forget("ns", "b"));
-        await registry.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll());
+        store.Tell(new ProcessStoreProtocol.Record(exited));
+        store.Tell(new ProcessStoreProtocol.Record(Task("a", "e1").Started(11)));
+        store.Tell(new ProcessStoreProtocol.Record(Task("b").Started(20)));
+        store.Tell(new ProcessStoreProtocol.ForgetExec("ns", "a", "e1"));
+        store.Tell(new ProcessStoreProtocol.Forget("ns", "b"));
+        await store.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll());
 
-        Watch(registry);
-        registry.Tell(PoisonPill.Instance);
-        await ExpectTerminatedAsync(registry);
+        Watch(store);
+        store.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(store);
         var recovered = Sys.ActorOf(ProcessStore.Props("ns"));
         var all = await recovered.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll());
         Assert.Equal(exited, Assert.Single(all.Tasks));

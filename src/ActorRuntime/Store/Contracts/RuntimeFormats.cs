@@ -1,0 +1,109 @@
+using System.Collections.Immutable;
+using ActorRuntime.Containers;
+using ActorRuntime.Events;
+using ActorRuntime.Tasks;
+using static ActorRuntime.Store.ContainerStoreEvent;
+using static ActorRuntime.Store.ProcessStoreEvent;
+
+namespace ActorRuntime.Store.Contracts;
+
+/// <summary>
+/// Everything the runtime persists, in one table: manifest, domain type, contract, and the mapping both ways. The
+/// actors persist and snapshot domain records; <see cref="RuntimeSerializer"/> writes them through this table and reads
+/// rows back into them. Manifests and contracts are the stored format and stay as they are (existing databases hold
+/// them). To change a format: add a …-v2 contract and a Current entry for it, and turn the v1 entry into
+/// <see cref="PersistedFormat.Legacy{TContract,TDomain}"/> that upcasts v1 rows to the domain type.
+/// </summary>
+public static class RuntimeFormats
+{
+    // v1 stored ProcessStatus as its enum number; this table pins what each number means, whatever the enum becomes.
+    private static readonly ProcessStatus[] StatusV1 =
+    [
+        ProcessStatus.Unknown, ProcessStatus.Created, ProcessStatus.Running, ProcessStatus.Stopped, ProcessStatus.Paused,
+        ProcessStatus.Pausing,
+    ];
+
+    public static readonly PersistedFormats All = new(
+    [
+        // ProcessStore (persistence id "tasks-<ns>")
+        PersistedFormat.Current<ProcessRecorded, TaskRecordedV1>("task-recorded-v1",
+            e => new(ToContract(e.Process)), c => new(ToDomain(c.Task))),
+        PersistedFormat.Current<TaskForgotten, TaskForgottenV1>("task-forgotten-v1",
+            e => new(e.Namespace, e.ContainerId), c => new(c.Namespace, c.ContainerId)),
+        PersistedFormat.Current<ExecForgotten, ExecForgottenV1>("exec-forgotten-v1",
+            e => new(e.Namespace, e.ContainerId, e.ExecId), c => new(c.Namespace, c.ContainerId, c.ExecId)),
+        PersistedFormat.Current<ProcessStoreState, ProcessStoreSnapshotV1>("task-registry-snapshot-v1",
+            s => new(s.Tasks.Values.Select(ToContract).ToList()), c => ProcessStoreState.Of(c.Tasks.Select(ToDomain))),
+
+        // ContainerStore (persistence id "containers-<ns>")
+        PersistedFormat.Current<ContainerRecord, ContainerV1>("container-v1", ToContract, ToDomain),
+        PersistedFormat.Current<ContainerCreated, ContainerCreatedV1>("container-created-v1",
+            e => new(ToContract(e.Container)), c => new(ToDomain(c.Container))),
+        PersistedFormat.Current<ContainerUpdated, ContainerUpdatedV1>("container-updated-v1",
+            e => new(ToContract(e.Container)), c => new(ToDomain(c.Container))),
+        PersistedFormat.Current<ContainerDeleted, ContainerDeletedV1>("container-deleted-v1",
+            e => new(e.Namespace, e.Id), c => new(c.Namespace, c.Id)),
+        PersistedFormat.Current<ContainerStoreState, ContainerStoreSnapshotV1>("container-registry-snapshot-v1",
+            s => new(s.Containers.Values.Select(ToContract).ToList()), c => ContainerStoreState.Of(c.Containers.Select(ToDomain))),
+
+        // EventBus (persistence id "event-bus")
+        PersistedFormat.Current<TaskEvent, TaskEventV1>("task-event-v1", ToContract, ToDomain),
+        PersistedFormat.Current<EventDelivered, EventDeliveredV1>("event-delivered-v1",
+            d => new(ToContractOrNull(d.Key), ToContractOrNull(d.Run), ToContract(d.Event)),
+            c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), ToDomainOrNull(c.Run))),
+        PersistedFormat.Current<RunsForgotten, RunsForgottenV1>("runs-forgotten-v1",
+            f => new(f.Keys.Select(ToContract).ToList()), c => new(c.Keys.Select(ToDomain).ToList())),
+        PersistedFormat.Current<EventBusSnapshot, EventBusSnapshotV1>("event-bus-snapshot-v1",
+            s => new(s.LastOffset, s.LastRunId, s.Runs.Select(r => new RunEntryV1(ToContract(r.Key), ToContract(r.Run))).ToList(),
+                s.DroppedDuplicates, s.DroppedStale, s.RoutedOffset, s.RoutedLocal),
+            c => new(c.LastOffset, c.LastRunId, c.Runs.Select(r => new EventBusSnapshot.RunEntry(ToDomain(r.Key), ToDomain(r.Run))).ToList(),
+                c.DroppedDuplicates, c.DroppedStale, c.RoutedOffset, c.RoutedLocal)),
+    ]);
+
+    private static ProcessRecordV1 ToContract(ProcessRecord p) => new(
+        p.Namespace, p.ContainerId, p.ExecId, p.Bundle, new StdioV1(p.Stdio.Stdin, p.Stdio.Stdout, p.Stdio.Stderr, p.Stdio.Terminal),
+        p.Pid, StatusNumber(p.Status), p.ExitStatus, p.ExitedAt);
+
+    private static ProcessRecord ToDomain(ProcessRecordV1 c) => new(
+        c.Namespace, c.ContainerId, c.ExecId, c.Bundle, new Stdio(c.Stdio.Stdin, c.Stdio.Stdout, c.Stdio.Stderr, c.Stdio.Terminal),
+        c.Pid, StatusOf(c.Status), c.ExitStatus, c.ExitedAt);
+
+    private static int StatusNumber(ProcessStatus status) => Array.IndexOf(StatusV1, status) is var n && n >= 0
+        ? n
+        : throw new ArgumentOutOfRangeException(nameof(status), status, "has no v1 number; add it to StatusV1");
+
+    private static ProcessStatus StatusOf(int number) => number >= 0 && number < StatusV1.Length
+        ? StatusV1[number]
+        : throw new FormatException($"unknown v1 process status {number}");
+
+    private static ContainerV1 ToContract(ContainerRecord c) =>
+        new(c.Namespace, c.Id, c.SpecJson, c.RuntimeName, c.RuntimeOptions, c.Labels, c.Image, c.CreatedAt, c.UpdatedAt);
+
+    private static ContainerRecord ToDomain(ContainerV1 c) => new(
+        c.Namespace, c.Id, c.SpecJson, c.RuntimeName, c.RuntimeOptions, c.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
+        c.Image, c.CreatedAt, c.UpdatedAt);
+
+    private static TaskEventV1 ToContract(TaskEvent e) =>
+        new(e.Namespace, e.Topic, e.ContainerId, e.ExecId, e.Pid, e.ExitStatus, e.ExitedAt, e.Timestamp, e.Offset);
+
+    private static TaskEvent ToDomain(TaskEventV1 c) =>
+        new(c.Namespace, c.Topic, c.ContainerId, c.ExecId, c.Pid, c.ExitStatus, c.ExitedAt, c.Timestamp, c.Offset);
+
+    private static RunKeyV1 ToContract(RunKey k) => new(k.Namespace, k.ContainerId, k.ExecId);
+
+    private static RunKey ToDomain(RunKeyV1 c) => new(c.Namespace, c.ContainerId, c.ExecId);
+
+    private static RunStateV1 ToContract(RunState r) =>
+        new(r.RunId, r.Pid, r.InitRunId, r.Created, r.Started, r.Exited, r.Deleted, r.LastSeen, r.FinishedAt, r.RetiredPids);
+
+    private static RunState ToDomain(RunStateV1 c) => new(
+        c.RunId, c.Pid, c.InitRunId, c.Created, c.Started, c.Exited, c.Deleted, c.LastSeen, c.FinishedAt, c.RetiredPids.ToImmutableList());
+
+    private static RunKeyV1? ToContractOrNull(RunKey? k) => k is null ? null : ToContract(k);
+
+    private static RunKey? ToDomainOrNull(RunKeyV1? c) => c is null ? null : ToDomain(c);
+
+    private static RunStateV1? ToContractOrNull(RunState? r) => r is null ? null : ToContract(r);
+
+    private static RunState? ToDomainOrNull(RunStateV1? c) => c is null ? null : ToDomain(c);
+}

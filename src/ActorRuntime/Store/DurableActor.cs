@@ -1,0 +1,90 @@
+using Akka.Event;
+using Akka.Persistence;
+
+namespace ActorRuntime.Store;
+
+/// <summary>
+/// What a command leads to: the events to persist (none for a query, a refusal or a no-op) and the reply the sender gets
+/// once they are durable and applied (null: no reply).
+/// </summary>
+public sealed record Decision<TEvent>(IReadOnlyList<TEvent> Events, object? Reply)
+{
+    public static readonly Decision<TEvent> None = new([], null);
+
+    public static Decision<TEvent> Persist(TEvent evt, object? reply = null) => new([evt], reply);
+
+    public static Decision<TEvent> Respond(object? reply) => new([], reply);
+}
+
+/// <summary>The immutable state of a <see cref="DurableActor{TState,TCommand,TEvent}"/>; it is also what a snapshot holds.</summary>
+public interface IDurableState<out TState, in TEvent>
+{
+    /// <summary>The state after one journaled event; pure, used both live and on replay.</summary>
+    TState Apply(TEvent evt);
+}
+
+/// <summary>
+/// A snapshot after every <paramref name="Every"/> events; with <paramref name="DeleteCoveredEvents"/>, the journal events
+/// a saved snapshot covers are deleted (recovery never reads them again).
+/// </summary>
+public sealed record SnapshotPolicy(int Every, bool DeleteCoveredEvents = false);
+
+/// <summary>
+/// The one persistent-actor skeleton of the runtime's stores. The state decides (<see cref="Decide"/>) and applies; this
+/// class only persists the decided events, applies them, replies and snapshots — and on recovery takes the snapshot and
+/// applies the events after it. What is stored is mapped to contracts by <see cref="RuntimeSerializer"/>.
+/// </summary>
+public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistentActor
+    where TState : class, IDurableState<TState, TEvent>
+    where TCommand : class
+    where TEvent : class
+{
+    private readonly SnapshotPolicy _snapshots;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    protected DurableActor(string persistenceId, TState empty, SnapshotPolicy snapshots)
+    {
+        PersistenceId = persistenceId;
+        State = empty;
+        _snapshots = snapshots;
+
+        Recover<SnapshotOffer>(offer => State = offer.Snapshot as TState
+            ?? throw new InvalidOperationException(
+                $"{persistenceId}: snapshot is a {offer.Snapshot.GetType().Name}, not a {typeof(TState).Name}"));
+        Recover<TEvent>(e => State = State.Apply(e));
+
+        Command<TCommand>(c => Execute(Decide(c)));
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            if (_snapshots.DeleteCoveredEvents) DeleteMessages(s.Metadata.SequenceNr);
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "{0}: snapshot at {1} failed", PersistenceId, f.Metadata.SequenceNr));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f =>
+            _log.Warning(f.Cause, "{0}: deleting events up to {1} failed", PersistenceId, f.ToSequenceNr));
+    }
+
+    public sealed override string PersistenceId { get; }
+
+    protected TState State { get; private set; }
+
+    /// <summary>Asks the state what <paramref name="command"/> leads to (supplying anything impure, such as the time).</summary>
+    protected abstract Decision<TEvent> Decide(TCommand command);
+
+    private void Execute(Decision<TEvent> decision)
+    {
+        var sender = Sender;
+        if (decision.Events.Count == 0)
+        {
+            if (decision.Reply is { } answer) sender.Tell(answer, Self);
+            return;
+        }
+        var pending = decision.Events.Count;
+        PersistAll(decision.Events, e =>
+        {
+            State = State.Apply(e);
+            if (LastSequenceNr % _snapshots.Every == 0) SaveSnapshot(State);
+            if (--pending == 0 && decision.Reply is { } reply) sender.Tell(reply, Self);
+        });
+    }
+}

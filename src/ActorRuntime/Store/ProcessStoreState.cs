@@ -1,0 +1,60 @@
+using System.Collections.Immutable;
+using ActorRuntime.Tasks;
+using static ActorRuntime.Store.ProcessStoreProtocol;
+using ProcessDecision = ActorRuntime.Store.Decision<ActorRuntime.Store.ProcessStoreEvent>;
+
+namespace ActorRuntime.Store;
+
+/// <summary>What the <see cref="ProcessStore"/> journals (stored as Contracts/ProcessContracts.cs).</summary>
+public abstract record ProcessStoreEvent
+{
+    /// <summary>A task's or exec's record, new or changed.</summary>
+    public sealed record ProcessRecorded(ProcessRecord Process) : ProcessStoreEvent;
+
+    /// <summary>A task was deleted, and with it every exec of its container.</summary>
+    public sealed record TaskForgotten(string Namespace, string ContainerId) : ProcessStoreEvent;
+
+    public sealed record ExecForgotten(string Namespace, string ContainerId, string ExecId) : ProcessStoreEvent;
+}
+
+/// <summary>
+/// The process store's state: every task and exec not yet deleted, keyed by (container id, exec id; "" for the init).
+/// </summary>
+public sealed record ProcessStoreState(ImmutableDictionary<(string ContainerId, string ExecId), ProcessRecord> Tasks)
+    : IDurableState<ProcessStoreState, ProcessStoreEvent>
+{
+    public static readonly ProcessStoreState Empty = new(ImmutableDictionary<(string, string), ProcessRecord>.Empty);
+
+    public static ProcessStoreState Of(IEnumerable<ProcessRecord> records) =>
+        new(records.ToImmutableDictionary(t => (t.ContainerId, t.ExecId)));
+
+    /// <summary>Init records, each with the exec records of its container.</summary>
+    public IEnumerable<(ProcessRecord Task, IReadOnlyList<ProcessRecord> Execs)> Containers() =>
+        Tasks.Values.Where(t => t.ExecId.Length == 0).Select(t =>
+            (t, (IReadOnlyList<ProcessRecord>)Tasks.Values.Where(e => e.ContainerId == t.ContainerId && e.ExecId.Length > 0).ToList()));
+
+    /// <summary>Only changes worth a journal write become events; a wanted ack follows the write (or comes at once).</summary>
+    public ProcessDecision Decide(IProcessStoreCommand command) => command switch
+    {
+        Record r when Tasks.GetValueOrDefault((r.Task.ContainerId, r.Task.ExecId)) == r.Task =>
+            ProcessDecision.Respond(AckOf(r)),
+        Record r => ProcessDecision.Persist(new ProcessStoreEvent.ProcessRecorded(r.Task), AckOf(r)),
+        Forget f when Tasks.Keys.Any(k => k.ContainerId == f.ContainerId) =>
+            ProcessDecision.Persist(new ProcessStoreEvent.TaskForgotten(f.Namespace, f.ContainerId)),
+        ForgetExec f when Tasks.ContainsKey((f.ContainerId, f.ExecId)) =>
+            ProcessDecision.Persist(new ProcessStoreEvent.ExecForgotten(f.Namespace, f.ContainerId, f.ExecId)),
+        Forget or ForgetExec => ProcessDecision.None,
+        GetAll => ProcessDecision.Respond(new All(Tasks.Values.ToList())),
+        _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a process store command"),
+    };
+
+    public ProcessStoreState Apply(ProcessStoreEvent evt) => evt switch
+    {
+        ProcessStoreEvent.ProcessRecorded r => new(Tasks.SetItem((r.Process.ContainerId, r.Process.ExecId), r.Process)),
+        ProcessStoreEvent.TaskForgotten f => new(Tasks.RemoveRange(Tasks.Keys.Where(k => k.ContainerId == f.ContainerId))),
+        ProcessStoreEvent.ExecForgotten f => new(Tasks.Remove((f.ContainerId, f.ExecId))),
+        _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "not a process store event"),
+    };
+
+    private static Recorded? AckOf(Record r) => r.WantAck ? new Recorded(r.Task.ContainerId, r.Task.ExecId) : null;
+}

@@ -1,0 +1,73 @@
+using System.Collections.Immutable;
+using ActorRuntime.Containers;
+using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Store;
+using ActorRuntime.Tasks;
+using Akka.Actor;
+using Xunit.Abstractions;
+
+namespace ActorRuntime.Tests.Store;
+
+/// <summary>Container metadata: containerd's rules for create/get/update/delete, and survival across a restart.</summary>
+public sealed class ContainerStoreSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(
+    """
+    akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+    akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+    """, output)
+{
+    private static ContainerRecord Record(string id, params (string Key, string Value)[] labels) =>
+        new("ns", id, """{"ociVersion":"1.0.2"}""", ContainerRecord.DefaultRuntime, [1, 2, 3],
+            labels.ToImmutableSortedDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal), "busybox", default, default);
+
+    [Fact]
+    public void Decide_refuses_duplicates_unknown_ids_and_bad_ids_with_containerd_codes()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var created = ContainerStoreState.Empty.Decide(new ContainerStoreProtocol.Create(Record("web")), now);
+        var state = ContainerStoreState.Empty.Apply(Assert.Single(created.Events));
+        var stored = state.Containers["web"];
+        Assert.Equal((now, now), (stored.CreatedAt, stored.UpdatedAt));
+        Assert.Equal(stored, created.Reply);
+
+        Assert.Equal(TtrpcCode.AlreadyExists, Refusal(state.Decide(new ContainerStoreProtocol.Create(Record("web")), now)).Code);
+        Assert.Equal(TtrpcCode.NotFound, Refusal(state.Decide(new ContainerStoreProtocol.Update("nope"), now)).Code);
+        Assert.Equal(TtrpcCode.NotFound, Refusal(state.Decide(new ContainerStoreProtocol.Delete("nope"), now)).Code);
+        Assert.Equal(TtrpcCode.InvalidArgument, Refusal(state.Decide(new ContainerStoreProtocol.Create(Record("../x")), now)).Code);
+
+        var later = now.AddSeconds(5);
+        var updated = state.Decide(new ContainerStoreProtocol.Update("web", new Dictionary<string, string> { ["tier"] = "front" }), later);
+        var after = state.Apply(Assert.Single(updated.Events)).Containers["web"];
+        Assert.Equal(("front", now, later), (after.Labels["tier"], after.CreatedAt, after.UpdatedAt));
+        Assert.Equal(stored.SpecJson, after.SpecJson);
+    }
+
+    /// <summary>A refused command persists nothing; its reply is the failure.</summary>
+    private static TaskProtocol.Failed Refusal(Decision<ContainerStoreEvent> decision)
+    {
+        Assert.Empty(decision.Events);
+        return Assert.IsType<TaskProtocol.Failed>(decision.Reply);
+    }
+
+    [Fact]
+    public async Task Metadata_survives_a_restart_of_the_store_and_deletes_stick()
+    {
+        var store = Sys.ActorOf(ContainerStore.Props("ns"));
+        var web = await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Create(Record("web", ("app", "shop"))));
+        await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Create(Record("db")));
+        await store.Ask<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete("db"));
+        var failed = await store.Ask<TaskProtocol.Failed>(new ContainerStoreProtocol.Create(Record("web")));
+        Assert.Equal(TtrpcCode.AlreadyExists, failed.Code);
+        var missing = await store.Ask<TaskProtocol.Failed>(new ContainerStoreProtocol.Get("db"));
+        Assert.Equal((TtrpcCode.NotFound, "container \"db\": not found"), (missing.Code, missing.Message));
+
+        Watch(store);
+        store.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(store);
+        var recovered = Sys.ActorOf(ContainerStore.Props("ns"));
+        var all = await recovered.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List());
+        var only = Assert.Single(all.Items);
+        Assert.Equal(web, only);
+        Assert.Equal([1, 2, 3], only.RuntimeOptions);
+        Assert.Equal("shop", only.Labels["app"]);
+    }
+}

@@ -84,7 +84,7 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Every_type_the_runtime_persists_is_bound_to_it_under_the_v1_manifests()
+    public void The_runtime_reads_exactly_the_v1_manifests_and_binds_every_type_it_writes()
     {
         Assert.Equal(
         [

@@ -4,7 +4,6 @@ using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
-using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
 namespace ActorRuntime.Tests.Store;
@@ -16,23 +15,16 @@ namespace ActorRuntime.Tests.Store;
 public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-    private readonly string _dir;
-    private readonly PersistenceSettings _settings;
+    private readonly TempSqlite _db;
 
     public DurableStoresOnSqliteSpec(ITestOutputHelper output)
-        : this(Directory.CreateTempSubdirectory("ar-stores-").FullName, output)
+        : this(new TempSqlite(), output)
     {
     }
 
-    private DurableStoresOnSqliteSpec(string dir, ITestOutputHelper output)
-        : base(ActorRuntimePersistence.ToConfig(Settings(dir)), "stores", output)
-    {
-        _dir = dir;
-        _settings = Settings(dir);
-    }
-
-    private static PersistenceSettings Settings(string dir) =>
-        new(PersistenceProvider.Sqlite, $"Data Source={Path.Combine(dir, PersistenceSettings.DatabaseFileName)}", dir);
+    private DurableStoresOnSqliteSpec(TempSqlite db, ITestOutputHelper output)
+        : base(ActorRuntimePersistence.ToConfig(db.Settings), "stores", output) =>
+        _db = db;
 
     [Fact]
     public async Task The_process_store_recovers_from_its_snapshot_and_deletes_the_events_it_covers()
@@ -46,10 +38,10 @@ public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
         // Unchanged: no event, but the ack still comes.
         await store.Ask<ProcessStoreProtocol.Recorded>(new ProcessStoreProtocol.Record(churn.Started(202), WantAck: true), Timeout);
 
-        await AwaitAssertAsync(() => Assert.Equal(200L, Scalar("SELECT MIN(sequence_number) FROM journal WHERE persistence_id = 'tasks-ns'")),
+        await AwaitAssertAsync(() => Assert.Equal(200L, _db.Scalar("SELECT MIN(sequence_number) FROM journal WHERE persistence_id = 'tasks-ns'")),
             Timeout);
-        Assert.Equal(203L, Scalar("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = 'tasks-ns'"));
-        Assert.Equal(200L, Scalar("SELECT sequence_number FROM snapshot WHERE persistence_id = 'tasks-ns' AND manifest = 'task-registry-snapshot-v1'"));
+        Assert.Equal(203L, _db.Scalar("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = 'tasks-ns'"));
+        Assert.Equal(200L, _db.Scalar("SELECT sequence_number FROM snapshot WHERE persistence_id = 'tasks-ns' AND manifest = 'task-registry-snapshot-v1'"));
 
         // "keep" was only ever event 1, deleted now: it comes back from the snapshot alone.
         var recovered = await Restart(store, () => ProcessStore.Props("ns"));
@@ -69,16 +61,16 @@ public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
         for (var i = 3; i <= 201; i++)
             db = await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Update("db", new Dictionary<string, string> { ["rev"] = $"{i}" }), Timeout);
 
-        Assert.Equal(201L, Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = 'containers-ns'"));
+        Assert.Equal(201L, _db.Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = 'containers-ns'"));
         // The snapshot is saved after the reply to event 200 went out.
         await AwaitAssertAsync(() => Assert.Equal(200L,
-            Scalar("SELECT sequence_number FROM snapshot WHERE persistence_id = 'containers-ns' AND manifest = 'container-registry-snapshot-v1'")), Timeout);
+            _db.Scalar("SELECT sequence_number FROM snapshot WHERE persistence_id = 'containers-ns' AND manifest = 'container-registry-snapshot-v1'")), Timeout);
 
         // Without the events the snapshot covers, "web" (event 1) can only come back from the snapshot.
         Watch(store);
         store.Tell(PoisonPill.Instance);
         await ExpectTerminatedAsync(store);
-        Assert.Equal(200, Execute("DELETE FROM journal WHERE persistence_id = 'containers-ns' AND sequence_number <= 200"));
+        Assert.Equal(200, _db.Execute("DELETE FROM journal WHERE persistence_id = 'containers-ns' AND sequence_number <= 200"));
         var recovered = Sys.ActorOf(ContainerStore.Props("ns"));
         var all = await recovered.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List(), Timeout);
         Assert.Equal([db, web], all.Items);
@@ -93,30 +85,9 @@ public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
         return Sys.ActorOf(props());
     }
 
-    private long Scalar(string sql) => Run(sql, c => Convert.ToInt64(c.ExecuteScalar()));
-
-    private int Execute(string sql) => Run(sql, c => c.ExecuteNonQuery());
-
-    private T Run<T>(string sql, Func<SqliteCommand, T> run)
-    {
-        using var connection = new SqliteConnection(_settings.ConnectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return run(command);
-    }
-
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (!disposing) return;
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        if (disposing) _db.Dispose();
     }
 }

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using ActorRuntime.Store;
 using Akka.Actor;
-using Microsoft.Data.Sqlite;
 
 namespace ActorRuntime.Tests.Store;
 
@@ -16,16 +15,9 @@ internal sealed class FormatV1Database : IDisposable
 
     private static readonly string Original = Path.Combine(AppContext.BaseDirectory, "Store", "Fixtures", "format-v1.db");
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("ar-format-v1-").FullName;
+    private readonly TempSqlite _copy = new(copyOf: Original);
 
-    public FormatV1Database()
-    {
-        var copy = Path.Combine(_dir, PersistenceSettings.DatabaseFileName);
-        File.Copy(Original, copy);
-        Settings = new PersistenceSettings(PersistenceProvider.Sqlite, $"Data Source={copy}", _dir);
-    }
-
-    public PersistenceSettings Settings { get; }
+    public PersistenceSettings Settings => _copy.Settings;
 
     public static string OriginalHash() => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Original)));
 
@@ -34,43 +26,20 @@ internal sealed class FormatV1Database : IDisposable
         public object Decode(ActorSystem system) => system.Serialization.Deserialize(Payload, SerializerId, Manifest);
     }
 
-    public IReadOnlyList<Row> Journal(string persistenceId) => Query(
+    public IReadOnlyList<Row> Journal(string persistenceId) => _copy.Query(
         "SELECT persistence_id, sequence_number, manifest, identifier, message, deleted FROM journal WHERE persistence_id = $p ORDER BY sequence_number",
-        persistenceId, r => new Row(r.GetString(0), r.GetInt64(1), r.GetString(2), r.GetInt32(3), (byte[])r[4], r.GetBoolean(5)));
+        r => new Row(r.GetString(0), r.GetInt64(1), r.GetString(2), r.GetInt32(3), (byte[])r[4], r.GetBoolean(5)), persistenceId);
 
-    public IReadOnlyList<Row> Snapshots(string persistenceId) => Query(
+    public IReadOnlyList<Row> Snapshots(string persistenceId) => _copy.Query(
         "SELECT persistence_id, sequence_number, manifest, serializer_id, snapshot FROM snapshot WHERE persistence_id = $p ORDER BY sequence_number",
-        persistenceId, r => new Row(r.GetString(0), r.GetInt64(1), r.GetString(2), r.GetInt32(3), (byte[])r[4], false));
+        r => new Row(r.GetString(0), r.GetInt64(1), r.GetString(2), r.GetInt32(3), (byte[])r[4], false), persistenceId);
 
     public IReadOnlyList<Row> AllRows() =>
-        Query("SELECT DISTINCT persistence_id FROM journal UNION SELECT persistence_id FROM snapshot", null, r => r.GetString(0))
+        _copy.Query("SELECT DISTINCT persistence_id FROM journal UNION SELECT persistence_id FROM snapshot", r => r.GetString(0))
             .SelectMany(id => Journal(id).Concat(Snapshots(id)))
             .ToList();
 
-    public long MaxOrdering() => Query("SELECT MAX(ordering) FROM journal", null, r => r.GetInt64(0)).Single();
+    public long MaxOrdering() => _copy.Scalar("SELECT MAX(ordering) FROM journal");
 
-    private List<T> Query<T>(string sql, string? persistenceId, Func<SqliteDataReader, T> read)
-    {
-        using var connection = new SqliteConnection(Settings.ConnectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        if (persistenceId is not null) command.Parameters.AddWithValue("$p", persistenceId);
-        using var reader = command.ExecuteReader();
-        var rows = new List<T>();
-        while (reader.Read()) rows.Add(read(reader));
-        return rows;
-    }
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _copy.Dispose();
 }

@@ -41,7 +41,13 @@ public sealed class FormatV1Spec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(FormatV1Database.Sha256, FormatV1Database.OriginalHash());
         var rows = _db.AllRows();
         Assert.All(rows, r => Assert.Equal(RuntimeSerializer.Id, r.SerializerId));
-        Assert.Equal(RuntimeFormats.All.Manifests, rows.Select(r => r.Manifest).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(
+        [
+            "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
+            "event-bus-snapshot-v1", "event-delivered-v1", "exec-forgotten-v1", "runs-forgotten-v1", "task-event-v1",
+            "task-forgotten-v1", "task-recorded-v1", "task-registry-snapshot-v1",
+        ], rows.Select(r => r.Manifest).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(rows, r => Assert.NotNull(RuntimeFormats.All.ReaderFor(r.Manifest)));
     }
 
     [Fact]
@@ -152,11 +158,12 @@ public sealed class FormatV1Spec : Akka.TestKit.Xunit2.TestKit
         Assert.True(again.Event.Offset > lastOrdering, $"offset {again.Event.Offset} does not continue the journal's {lastOrdering}");
     }
 
+    /// <summary>While a v1 format is still the one written, what it writes is what v1 wrote (member order aside).</summary>
     [Fact]
     public void Writing_what_was_read_gives_back_the_v1_json()
     {
         var serializer = Assert.IsType<RuntimeSerializer>(Sys.Serialization.FindSerializerForType(typeof(TaskEvent)));
-        foreach (var row in _db.AllRows())
+        foreach (var row in _db.AllRows().Where(r => RuntimeFormats.All.ReaderFor(r.Manifest)!.IsCurrent))
         {
             var domain = row.Decode(Sys);
             Assert.Equal(row.Manifest, serializer.Manifest(domain));

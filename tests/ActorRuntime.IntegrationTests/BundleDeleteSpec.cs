@@ -2,6 +2,7 @@ using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
 using ActorRuntime.Oci;
 using ActorRuntime.Shims;
+using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests;
 

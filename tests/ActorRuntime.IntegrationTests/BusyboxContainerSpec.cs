@@ -5,6 +5,7 @@ using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
+using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests;
 

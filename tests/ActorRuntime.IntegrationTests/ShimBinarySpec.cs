@@ -6,6 +6,7 @@ using ActorRuntime.Protocol.Cgroups.V1;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
+using ActorRuntime.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.IntegrationTests;

@@ -7,6 +7,7 @@ using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
+using ActorRuntime.Testing;
 using ShimStatus = ActorRuntime.Protocol.Types.Status;
 
 namespace ActorRuntime.IntegrationTests;

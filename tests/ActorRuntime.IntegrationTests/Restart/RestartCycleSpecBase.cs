@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using ActorRuntime.Events;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Shims;
+using ActorRuntime.Testing;
 using Xunit.Abstractions;
 
 namespace ActorRuntime.IntegrationTests.Restart;
@@ -327,15 +328,7 @@ public abstract class RestartCycleSpecBase(ITestOutputHelper output)
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    private static async Task EventuallyAsync(IReadOnlyList<HostProcess> generations, Func<IReadOnlyList<HostEvent>, bool> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition(Journal(generations)))
-        {
-            if (deadline.Elapsed > EventTimeout)
-                throw new TimeoutException($"{what}: not seen within {EventTimeout}; events:\n" +
-                                           string.Join("\n", generations.SelectMany(g => g.Events)));
-            await Task.Delay(25);
-        }
-    }
+    private static Task EventuallyAsync(IReadOnlyList<HostProcess> generations, Func<IReadOnlyList<HostEvent>, bool> condition, string what) =>
+        Eventually.EventuallyAsync(() => condition(Journal(generations)), what, EventTimeout,
+            () => string.Join("\n", generations.SelectMany(g => g.Events)));
 }

@@ -5,6 +5,7 @@ using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.Testing;
 using Akka.Actor;
 
 namespace ActorRuntime.IntegrationTests.Runtime;
@@ -178,8 +179,8 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         await using var next = new RealRuntime(_env);
         var loaded = await next.Runtime.AwaitLoadedAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((0, 1), (loaded.Reloaded, loaded.CleanedUp));
-        await next.EventuallyAsync(es => es.Any(e => e.ContainerId == "lost" && e.Topic == Topics.Delete),
-            TimeSpan.FromSeconds(15), "cleanup of the dead shim");
+        await EventuallyAsync(() => next.EventsOf("lost", Topics.Delete).Count > 0, "cleanup of the dead shim",
+            TimeSpan.FromSeconds(15), next.Recorder.ToString);
         await SettleAsync();
         var exit = Assert.Single(next.EventsOf("lost", Topics.Exit));
         Assert.Equal((pid, DeadShimCleanup.UnknownExitStatus), (exit.Pid, exit.ExitStatus));

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using ActorRuntime.Oci;
 using ActorRuntime.Testing;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Benchmarks;
 

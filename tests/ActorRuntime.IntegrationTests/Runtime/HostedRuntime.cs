@@ -2,7 +2,7 @@ using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Oci;
+using ActorRuntime.TestKit.Oci;
 using ActorRuntime.Testing;
 using Akka.Actor;
 using Akka.Hosting;
@@ -57,7 +57,7 @@ public sealed class HostedRuntime : IAsyncDisposable
     {
         var mount = BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory);
         return Runtime.CreateAsync(id, OciSpec.ConfigJson(env.Namespace, id, new OciContainerSpec(args)),
-            [ActorRuntime.Tasks.MountSpec.From(mount)]);
+            [mount]);
     }
 
     /// <summary>Stops the runtime as a crash would leave things: shims and containers keep running.</summary>

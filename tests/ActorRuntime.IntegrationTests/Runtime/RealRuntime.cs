@@ -2,10 +2,10 @@ using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Oci;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
 using ActorRuntime.Testing;
 using Akka.Actor;
 using Akka.Configuration;
@@ -50,7 +50,7 @@ public sealed class RealRuntime : IAsyncDisposable
     /// <summary>A busybox container on the shared read-only image; returns the init pid.</summary>
     public Task<uint> CreateAsync(string id, params string[] args) =>
         Runtime.CreateAsync(id, OciSpec.ConfigJson(Env.Namespace, id, new OciContainerSpec(args)),
-            [MountSpec.From(BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory))]);
+            [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]);
 
     public async ValueTask DisposeAsync()
     {

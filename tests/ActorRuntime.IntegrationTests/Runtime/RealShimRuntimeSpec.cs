@@ -5,6 +5,7 @@ using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
 using ActorRuntime.Testing;
 using Akka.Actor;
 
@@ -192,11 +193,11 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
     public async Task Containers_grouped_on_one_shim_share_it_and_only_the_last_delete_shuts_it_down()
     {
         var group = new Dictionary<string, string> { ["io.containerd.runc.v2.group"] = "pod1" };
-        var mount = MountSpec.From(Oci.BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory));
+        var mount = BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory);
         foreach (var id in new[] { "pod1-a", "pod1-b" })
         {
-            await _rt.Runtime.CreateAsync(id, Oci.OciSpec.ConfigJson(_env.Namespace, id,
-                new Oci.OciContainerSpec(["sleep", "300"]) { Annotations = group }), [mount]);
+            await _rt.Runtime.CreateAsync(id, OciSpec.ConfigJson(_env.Namespace, id,
+                new OciContainerSpec(["sleep", "300"]) { Annotations = group }), [mount]);
             await _rt.Runtime.StartAsync(id);
         }
         var shim = Assert.Single(_env.OwnShims());

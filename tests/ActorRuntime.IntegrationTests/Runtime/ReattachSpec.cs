@@ -1,9 +1,9 @@
 using ActorRuntime.Events;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Oci;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.IntegrationTests.Runtime;
 

@@ -18,6 +18,9 @@ namespace ActorRuntime.IntegrationTests.Runtime;
 /// </summary>
 public sealed class RealRuntime : IAsyncDisposable
 {
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private readonly long _duplicatesBefore;
+
     public RealRuntime(ShimTestEnvironment env, Action<ActorRuntimeOptions>? configure = null)
     {
         Env = env;
@@ -33,13 +36,16 @@ public sealed class RealRuntime : IAsyncDisposable
         System = ActorSystem.Create("it-" + env.Namespace, config);
         Runtime = RuntimeTopology.Start(System, options);
         Settings = Runtime.Settings;
-        Recorder.SubscribeAsync(Runtime.EventBus, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+        Recorder.SubscribeAsync(Runtime.EventBus, AskTimeout).GetAwaiter().GetResult();
+        // The bus's counters outlive a restart (they come back with its state), so count from here.
+        _duplicatesBefore = DroppedDuplicatesAsync().GetAwaiter().GetResult();
     }
 
     public ShimTestEnvironment Env { get; }
     public ActorSystem System { get; }
     public RuntimeSettings Settings { get; }
     public ContainerRuntime Runtime { get; }
+
     /// <summary>Every event the bus delivered since this runtime started.</summary>
     public TaskEventRecorder Recorder { get; } = new();
 
@@ -47,10 +53,16 @@ public sealed class RealRuntime : IAsyncDisposable
 
     public IReadOnlyList<TaskEvent> EventsOf(string containerId, string topic) => Recorder.EventsOf(containerId, topic);
 
+    /// <summary>Copies of an event the bus received and dropped as duplicates since this runtime started.</summary>
+    public async Task<long> DuplicatesDroppedAsync() => await DroppedDuplicatesAsync() - _duplicatesBefore;
+
     /// <summary>A busybox container on the shared read-only image; returns the init pid.</summary>
     public Task<uint> CreateAsync(string id, params string[] args) =>
         Runtime.CreateAsync(id, OciSpec.ConfigJson(Env.Namespace, id, new OciContainerSpec(args)),
             [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]);
+
+    private async Task<long> DroppedDuplicatesAsync() =>
+        (await Runtime.EventBus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, AskTimeout)).DroppedDuplicates;
 
     public async ValueTask DisposeAsync()
     {

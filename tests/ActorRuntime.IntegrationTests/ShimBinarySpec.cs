@@ -5,7 +5,6 @@ using ActorRuntime.Protocol.Cgroups.V1;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
-using ActorRuntime.TestKit.Oci;
 using ActorRuntime.Testing;
 using Microsoft.Extensions.Logging;
 

@@ -53,12 +53,9 @@ public sealed class HostedRuntime : IAsyncDisposable
         return hosted;
     }
 
-    public Task<uint> CreateAsync(ShimTestEnvironment env, string id, params string[] args)
-    {
-        var mount = BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory);
-        return Runtime.CreateAsync(id, OciSpec.ConfigJson(env.Namespace, id, new OciContainerSpec(args)),
-            [mount]);
-    }
+    public Task<uint> CreateAsync(ShimTestEnvironment env, string id, params string[] args) =>
+        Runtime.CreateAsync(id, OciSpec.ConfigJson(env.Namespace, id, new OciContainerSpec(args)),
+            [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]);
 
     /// <summary>Stops the runtime as a crash would leave things: shims and containers keep running.</summary>
     public async ValueTask DisposeAsync()

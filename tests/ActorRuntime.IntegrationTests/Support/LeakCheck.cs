@@ -1,7 +1,6 @@
 using ActorRuntime.Native;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
-using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests.Support;
 

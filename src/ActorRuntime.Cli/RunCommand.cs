@@ -2,11 +2,11 @@ using System.CommandLine;
 using System.Text.Json;
 using ActorRuntime.Configuration;
 using ActorRuntime.Io;
-using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Cli;
 
@@ -66,8 +66,7 @@ internal static class RunCommand
 
         var spec = OciSpec.ConfigJson(settings.Namespace, id, new OciContainerSpec(args));
         var mount = BusyboxImage.BindMount(image);
-        var pid = await runtime.CreateAsync(id, spec, [MountSpec.From(mount)],
-            fifos.Stdio, ct);
+        var pid = await runtime.CreateAsync(id, spec, [mount], fifos.Stdio, ct);
         TaskProtocol.Exited exited;
         try
         {

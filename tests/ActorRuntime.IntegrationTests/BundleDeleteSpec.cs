@@ -1,7 +1,8 @@
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
-using ActorRuntime.Oci;
 using ActorRuntime.Shims;
+using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests;
 

@@ -1,10 +1,11 @@
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
-using ActorRuntime.Oci;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
+using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests;
 
@@ -29,7 +30,7 @@ public sealed class BusyboxContainerSpec
         {
             Id = "c1",
             Bundle = bundle.Path,
-            Rootfs = { BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory) },
+            Rootfs = { ShimTestEnvironment.ImageMount() },
             Stdout = output,
             Stderr = output,
             Options = TypeUrls.Pack(env.Settings.RuncOptions!),
@@ -74,7 +75,7 @@ public sealed class BusyboxContainerSpec
         {
             Id = "c1",
             Bundle = bundle.Path,
-            Rootfs = { BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory) },
+            Rootfs = { ShimTestEnvironment.ImageMount() },
             Options = TypeUrls.Pack(env.Settings.RuncOptions!),
         });
         await client.StartAsync(new StartRequest { Id = "c1" });

@@ -1,11 +1,11 @@
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
-using ActorRuntime.Oci;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Cgroups.V1;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
+using ActorRuntime.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.IntegrationTests;
@@ -100,7 +100,7 @@ public sealed class ShimBinarySpec
         {
             Id = "c1",
             Bundle = bundle.Path,
-            Rootfs = { BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory) },
+            Rootfs = { ShimTestEnvironment.ImageMount() },
             Options = TypeUrls.Pack(env.Settings.RuncOptions!),
         });
         await client.StartAsync(new StartRequest { Id = "c1" });

@@ -1,5 +1,4 @@
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Oci;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Cgroups.V1;
 using ActorRuntime.Protocol.Events;
@@ -7,6 +6,8 @@ using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
+using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Testing;
 using ShimStatus = ActorRuntime.Protocol.Types.Status;
 
 namespace ActorRuntime.IntegrationTests;
@@ -30,7 +31,7 @@ public sealed class ShimTaskApiSpec
     {
         Id = bundle.Id,
         Bundle = bundle.Path,
-        Rootfs = { BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory) },
+        Rootfs = { ShimTestEnvironment.ImageMount() },
         Stdout = stdout,
         Stderr = stdout,
         Options = TypeUrls.Pack(env.Settings.RuncOptions!),

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Tests;
 

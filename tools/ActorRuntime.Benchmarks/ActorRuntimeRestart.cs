@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using ActorRuntime.IntegrationTests.Restart;
-using ActorRuntime.Oci;
+using ActorRuntime.Testing;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Benchmarks;
 
@@ -74,8 +74,8 @@ internal static class ActorRuntimeRestart
     /// <summary>Whatever is left after a failure: shims in our state dir, runc containers, mounts, the directory.</summary>
     private static async Task ForceCleanAsync(string state, string runcRoot, string ns, string dir)
     {
-        foreach (var shim in Shell.Processes((cmd, cwd) => cmd.Contains("containerd-shim") && cwd?.StartsWith(state + "/") == true))
-            Shell.Kill(shim.Pid);
+        foreach (var shim in HostProcesses.All().Where(p => HostProcesses.IsShim(p) && p.Cwd?.StartsWith(state + "/", StringComparison.Ordinal) == true))
+            HostProcesses.Kill(shim.Pid);
         var root = Path.Combine(runcRoot, ns);
         if (Directory.Exists(root))
         {

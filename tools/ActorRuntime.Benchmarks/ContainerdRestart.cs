@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using ActorRuntime.Oci;
+using ActorRuntime.Testing;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Benchmarks;
 
@@ -133,8 +134,8 @@ internal static class ContainerdRestart
             daemon.Kill(); // SIGKILL; nothing of ours is left running under it
             await daemon.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
-        foreach (var shim in Shell.Processes((cmd, _) => cmd.Contains("containerd-shim") && cmd.Contains(sock)))
-            Shell.Kill(shim.Pid);
+        foreach (var shim in HostProcesses.All().Where(p => HostProcesses.IsShim(p) && p.CommandLine.Any(a => a.Contains(sock, StringComparison.Ordinal))))
+            HostProcesses.Kill(shim.Pid);
         var runcRoot = $"/run/containerd/runc/{ns}";
         if (Directory.Exists(runcRoot))
         {

@@ -35,39 +35,6 @@ internal static class Shell
     public static Task ForEachAsync<T>(IEnumerable<T> items, int parallel, Func<T, Task> work) =>
         Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (item, _) => await work(item));
 
-    /// <summary>Live processes whose command line satisfies <paramref name="match"/>.</summary>
-    public static IReadOnlyList<(int Pid, string CommandLine, string? Cwd)> Processes(Func<string, string?, bool> match)
-    {
-        var found = new List<(int, string, string?)>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            try
-            {
-                var cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Trim();
-                if (cmd.Length == 0) continue;
-                var cwd = new DirectoryInfo(Path.Combine(dir, "cwd")).LinkTarget;
-                if (match(cmd, cwd)) found.Add((pid, cmd, cwd));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-        return found;
-    }
-
-    public static void Kill(int pid)
-    {
-        try
-        {
-            using var p = Process.GetProcessById(pid);
-            p.Kill();
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-        }
-    }
-
     /// <summary>Unmounts everything mounted under <paramref name="root"/>, deepest first.</summary>
     public static async Task UnmountUnderAsync(string root)
     {

@@ -4,11 +4,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ActorRuntime.Containers;
 using ActorRuntime.Hosting;
-using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Host;
 
@@ -80,8 +80,7 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
                 // As containerd's client does: the container (metadata) first, then its task. A failed task create
                 // leaves the metadata, as in containerd; `delete` removes it.
                 var container = await runtime.CreateContainerAsync(id, spec, labels, runtimeName, image: image, ct: ct);
-                var pid = await runtime.CreateAsync(id, spec, [MountSpec.From(mount)],
-                    ct: ct);
+                var pid = await runtime.CreateAsync(id, spec, [mount], ct: ct);
                 return new JsonObject { ["id"] = id, ["pid"] = pid, ["container"] = ToJson(container) };
             }
             case "start":

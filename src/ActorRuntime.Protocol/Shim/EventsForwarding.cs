@@ -45,21 +45,8 @@ public static class EventsForwarding
         return null;
     }
 
-    private const int MaxIdentifierLength = 76;
-
-    private static readonly System.Text.RegularExpressions.Regex Identifier =
-        new(@"^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-
     /// <summary>containerd's identifiers.Validate: null when valid, else the error text.</summary>
-    private static string? ValidateIdentifier(string s)
-    {
-        if (s.Length == 0) return "identifier must not be empty: invalid argument";
-        if (s.Length > MaxIdentifierLength)
-            return $"identifier \"{s}\" greater than maximum length ({MaxIdentifierLength} characters): invalid argument";
-        if (!Identifier.IsMatch(s))
-            return $"identifier \"{s}\" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument";
-        return null;
-    }
+    private static string? ValidateIdentifier(string s) => Identifiers.Check(s)?.Message;
 
     /// <summary>Forwards one envelope with the namespace metadata and 5 s timeout the runc shim uses.</summary>
     public static Task ForwardAsync(this TtrpcClient client, Envelope envelope, CancellationToken ct = default) =>

@@ -35,10 +35,7 @@ public enum ProcessStatus
 }
 
 /// <summary>A rootfs mount for Create (containerd.types.Mount).</summary>
-public sealed record MountSpec(string Type, string Source, IReadOnlyList<string> Options)
-{
-    public static MountSpec From(Protocol.Types.Mount m) => new(m.Type, m.Source, m.Options.ToList());
-}
+public sealed record MountSpec(string Type, string Source, IReadOnlyList<string> Options);
 
 /// <summary>stdio paths as the shim takes them: empty = null IO, else a FIFO or file path.</summary>
 public sealed record Stdio(string Stdin = "", string Stdout = "", string Stderr = "", bool Terminal = false)

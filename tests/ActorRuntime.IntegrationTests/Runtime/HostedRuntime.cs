@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Oci;
+using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Testing;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +19,6 @@ namespace ActorRuntime.IntegrationTests.Runtime;
 public sealed class HostedRuntime : IAsyncDisposable
 {
     private readonly IHost _host;
-    private readonly ConcurrentDictionary<long, TaskEvent> _events = new();
 
     private HostedRuntime(IHost host, ContainerRuntime runtime)
     {
@@ -29,8 +28,10 @@ public sealed class HostedRuntime : IAsyncDisposable
 
     public ContainerRuntime Runtime { get; }
 
-    /// <summary>Every event of the journal seen so far, by offset (a replayed event keeps its offset).</summary>
-    public IReadOnlyList<TaskEvent> Events => _events.Values.OrderBy(e => e.Offset).ToList();
+    /// <summary>Every event of the journal, replayed from offset 0 when this host started, then live.</summary>
+    public TaskEventRecorder Recorder { get; } = new();
+
+    public IReadOnlyList<TaskEvent> Events => Recorder.Events;
 
     public static async Task<HostedRuntime> StartAsync(ShimTestEnvironment env)
     {
@@ -47,32 +48,14 @@ public sealed class HostedRuntime : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         var hosted = new HostedRuntime(host, host.Services.GetRequiredService<ContainerRuntime>());
-        await hosted.Runtime.EventBus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.SubscribeBackendFrom(0, [], e =>
-        {
-            hosted._events.TryAdd(e.Offset, e);
-            return Task.CompletedTask;
-        }), TimeSpan.FromSeconds(10));
+        await hosted.Recorder.SubscribeAsync(hosted.Runtime.EventBus, TimeSpan.FromSeconds(10), afterOffset: 0);
         await hosted.Runtime.AwaitLoadedAsync();
         return hosted;
     }
 
-    public Task<uint> CreateAsync(ShimTestEnvironment env, string id, params string[] args)
-    {
-        var mount = BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory);
-        return Runtime.CreateAsync(id, OciSpec.ConfigJson(env.Namespace, id, new OciContainerSpec(args)),
-            [ActorRuntime.Tasks.MountSpec.From(mount)]);
-    }
-
-    public async Task EventuallyAsync(Func<IReadOnlyList<TaskEvent>, bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition(Events))
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{what}; events: " + string.Join(", ", Events.Select(e => $"#{e.Offset} {e.ContainerId}/{e.ExecId}{e.Topic}({e.ExitStatus})")));
-            await Task.Delay(50);
-        }
-    }
+    public Task<uint> CreateAsync(ShimTestEnvironment env, string id, params string[] args) =>
+        Runtime.CreateAsync(id, OciSpec.ConfigJson(env.Namespace, id, new OciContainerSpec(args)),
+            [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]);
 
     /// <summary>Stops the runtime as a crash would leave things: shims and containers keep running.</summary>
     public async ValueTask DisposeAsync()

@@ -1,12 +1,12 @@
-using System.Collections.Concurrent;
 using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Oci;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Testing;
 using Akka.Actor;
 using Akka.Configuration;
 
@@ -18,7 +18,8 @@ namespace ActorRuntime.IntegrationTests.Runtime;
 /// </summary>
 public sealed class RealRuntime : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<TaskEvent> _events = new();
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private readonly long _duplicatesBefore;
 
     public RealRuntime(ShimTestEnvironment env, Action<ActorRuntimeOptions>? configure = null)
     {
@@ -35,39 +36,33 @@ public sealed class RealRuntime : IAsyncDisposable
         System = ActorSystem.Create("it-" + env.Namespace, config);
         Runtime = RuntimeTopology.Start(System, options);
         Settings = Runtime.Settings;
-        Runtime.EventBus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.SubscribeBackend([], e =>
-        {
-            _events.Enqueue(e);
-            return Task.CompletedTask;
-        }), TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+        Recorder.SubscribeAsync(Runtime.EventBus, AskTimeout).GetAwaiter().GetResult();
+        // The bus's counters outlive a restart (they come back with its state), so count from here.
+        _duplicatesBefore = DroppedDuplicatesAsync().GetAwaiter().GetResult();
     }
 
     public ShimTestEnvironment Env { get; }
     public ActorSystem System { get; }
     public RuntimeSettings Settings { get; }
     public ContainerRuntime Runtime { get; }
-    public IReadOnlyList<TaskEvent> Events => _events.ToArray();
 
-    public IReadOnlyList<TaskEvent> EventsOf(string containerId, string topic) =>
-        Events.Where(e => e.ContainerId == containerId && e.Topic == topic).ToList();
+    /// <summary>Every event the bus delivered since this runtime started.</summary>
+    public TaskEventRecorder Recorder { get; } = new();
+
+    public IReadOnlyList<TaskEvent> Events => Recorder.Events;
+
+    public IReadOnlyList<TaskEvent> EventsOf(string containerId, string topic) => Recorder.EventsOf(containerId, topic);
+
+    /// <summary>Copies of an event the bus received and dropped as duplicates since this runtime started.</summary>
+    public async Task<long> DuplicatesDroppedAsync() => await DroppedDuplicatesAsync() - _duplicatesBefore;
 
     /// <summary>A busybox container on the shared read-only image; returns the init pid.</summary>
     public Task<uint> CreateAsync(string id, params string[] args) =>
         Runtime.CreateAsync(id, OciSpec.ConfigJson(Env.Namespace, id, new OciContainerSpec(args)),
-            [MountSpec.From(BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory))]);
+            [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]);
 
-    /// <summary>Waits until <paramref name="condition"/> holds for the recorded events, or fails.</summary>
-    public async Task EventuallyAsync(Func<IReadOnlyList<TaskEvent>, bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition(Events))
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{what} not seen within {timeout}; events: " +
-                    string.Join(", ", Events.Select(e => $"{e.ContainerId}{e.Topic}({e.ExitStatus})")));
-            await Task.Delay(20);
-        }
-    }
+    private async Task<long> DroppedDuplicatesAsync() =>
+        (await Runtime.EventBus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, AskTimeout)).DroppedDuplicates;
 
     public async ValueTask DisposeAsync()
     {

@@ -5,6 +5,8 @@ using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Testing;
 using Akka.Actor;
 
 namespace ActorRuntime.IntegrationTests.Runtime;
@@ -31,8 +33,28 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         await _env.DisposeAsync();
     }
 
-    /// <summary>Lets late duplicates (the shim's own forwards) arrive before counting.</summary>
-    private static Task SettleAsync() => Task.Delay(TimeSpan.FromMilliseconds(700));
+    private static readonly string[] Lifecycle = [Topics.Create, Topics.Start, Topics.Exit, Topics.Delete];
+
+    /// <summary>
+    /// Waits on the bus, not the clock, before counting: each of create, start, exit and delete reaches the bus twice —
+    /// published by the task actor and forwarded by the shim, in either order — and it drops the later copy as a
+    /// duplicate. Once it has dropped four per container and delivered all four, no copy is still on its way: a duplicate
+    /// it let through would be among the events counted.
+    /// </summary>
+    private static Task BothCopiesReachedTheBusAsync(RealRuntime rt, params string[] ids) =>
+        EventuallyAsync(async () =>
+                await rt.DuplicatesDroppedAsync() >= Lifecycle.Length * ids.Length &&
+                ids.All(id => Lifecycle.All(topic => rt.EventsOf(id, topic).Count > 0)),
+            $"both copies of every lifecycle event of {string.Join(", ", ids)} at the bus", TimeSpan.FromSeconds(20),
+            rt.Recorder.ToString);
+
+    /// <summary>
+    /// Waits until the bus delivered the exit and delete a dead shim's cleanup publishes. Its shim is gone, so nothing
+    /// else of the run is on its way.
+    /// </summary>
+    private static Task CleanupPublishedAsync(RealRuntime rt, string id) =>
+        EventuallyAsync(() => rt.EventsOf(id, Topics.Exit).Count > 0 && rt.EventsOf(id, Topics.Delete).Count > 0,
+            $"the exit and delete of {id} from the cleanup of its dead shim", TimeSpan.FromSeconds(15), rt.Recorder.ToString);
 
     [Fact]
     public async Task Exit_status_3_is_published_exactly_once_with_one_delete()
@@ -44,7 +66,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         Assert.Equal(3u, exited.ExitStatus);
         var deleted = await _rt.Runtime.DeleteAsync("exit3");
         Assert.Equal(3u, deleted.ExitStatus);
-        await SettleAsync();
+        await BothCopiesReachedTheBusAsync(_rt, "exit3");
 
         var exits = _rt.EventsOf("exit3", Topics.Exit);
         var exit = Assert.Single(exits);
@@ -72,7 +94,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         var outcome = await cleaned.Task.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal("victim", outcome.ContainerId);
         Assert.True(outcome.Published);
-        await SettleAsync();
+        await CleanupPublishedAsync(_rt, "victim");
 
         // The shim binary's delete reports what it did: it killed the orphaned container (137).
         var exit = Assert.Single(_rt.EventsOf("victim", Topics.Exit));
@@ -98,7 +120,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         var exits = await Task.WhenAll(ids.Select(id => _rt.Runtime.WaitAsync(id))).WaitAsync(TimeSpan.FromMinutes(1));
         Assert.Equal(Enumerable.Range(0, 50).Select(i => (uint)i), exits.Select(e => e.ExitStatus));
         await Task.WhenAll(ids.Select(id => _rt.Runtime.DeleteAsync(id))).WaitAsync(TimeSpan.FromMinutes(2));
-        await SettleAsync();
+        await BothCopiesReachedTheBusAsync(_rt, [.. ids]);
 
         for (var i = 0; i < ids.Count; i++)
         {
@@ -178,9 +200,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         await using var next = new RealRuntime(_env);
         var loaded = await next.Runtime.AwaitLoadedAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((0, 1), (loaded.Reloaded, loaded.CleanedUp));
-        await next.EventuallyAsync(es => es.Any(e => e.ContainerId == "lost" && e.Topic == Topics.Delete),
-            TimeSpan.FromSeconds(15), "cleanup of the dead shim");
-        await SettleAsync();
+        await CleanupPublishedAsync(next, "lost");
         var exit = Assert.Single(next.EventsOf("lost", Topics.Exit));
         Assert.Equal((pid, DeadShimCleanup.UnknownExitStatus), (exit.Pid, exit.ExitStatus));
         Assert.Equal(255u, Assert.Single(next.EventsOf("lost", Topics.Delete)).ExitStatus);
@@ -191,11 +211,11 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
     public async Task Containers_grouped_on_one_shim_share_it_and_only_the_last_delete_shuts_it_down()
     {
         var group = new Dictionary<string, string> { ["io.containerd.runc.v2.group"] = "pod1" };
-        var mount = MountSpec.From(Oci.BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory));
+        var mount = BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory);
         foreach (var id in new[] { "pod1-a", "pod1-b" })
         {
-            await _rt.Runtime.CreateAsync(id, Oci.OciSpec.ConfigJson(_env.Namespace, id,
-                new Oci.OciContainerSpec(["sleep", "300"]) { Annotations = group }), [mount]);
+            await _rt.Runtime.CreateAsync(id, OciSpec.ConfigJson(_env.Namespace, id,
+                new OciContainerSpec(["sleep", "300"]) { Annotations = group }), [mount]);
             await _rt.Runtime.StartAsync(id);
         }
         var shim = Assert.Single(_env.OwnShims());
@@ -213,7 +233,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         await _rt.Runtime.WaitAsync("pod1-b").WaitAsync(TimeSpan.FromSeconds(20));
         await _rt.Runtime.DeleteAsync("pod1-b");
         await HostProcesses.WaitUntilGoneAsync(shim.Pid, TimeSpan.FromSeconds(5));
-        await SettleAsync();
+        await BothCopiesReachedTheBusAsync(_rt, "pod1-a", "pod1-b");
         Assert.Single(_rt.EventsOf("pod1-a", Topics.Exit));
         Assert.Single(_rt.EventsOf("pod1-b", Topics.Exit));
         await LeakCheck.AssertCleanAsync(_env);

@@ -1,9 +1,9 @@
 using ActorRuntime.Events;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Oci;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.IntegrationTests.Runtime;
 
@@ -31,7 +31,8 @@ public sealed class ReattachSpec
 
         await using var second = await HostedRuntime.StartAsync(env);
         Assert.Equal(new[] { "box" }, await second.Runtime.ListAsync());
-        await second.EventuallyAsync(es => es.Any(e => e.ExecId == "quick" && e.Topic == Topics.Exit), "exit of the exec that ended while down");
+        await EventuallyAsync(() => second.Events.Any(e => e.ExecId == "quick" && e.Topic == Topics.Exit),
+            "exit of the exec that ended while down", TimeSpan.FromSeconds(20), second.Recorder.ToString);
         var quick = await second.Runtime.WaitExecAsync("box", "quick").WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(4u, quick.ExitStatus);
         var longState = await second.Runtime.ExecStateAsync("box", "long");

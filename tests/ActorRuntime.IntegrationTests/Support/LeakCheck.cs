@@ -14,14 +14,9 @@ public static class LeakCheck
     public static async Task AssertCleanAsync(ShimTestEnvironment env)
     {
         // A shim that was just shut down or killed takes a moment to exit and be reaped by init.
-        var shims = env.OwnShims();
-        for (var attempt = 0; shims.Count > 0 && attempt < 100; attempt++)
-        {
-            await Task.Delay(30);
-            shims = env.OwnShims();
-        }
-        Assert.True(shims.Count == 0,
-            "shim processes left: " + string.Join("; ", shims.Select(s => $"{s.Pid} cwd={s.Cwd} {string.Join(' ', s.CommandLine)}")));
+        await EventuallyAsync(() => env.OwnShims().Count == 0, "the environment's shims to exit", TimeSpan.FromSeconds(3),
+            () => "shim processes left: " + string.Join("; ",
+                env.OwnShims().Select(s => $"{s.Pid} cwd={s.Cwd} {string.Join(' ', s.CommandLine)}")));
 
         var containers = env.RuncContainers();
         Assert.True(containers.Count == 0, "runc containers left: " + string.Join(", ", containers));

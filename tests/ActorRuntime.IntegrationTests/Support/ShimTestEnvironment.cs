@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using ActorRuntime.Native;
-using ActorRuntime.Oci;
 using ActorRuntime.Protocol.EventsService;
 using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Protocol.Types;
 using ActorRuntime.Shims;
+using ActorRuntime.TestKit.Oci;
 using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests.Support;
@@ -22,6 +23,13 @@ public sealed class ShimTestEnvironment : IAsyncDisposable
 
     /// <summary>Shared by all tests (and test runs); built once.</summary>
     public static readonly string ImageDirectory = BusyboxImage.Ensure("/var/tmp/actorruntime-test-busybox");
+
+    /// <summary>The shared image as a CreateTaskRequest rootfs entry, for specs that talk to the shim directly.</summary>
+    public static Mount ImageMount()
+    {
+        var mount = BusyboxImage.BindMount(ImageDirectory);
+        return new Mount { Type = mount.Type, Source = mount.Source, Options = { mount.Options } };
+    }
 
     private readonly ConcurrentBag<ShimLogPipe> _logPipes = [];
     private readonly ConcurrentBag<string> _addresses = [];

@@ -33,7 +33,7 @@ public class TtrpcClientServerSpec
         var calls = Enumerable.Range(0, n)
             .Select(i => client.CallAsync(S, "Gate", new Int32Value { Value = i }, Int32Value.Parser))
             .ToArray();
-        await WaitUntilAsync(() => Volatile.Read(ref h.Service.Calls) == n);
+        await EventuallyAsync(() => Volatile.Read(ref h.Service.Calls) == n, $"all {n} calls to reach the server", Bound);
 
         // Release in a shuffled order; each call completes right after its own gate, with its own value.
         var order = Enumerable.Range(0, n).OrderBy(i => (i * 17) % n).Reverse().ToArray();
@@ -367,16 +367,6 @@ public class TtrpcClientServerSpec
         Assert.Equal(1u, context.StreamId);
         await a.DisposeAsync();
         await Assert.ThrowsAsync<TtrpcClosedException>(() => hang.WaitAsync(Bound));
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
-            await Task.Delay(5);
-        }
     }
 
     /// <summary>

@@ -208,16 +208,14 @@ internal sealed class TestService
 
     public async Task<TtrpcCallContext> WaitHangStartedAsync(int index)
     {
-        var deadline = DateTime.UtcNow + Wire.Bound;
-        while (true)
+        Task<TtrpcCallContext>? started = null;
+        await EventuallyAsync(() =>
         {
-            Task<TtrpcCallContext>? started = null;
             lock (HangStarted)
                 if (HangStarted.Count > index) started = HangStarted[index].Task;
-            if (started is not null) return await started.WaitAsync(Wire.Bound);
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Hang call {index} never started");
-            await Task.Delay(5);
-        }
+            return started is not null;
+        }, $"Hang call {index} to start", Wire.Bound);
+        return await started!.WaitAsync(Wire.Bound);
     }
 }
 

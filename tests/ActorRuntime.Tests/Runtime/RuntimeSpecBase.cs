@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
@@ -7,6 +5,7 @@ using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using ActorRuntime.TestKit;
+using ActorRuntime.Testing;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
@@ -24,8 +23,7 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     protected const string Spec = "{}";
     protected static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentQueue<TaskEvent> _events = new();
-    private string _subscriptionId = "";
+    private readonly TaskEventRecorder _recorder = new();
     private int _incarnation;
 
     protected RuntimeSpecBase(ITestOutputHelper output, Action<ActorRuntimeOptions>? configure = null)
@@ -55,7 +53,7 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     /// <summary>Receives every <see cref="ShimManagerProtocol.DeadShimCleaned"/> of the system's event stream.</summary>
     protected TestProbe Cleaned { get; }
 
-    protected IReadOnlyList<TaskEvent> Events => _events.ToList();
+    protected IReadOnlyList<TaskEvent> Events => _recorder.Events;
 
     /// <summary>Options of a spec's runtime: a fresh state directory, short timeouts, the in-memory journal.</summary>
     protected static ActorRuntimeOptions NewOptions(Action<ActorRuntimeOptions>? configure = null)
@@ -97,12 +95,7 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
     }
 
-    private async Task SubscribeRecorderAsync()
-    {
-        var recorder = Sys.ActorOf(Props.Create(() => new Recorder(_events)));
-        var subscribed = await Bus.Ask<EventBusProtocol.Subscribed>(new EventBusProtocol.Subscribe([], recorder), Bound);
-        _subscriptionId = subscribed.SubscriptionId;
-    }
+    private Task SubscribeRecorderAsync() => _recorder.SubscribeAsync(Bus, Bound);
 
     public async Task DisposeAsync()
     {
@@ -111,35 +104,19 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         if (Directory.Exists(Settings.StateDirectory)) Directory.Delete(Settings.StateDirectory, recursive: true);
     }
 
-    /// <summary>Acks every event at once and records it.</summary>
-    private sealed class Recorder : ReceiveActor
-    {
-        public Recorder(ConcurrentQueue<TaskEvent> events) =>
-            Receive<TaskEvent>(e =>
-            {
-                events.Enqueue(e);
-                Sender.Tell(new EventBusProtocol.Ack(e.Offset));
-            });
-    }
-
     // ---- helpers ----
 
     protected IReadOnlyList<TaskEvent> EventsOf(string containerId, string topic, string? execId = "") =>
-        Events.Where(e => e.ContainerId == containerId && e.Topic == topic && (execId is null || e.ExecId == execId)).ToList();
+        _recorder.EventsOf(containerId, topic, execId);
 
-    /// <summary>Waits until the bus has processed everything sent to it so far and the recorder has acked it all.</summary>
-    protected async Task SettleAsync()
-    {
-        var sw = Stopwatch.StartNew();
-        while (true)
+    /// <summary>Waits until the bus has processed everything sent to it so far and the recorder has received it all.</summary>
+    protected Task SettleAsync() =>
+        EventuallyAsync(async () =>
         {
             var stats = await Bus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, Bound);
             // Subscribed before anything was published: every delivered offset must reach the recorder.
-            if (_events.Count >= stats.LastOffset && stats[_subscriptionId] is not null) return;
-            if (sw.Elapsed > Bound) throw new TimeoutException("event bus did not settle");
-            await Task.Delay(20);
-        }
-    }
+            return _recorder.Count >= stats.LastOffset && stats[_recorder.SubscriptionId] is not null;
+        }, "the event bus to settle", Bound, _recorder.ToString);
 
     /// <summary>Settles, gives late publishers (a task's Wait, a re-sent forward) a moment, and settles again.</summary>
     protected async Task QuietAsync(int millis = 300)
@@ -149,30 +126,9 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         await SettleAsync();
     }
 
-    protected static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? within = null)
-    {
-        var limit = within ?? Bound;
-        var sw = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (sw.Elapsed > limit) throw new TimeoutException($"timed out waiting for {what}");
-            await Task.Delay(10);
-        }
-    }
-
-    protected static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
-    {
-        var limit = within ?? Bound;
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (sw.Elapsed > limit) throw new TimeoutException($"timed out waiting for {what}");
-            await Task.Delay(10);
-        }
-    }
-
     protected Task WaitForEventAsync(string containerId, string topic, string execId = "") =>
-        EventuallyAsync(() => EventsOf(containerId, topic, execId).Count > 0, $"{topic} of {containerId}/{execId}");
+        EventuallyAsync(() => EventsOf(containerId, topic, execId).Count > 0, $"{topic} of {containerId}/{execId}", Bound,
+            _recorder.ToString);
 
     protected async Task<ShimManagerProtocol.DeadShimCleaned> ExpectCleanedAsync(string containerId)
     {

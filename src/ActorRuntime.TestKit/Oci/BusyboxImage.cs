@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
-using ActorRuntime.Protocol.Types;
+using ActorRuntime.Tasks;
 
-namespace ActorRuntime.Oci;
+namespace ActorRuntime.TestKit.Oci;
 
 /// <summary>
 /// A tiny root filesystem built from the host's static <c>/bin/busybox</c>: enough to run sh, sleep, echo, ... in a
 /// container. It is bind-mounted read-only onto each bundle's <c>rootfs</c> (see <see cref="BindMount"/>), so one
-/// image directory serves every container.
+/// image directory serves every container. For tests and demos only: ActorRuntime itself takes whatever rootfs
+/// mounts its caller gives.
 /// </summary>
 public static class BusyboxImage
 {
@@ -59,15 +60,11 @@ public static class BusyboxImage
     }
 
     /// <summary>
-    /// The rootfs mount for CreateTaskRequest.rootfs: the shim mounts it onto <c>&lt;bundle&gt;/rootfs</c> (ignoring
+    /// The rootfs mount to create a container with: the shim mounts it onto <c>&lt;bundle&gt;/rootfs</c> (ignoring
     /// target) and unmounts it on Delete.
     /// </summary>
-    public static Mount BindMount(string imageDirectory) => new()
-    {
-        Type = "bind",
-        Source = Path.TrimEndingDirectorySeparator(Path.GetFullPath(imageDirectory)),
-        Options = { "rbind", "ro" },
-    };
+    public static MountSpec BindMount(string imageDirectory) =>
+        new("bind", Path.TrimEndingDirectorySeparator(Path.GetFullPath(imageDirectory)), ["rbind", "ro"]);
 
     private static bool IsComplete(string directory) => File.Exists(Path.Combine(directory, "bin", "busybox"));
 

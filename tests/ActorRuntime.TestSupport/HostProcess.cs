@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
 
-namespace ActorRuntime.IntegrationTests.Restart;
+namespace ActorRuntime.Testing;
 
 /// <summary>A task event as actorruntime-host streamed it, with the bus offset and the host generation that emitted it.</summary>
 public sealed record HostEvent(int Generation, long Offset, string Topic, string ContainerId, string ExecId, uint Pid,
@@ -24,7 +24,7 @@ public sealed class HostRequestException(string op, string code, string message)
 /// protocol: every request carries a seq and waits, bounded, for the response with that seq; streamed
 /// <c>{"event":...}</c> lines are collected in <see cref="Events"/>. <see cref="KillAsync"/> SIGKILLs the host process
 /// only: its shims are in their own sessions and keep running. Disposal kills it if it is still alive.
-/// No test-framework dependency: the benchmarks link this file too.
+/// No test-framework dependency: the restart benchmark drives the host with it too.
 /// </summary>
 public sealed class HostProcess : IAsyncDisposable
 {
@@ -63,14 +63,14 @@ public sealed class HostProcess : IAsyncDisposable
 
     /// <summary>
     /// The host's build output: $ACTORRUNTIME_HOST_DLL, else the path this assembly was built with (AssemblyMetadata
-    /// "ActorRuntimeHostDll"), else next to this assembly.
+    /// "ActorRuntimeHostDll", set in ActorRuntime.TestSupport.csproj), else next to the running program.
     /// </summary>
     public static string DefaultDll()
     {
         var candidates = new List<string?>
         {
             Environment.GetEnvironmentVariable("ACTORRUNTIME_HOST_DLL"),
-            Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>()
+            typeof(HostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
                 .FirstOrDefault(a => a.Key == "ActorRuntimeHostDll")?.Value,
             Path.Combine(AppContext.BaseDirectory, "actorruntime-host.dll"),
         };

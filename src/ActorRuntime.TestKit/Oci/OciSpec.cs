@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ActorRuntime.Oci;
+namespace ActorRuntime.TestKit.Oci;
 
 /// <summary>What varies between the containers we run; everything else in config.json is fixed by <see cref="OciSpec"/>.</summary>
 /// <param name="Args">process.args; the first is looked up on the container's PATH.</param>
@@ -25,7 +25,7 @@ public sealed record OciContainerSpec(IReadOnlyList<string> Args)
 }
 
 /// <summary>
-/// Minimal OCI runtime-spec (1.0.2) documents for busybox containers under runc, modelled on containerd's default spec:
+/// Minimal OCI runtime-spec (1.0.2) documents for busybox containers under runc (tests and demos), modelled on containerd's default spec:
 /// root "rootfs" read-only, the usual pseudo-filesystems, pid/ipc/uts/mount/network namespaces, masked and read-only
 /// /proc paths, and a cgroups path of /&lt;ns&gt;/&lt;id&gt; so that Stats has a cgroup to report.
 /// </summary>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using ActorRuntime.Store;
 using Npgsql;
+using Xunit;
 
 namespace ActorRuntime.Testing;
 
@@ -10,7 +11,7 @@ namespace ActorRuntime.Testing;
 /// A throwaway PostgreSQL server from the Debian package: initdb into a temp dir as user postgres, a free loopback port,
 /// <c>pg_ctl start -w</c>, one database. Stopped (<c>pg_ctl stop -m fast</c>) and deleted on dispose. Throws — the tests
 /// fail, never skip — when the server cannot start. Shared: the unit tests use it for the EventBus journal, the
-/// integration tests (linked as Support/PostgreSqlServer.cs) for actorruntime-host's restart cycle on PostgreSQL.
+/// integration tests for actorruntime-host's restart cycle on PostgreSQL.
 /// </summary>
 public sealed class PostgreSqlServer : IAsyncLifetime
 {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ActorRuntime.IntegrationTests.Support;
+namespace ActorRuntime.Testing;
 
 /// <summary>Looks at the host's processes through /proc, and runs small commands (runc, mount).</summary>
 public static class HostProcesses
@@ -54,15 +54,8 @@ public static class HostProcesses
         }
     }
 
-    public static async Task WaitUntilGoneAsync(int pid, TimeSpan timeout)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (IsAlive(pid))
-        {
-            if (stopwatch.Elapsed > timeout) throw new TimeoutException($"process {pid} still alive after {timeout}");
-            await Task.Delay(20);
-        }
-    }
+    public static Task WaitUntilGoneAsync(int pid, TimeSpan timeout) =>
+        Eventually.EventuallyAsync(() => !IsAlive(pid), $"process {pid} to be gone", timeout);
 
     public static void Kill(int pid)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using ActorRuntime.Events;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Cgroups.V1;
@@ -93,6 +94,19 @@ public sealed class FakeShim : TaskServiceBase, IAsyncDisposable
         _dead.Cancel();
         await _server.DisposeAsync().ConfigureAwait(false);
         if (_events is not null) await _events.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The shim process is SIGKILLed: as <see cref="DieAsync"/>, but its socket file stays behind, refusing connections,
+    /// until someone removes it.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        if (IsDead) return;
+        await DieAsync().ConfigureAwait(false);
+        // Bound and never listening: the file exists and every connect is refused, as after a killed listener.
+        using var stale = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        stale.Bind(new UnixDomainSocketEndPoint(SocketPath));
     }
 
     /// <summary>What the shim binary's `delete` would report: pid of init, 137 (it kills what is left), now.</summary>

@@ -71,12 +71,10 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             }
             catch (Exception e)
             {
-                // Nothing of ours to clean up: Bundle.Create leaves nothing behind, and a taken bundle is not ours.
-                Context.Parent.Tell(new ShimManagerProtocol.Released(_containerId));
-                Sender.Tell(e is AlreadyExistsException
+                // Nothing to clean up: Bundle.Create leaves nothing behind, and a taken bundle is not ours.
+                TearDown(() => Task.CompletedTask, e is AlreadyExistsException
                     ? TaskProtocol.Failed.AlreadyExists(_containerId)
-                    : TaskProtocol.Failed.From(_containerId, e));
-                Context.Stop(Self);
+                    : TaskProtocol.Failed.From(_containerId, e), Sender);
                 return;
             }
             var requester = Sender;
@@ -125,20 +123,29 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         Receive<IWithContainerId>(command => _task!.Forward(command));
     }
 
-    /// <summary>Ends the bundle ourselves: released first (the close that follows is no death), answered when done.</summary>
+    /// <summary>
+    /// Ends the bundle ourselves: released first (the close that follows is no death), answered when the teardown is
+    /// done, stopped once the manager also routes nothing more here.
+    /// </summary>
     private void TearDown(Func<Task> teardown, object reply, IActorRef replyTo)
     {
         Context.Parent.Tell(new ShimManagerProtocol.Released(_containerId));
         teardown().PipeTo(Self, success: () => new TornDown(reply, replyTo), failure: _ => new TornDown(reply, replyTo));
+        var waitingFor = 2;
+        void Done()
+        {
+            if (--waitingFor == 0) Context.Stop(Self);
+        }
         Become(() =>
         {
             Receive<TornDown>(done =>
             {
                 done.ReplyTo.Tell(done.Reply);
-                Context.Stop(Self);
+                Done();
             });
+            Receive<ShimManagerProtocol.Unrouted>(_ => Done());
             Receive<ConnectionLost>(_ => { });
-            // The bundle is still there until the teardown is done.
+            // Until the teardown is done the bundle is still there.
             Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
             Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.NotFound(_containerId)));
         });

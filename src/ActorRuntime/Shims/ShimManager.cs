@@ -70,7 +70,11 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             if (reloaded) _reloaded++;
             ReplyLoadedIfDone();
         });
-        Receive<ShimManagerProtocol.Released>(r => _state = _state.ShimReleased(r.ContainerId, Sender));
+        Receive<ShimManagerProtocol.Released>(r =>
+        {
+            _state = _state.ShimReleased(r.ContainerId, Sender);
+            Sender.Tell(new ShimManagerProtocol.Unrouted(r.ContainerId));
+        });
         Receive<ShimManagerProtocol.ListTasks>(_ =>
             Sender.Tell(new ShimManagerProtocol.TaskList(_state.Live.OrderBy(id => id, StringComparer.Ordinal).ToList())));
         Receive<ShimManagerProtocol.AwaitLoaded>(_ =>

@@ -15,6 +15,12 @@ public static class ShimManagerProtocol
     /// </summary>
     public sealed record Released(string ContainerId);
 
+    /// <summary>
+    /// The manager's answer to <see cref="Released"/>: nothing more will be routed to that shim actor, so it may stop
+    /// (once its teardown is done) without a command it was sent going to dead letters.
+    /// </summary>
+    public sealed record Unrouted(string ContainerId);
+
     public sealed record ListTasks;
 
     public sealed record TaskList(IReadOnlyList<string> ContainerIds);

@@ -18,12 +18,6 @@ namespace ActorRuntime.Shims;
 /// </summary>
 public sealed class Bundle
 {
-    public const string ConfigFileName = "config.json";
-    public const string RootfsDirectoryName = "rootfs";
-    public const string LogFifoName = "log";
-    public const string AddressFileName = "address";
-    public const string ShimBinaryPathFileName = "shim-binary-path";
-
     private const uint BundleDirectoryMode = 0x1C9; // 0711, as containerd
     private const uint PrivateFileMode = 0x180;     // 0600
     private const uint LogFifoMode = 0x1C0; // 0700, as containerd's fifo.OpenFifo for the shim log
@@ -41,11 +35,13 @@ public sealed class Bundle
     /// <summary><c>&lt;stateDirectory&gt;/&lt;ns&gt;/&lt;id&gt;</c>; its basename is the id.</summary>
     public string Path { get; }
 
-    public string RootfsPath => System.IO.Path.Combine(Path, RootfsDirectoryName);
-    public string ConfigPath => System.IO.Path.Combine(Path, ConfigFileName);
-    public string LogFifoPath => System.IO.Path.Combine(Path, LogFifoName);
-    public string AddressPath => System.IO.Path.Combine(Path, AddressFileName);
-    public string ShimBinaryPathFile => System.IO.Path.Combine(Path, ShimBinaryPathFileName);
+    public string RootfsPath => System.IO.Path.Combine(Path, "rootfs");
+    public string ConfigPath => System.IO.Path.Combine(Path, "config.json");
+    public string LogFifoPath => System.IO.Path.Combine(Path, "log");
+    /// <summary>Written by the shim's <c>start</c>.</summary>
+    public string AddressPath => System.IO.Path.Combine(Path, "address");
+    /// <summary>Written after <c>start</c> succeeded, as containerd's <c>shim-binary-path</c>.</summary>
+    public string ShimBinaryPathFile => System.IO.Path.Combine(Path, "shim-binary-path");
 
     /// <summary>
     /// Creates the bundle. Fails with <see cref="AlreadyExistsException"/> if the directory exists; on any other failure

@@ -12,10 +12,11 @@ namespace ActorRuntime.Shims;
 /// failed to start, one that would not shut down: run the shim binary's <c>delete</c> under the cleanup timeout (it kills
 /// and removes what runc left, unmounts rootfs), settle what is owed, remove a stale socket, remove the bundle last
 /// (so the id stays taken until everything else is done).
-/// <para>What is owed is not decided here: the task's <see cref="ProcessRecord"/> says (its owner; see there). With a record, the exit and the delete go to <see cref="Exits"/> — the record's real exit
-/// if it holds one, else the delete's pid, status and time, or 255 and now when the delete failed — and the record is
-/// forgotten. One refinement: the delete always reports 137 (it kills what is left); when the init had already exited
-/// before it (it ended while nothing watched and its shim died too) its real status is lost, and we say so with 255.</para>
+/// <para>What is owed is not decided here: the task's <see cref="ProcessRecord"/> says (its owner; see there). With a
+/// record, the exit and the delete go to <see cref="Exits"/> — the record's real exit if it holds one, else the delete's
+/// pid, status and time, or 255 and now when the delete failed — and the record is forgotten. One refinement: the delete
+/// always reports 137 (it kills what is left); when the init had already exited before it (it ended while nothing
+/// watched and its shim died too) its real status is lost, and we say so with 255.</para>
 /// </summary>
 public static class DeadShimCleanup
 {

@@ -207,10 +207,10 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         var (connection, address, logPipe) = (_connection!, _address!, _logPipe);
         (_connection, _address, _logPipe) = (null, null, null);
         var othersRemain = _services.Groups.Leave(address, logPipe);
-        return ShutDownAsync(connection, othersRemain);
+        return ShutDownOrCleanUpAsync(connection, othersRemain);
     }
 
-    private async Task ShutDownAsync(ShimConnection connection, bool othersRemain)
+    private async Task ShutDownOrCleanUpAsync(ShimConnection connection, bool othersRemain)
     {
         try
         {

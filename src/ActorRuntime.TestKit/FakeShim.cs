@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using ActorRuntime.Events;
 using ActorRuntime.Protocol.Events;
 using ActorRuntime.Protocol.Shim;
@@ -23,6 +24,7 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
     private readonly ConcurrentDictionary<string, ShimFault> _faults = new();
     private readonly CancellationTokenSource _dead = new();
     private readonly FakeShimEvents _events;
+    private Socket? _staleSocket;
     private TtrpcServer _server;
 
     public FakeShim(string socketPath, string ns, string eventsAddress)
@@ -90,6 +92,20 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
         await _events.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The shim process is SIGKILLed: as <see cref="DieAsync"/>, but its socket file stays behind, refusing connections,
+    /// until someone removes it.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        if (IsDead) return;
+        await DieAsync().ConfigureAwait(false);
+        // Bound and never listening: the file exists and every connect is refused. Held open, because .NET removes the
+        // file of a bound socket when it is disposed, which a killed process never does.
+        _staleSocket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _staleSocket.Bind(new UnixDomainSocketEndPoint(SocketPath));
+    }
+
     /// <summary>What the shim binary's `delete` would report: pid of init, 137 (it kills what is left), now.</summary>
     public DeleteResponse CleanupResponse(string containerId)
     {
@@ -139,5 +155,9 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
 
     private Task ForwardAsync(string topic, IMessage message) => IsDead ? Task.CompletedTask : _events.ForwardAsync(topic, message);
 
-    public ValueTask DisposeAsync() => new(DieAsync());
+    public async ValueTask DisposeAsync()
+    {
+        await DieAsync().ConfigureAwait(false);
+        _staleSocket?.Dispose();
+    }
 }

@@ -18,7 +18,10 @@ public sealed class FakeShimLauncher : IAsyncDisposable
     /// <summary>When set, `start` fails with this error (a shim that will not start).</summary>
     public TtrpcException? StartFailure { get; set; }
 
-    /// <summary>When set, `start` returns an address but the shim never answers (start ok, daemon dead).</summary>
+    /// <summary>
+    /// When set, `start` writes and returns an address but the shim is already dead, its socket file left behind (start
+    /// ok, daemon killed).
+    /// </summary>
     public bool StartDeadShims { get; set; }
 
     /// <summary>When set, `delete` fails with this error (the shim binary's delete could not run); the shim is left as it is.</summary>
@@ -50,8 +53,8 @@ public sealed class FakeShimLauncher : IAsyncDisposable
             var shim = new FakeShim(socket, settings.Namespace, settings.TtrpcAddress);
             owner.Configure?.Invoke(shim);
             owner._shims[bundle.Id] = shim;
-            if (owner.StartDeadShims) return shim.DieAsync().ContinueWith(_ => shim.Address, TaskScheduler.Default);
             File.WriteAllText(bundle.AddressPath, shim.Address);
+            if (owner.StartDeadShims) return shim.KillAsync().ContinueWith(_ => shim.Address, TaskScheduler.Default);
             return Task.FromResult(shim.Address);
         }
 
@@ -63,7 +66,8 @@ public sealed class FakeShimLauncher : IAsyncDisposable
             if (!owner._shims.TryGetValue(bundle.Id, out var shim))
                 throw new NotFoundException($"no shim for {bundle.Id}: not found");
             var response = shim.CleanupResponse(bundle.Id);
-            await shim.DieAsync().ConfigureAwait(false);
+            // Whatever ran is gone afterwards; like a killed daemon it leaves its socket file for the caller to remove.
+            await shim.KillAsync().ConfigureAwait(false);
             return response;
         }
     }

@@ -51,9 +51,9 @@ public sealed class BusyboxContainerSpec
         await client.ShutdownAsync(new ShutdownRequest { Id = "c1" }, new CallOptions(TimeSpan.FromSeconds(3)));
         await HostProcesses.WaitUntilGoneAsync((int)connected.ShimPid, TimeSpan.FromSeconds(5));
         // containerd runs `delete` after every shim connection close; on a finished task it still succeeds.
-        var cleanup = await ShimBinary.CleanupAsync(bundle, env.Settings, TimeSpan.FromSeconds(10), CancellationToken.None, env.Logger);
-        Assert.NotNull(cleanup);
-        Assert.Equal(137u, cleanup.ExitStatus);
+        var cleanup = await DeadShimCleanup.CleanUpAsync(bundle, new BinaryShimLauncher(env.Settings), TimeSpan.FromSeconds(10), env.Logger);
+        Assert.NotNull(cleanup.Response);
+        Assert.Equal(137u, cleanup.Response.ExitStatus);
 
         var topics = env.Events.Select(e => e.Topic).ToList();
         Assert.Equal(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"], topics);
@@ -101,7 +101,7 @@ public sealed class BusyboxContainerSpec
         await client.DeleteAsync(new DeleteRequest { Id = "c1" });
         await client.ShutdownAsync(new ShutdownRequest { Id = "c1" }, new CallOptions(TimeSpan.FromSeconds(3)));
         await HostProcesses.WaitUntilGoneAsync((int)connected.ShimPid, TimeSpan.FromSeconds(5));
-        await ShimBinary.CleanupAsync(bundle, env.Settings, TimeSpan.FromSeconds(10), CancellationToken.None, env.Logger);
+        await DeadShimCleanup.CleanUpAsync(bundle, new BinaryShimLauncher(env.Settings), TimeSpan.FromSeconds(10), env.Logger);
 
         await LeakCheck.AssertCleanAsync(env);
     }

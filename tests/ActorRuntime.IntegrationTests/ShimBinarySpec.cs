@@ -148,10 +148,11 @@ public sealed class ShimBinarySpec
         Assert.Contains("runtime: no such file or directory", error.Message);
         Assert.Contains("exit status 1", error.Message);
 
-        var response = await ShimBinary.CleanupAsync(bundle, env.Settings, CleanupTimeout, CancellationToken.None, env.Logger);
+        var cleanup = await CleanUpAsync(env, bundle);
 
-        Assert.Null(response);
+        Assert.Null(cleanup.Response);
         Assert.Contains(env.Logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("shim delete failed"));
+        Assert.False(File.Exists(UnixSocket.PathOf(address)), "the killed shim's socket file is removed");
         Assert.False(Directory.Exists(bundle.Path));
         await LeakCheck.AssertCleanAsync(env);
     }
@@ -223,7 +224,7 @@ public sealed class ShimBinarySpec
         Assert.Contains("exit status 1", error.Message);
         Assert.Contains("io.containerd.runc.v2: open config.json: no such file or directory", error.Message);
         Assert.Null(bundle.ReadShimBinaryPath());
-        await ShimBinary.CleanupAsync(bundle, env.Settings, CleanupTimeout, CancellationToken.None, env.Logger);
+        await CleanUpAsync(env, bundle);
         await LeakCheck.AssertCleanAsync(env);
     }
 
@@ -243,7 +244,7 @@ public sealed class ShimBinarySpec
 
         Assert.Contains("exit status 1", error.Message);
         Assert.Contains("io.containerd.runc.v2:", error.Message);
-        await ShimBinary.CleanupAsync(bundle, env.Settings, CleanupTimeout, CancellationToken.None, env.Logger);
+        await CleanUpAsync(env, bundle);
         await LeakCheck.AssertCleanAsync(env);
     }
 
@@ -298,6 +299,10 @@ public sealed class ShimBinarySpec
         bundle.Delete();
         await LeakCheck.AssertCleanAsync(env);
     }
+
+    /// <summary>The runtime's one cleanup after a shim, driving the real shim binary.</summary>
+    private static Task<DeadShimCleanup.ShimDeleted> CleanUpAsync(ShimTestEnvironment env, Bundle bundle) =>
+        DeadShimCleanup.CleanUpAsync(bundle, new BinaryShimLauncher(env.Settings), CleanupTimeout, env.Logger);
 
     private static int ReadPid(Bundle bundle) => int.Parse(File.ReadAllText(Path.Combine(bundle.Path, "hanging.pid")).Trim());
 }

@@ -1,20 +1,18 @@
-using ActorRuntime.Containers;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Events;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
-using Envelope = ActorRuntime.Protocol.EventsService.Envelope;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
+using Envelope = ActorRuntime.Protocol.EventsService.Envelope;
 
 namespace ActorRuntime.Events;
 
 /// <summary>
 /// Our side of the shims' Events/Forward: a ttrpc server at their TTRPC_ADDRESS that turns each envelope into a
-/// <see cref="TaskEvent"/> for the EventBus. It answers at once, as containerd does, so shims never retry or stall.
+/// <see cref="TaskEvent"/> for the EventBus — a process's exit and delete through <see cref="Exits"/>, like every other
+/// witness of an exit. It answers at once, as containerd does, so shims never retry or stall.
 /// </summary>
 internal sealed class EventsEndpoint : IAsyncDisposable
 {
@@ -22,11 +20,16 @@ internal sealed class EventsEndpoint : IAsyncDisposable
 
     private EventsEndpoint(TtrpcServer server) => _server = server;
 
-    public static EventsEndpoint Start(string socketPath, IActorRef eventBus, ILogger logger)
+    public static EventsEndpoint Start(string socketPath, IActorRef eventBus, IActorRef exits, ILogger logger)
     {
         var registry = new TtrpcServiceRegistry().BindForward((envelope, _) =>
         {
-            if (Translate(envelope) is { } taskEvent)
+            var taskEvent = Translate(envelope);
+            if (taskEvent?.Topic == Topics.Exit)
+                exits.Tell(new Exits.Exited(ExitWitness.Forwarded(taskEvent)));
+            else if (taskEvent?.Topic == Topics.Delete)
+                exits.Tell(new Exits.Deleted(ExitWitness.Forwarded(taskEvent)));
+            else if (taskEvent is not null)
                 eventBus.Tell(new EventBusProtocol.Publish(taskEvent));
             else
                 logger.LogDebug("ignoring forwarded event {Topic} ({TypeUrl})", envelope.Topic, envelope.Event?.TypeUrl);

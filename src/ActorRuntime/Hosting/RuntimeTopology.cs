@@ -16,7 +16,7 @@ namespace ActorRuntime.Hosting;
 /// event-bus        exactly-once exit/delete, journal, subscriptions
 /// processes        durable process records (what a restarted runtime still owes)
 /// containers       durable container metadata
-/// shim-manager     one shim actor per container → task actor → exec actors
+/// shim-manager     one shim actor per container → task actor → exec actors; exits (the door to the bus for exits)
 /// </code>
 /// </summary>
 public static class RuntimeTopology
@@ -45,8 +45,10 @@ public static class RuntimeTopology
         var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), prefix + "event-bus");
         var processes = system.ActorOf(ProcessStore.Props(settings.Namespace), prefix + "processes");
         var containers = system.ActorOf(ContainerStore.Props(settings.Namespace), prefix + "containers");
-        var context = ShimContext.Create(settings, bus, processes, loggers ?? NullLoggerFactory.Instance, options.ShimLauncher);
-        var manager = system.ActorOf(ShimManager.Props(context), prefix + "shim-manager");
+        var shims = ShimSettings.Create(settings);
+        var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
+        var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
+        var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");
         return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers), settings);
     }
 }

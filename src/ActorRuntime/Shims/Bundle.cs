@@ -1,11 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Native;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Shims;
 
@@ -14,15 +10,14 @@ namespace ActorRuntime.Shims;
 /// <c>&lt;state&gt;/&lt;ns&gt;/&lt;id&gt;</c> holding <c>config.json</c>, an empty <c>rootfs/</c> and the <c>log</c> FIFO.
 /// The shim adds <c>address</c>, <c>init.pid</c>, <c>options.json</c>, ... and finds its files as
 /// <c>dirname(cwd)/&lt;id&gt;</c>, which is why the directory's name must be exactly the id.
+/// <para><b>The one owner of "already exists":</b> the bundle directory. <see cref="Create"/>'s mkdir is the only test of
+/// whether an id is taken; the directory exists from a Create until the task's teardown or dead-shim cleanup removes it,
+/// last. A shim actor lives only while its bundle does, so the ShimManager forwards a Create for an id with a shim actor
+/// to that actor, which refuses it as mkdir would; for an id without one, a new shim actor's mkdir decides (a dead
+/// shim's bundle keeps its id taken until the cleanup is done).</para>
 /// </summary>
 public sealed class Bundle
 {
-    public const string ConfigFileName = "config.json";
-    public const string RootfsDirectoryName = "rootfs";
-    public const string LogFifoName = "log";
-    public const string AddressFileName = "address";
-    public const string ShimBinaryPathFileName = "shim-binary-path";
-
     private const uint BundleDirectoryMode = 0x1C9; // 0711, as containerd
     private const uint PrivateFileMode = 0x180;     // 0600
     private const uint LogFifoMode = 0x1C0; // 0700, as containerd's fifo.OpenFifo for the shim log
@@ -40,11 +35,13 @@ public sealed class Bundle
     /// <summary><c>&lt;stateDirectory&gt;/&lt;ns&gt;/&lt;id&gt;</c>; its basename is the id.</summary>
     public string Path { get; }
 
-    public string RootfsPath => System.IO.Path.Combine(Path, RootfsDirectoryName);
-    public string ConfigPath => System.IO.Path.Combine(Path, ConfigFileName);
-    public string LogFifoPath => System.IO.Path.Combine(Path, LogFifoName);
-    public string AddressPath => System.IO.Path.Combine(Path, AddressFileName);
-    public string ShimBinaryPathFile => System.IO.Path.Combine(Path, ShimBinaryPathFileName);
+    public string RootfsPath => System.IO.Path.Combine(Path, "rootfs");
+    public string ConfigPath => System.IO.Path.Combine(Path, "config.json");
+    public string LogFifoPath => System.IO.Path.Combine(Path, "log");
+    /// <summary>Written by the shim's <c>start</c>.</summary>
+    public string AddressPath => System.IO.Path.Combine(Path, "address");
+    /// <summary>Written after <c>start</c> succeeded, as containerd's <c>shim-binary-path</c>.</summary>
+    public string ShimBinaryPathFile => System.IO.Path.Combine(Path, "shim-binary-path");
 
     /// <summary>
     /// Creates the bundle. Fails with <see cref="AlreadyExistsException"/> if the directory exists; on any other failure
@@ -98,10 +95,6 @@ public sealed class Bundle
         return bundle;
     }
 
-    /// <summary>
-    /// Every bundle under the state directory (for restart). Names that are not valid identifiers are skipped,
-    /// which also skips the hidden <c>.&lt;id&gt;.deleting-*</c> directories of interrupted deletes.
-    /// </summary>
     /// <summary>The bundle if it exists (and the ids are valid), else null.</summary>
     public static Bundle? TryLoad(string stateDirectory, string ns, string id)
     {
@@ -116,6 +109,10 @@ public sealed class Bundle
         }
     }
 
+    /// <summary>
+    /// Every bundle under the state directory (for restart). Names that are not valid identifiers are skipped,
+    /// which also skips the hidden <c>.&lt;id&gt;.deleting-*</c> directories of interrupted deletes.
+    /// </summary>
     public static IReadOnlyList<Bundle> List(string stateDirectory)
     {
         var bundles = new List<Bundle>();
@@ -135,36 +132,10 @@ public sealed class Bundle
     }
 
     /// <summary>The shim's socket address from the <c>address</c> file the shim's <c>start</c> wrote; null if absent.</summary>
-    public string? ReadAddress()
-    {
-        try
-        {
-            var address = File.ReadAllText(AddressPath).Trim();
-            return address.Length == 0 ? null : address;
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
+    public string? ReadAddress() => ReadOptional(AddressPath);
 
     /// <summary>The shim binary's path, remembered like containerd's <c>shim-binary-path</c> so a restart uses the same binary.</summary>
-    public string? ReadShimBinaryPath()
-    {
-        try
-        {
-            var path = File.ReadAllText(ShimBinaryPathFile).Trim();
-            return path.Length == 0 ? null : path;
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-    }
+    public string? ReadShimBinaryPath() => ReadOptional(ShimBinaryPathFile);
 
     public void WriteShimBinaryPath(string shimBinaryPath)
     {
@@ -211,6 +182,20 @@ public sealed class Bundle
     }
 
     public override string ToString() => $"{Namespace}/{Id} ({Path})";
+
+    /// <summary>A small file's trimmed text; null when it (or the bundle) is missing or empty.</summary>
+    private static string? ReadOptional(string path)
+    {
+        try
+        {
+            var text = File.ReadAllText(path).Trim();
+            return text.Length == 0 ? null : text;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
 
     private static bool IsSymlink(string path) => new DirectoryInfo(path).LinkTarget is not null;
 

@@ -1,5 +1,5 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
+using ActorRuntime.Protocol;
+using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
@@ -8,55 +8,108 @@ using Microsoft.Extensions.Logging;
 namespace ActorRuntime.Shims;
 
 /// <summary>
-/// containerd's cleanupAfterDeadShim: run the shim binary's delete under the cleanup timeout; if the task is still
-/// registered, publish /tasks/exit then /tasks/delete with the pid, status and time from the delete response, or 255
-/// and now when delete failed; publish nothing if the task was already gone. Then the bundle goes.
-/// <para>One refinement: the shim's delete always reports 137 (it kills what is left). When the init process had
-/// already exited before the delete — it ended while nothing watched and its shim died too — its real status is lost,
-/// and we say so with 255 rather than pretend it was killed.</para>
+/// containerd's cleanupAfterDeadShim, the one cleanup for a shim we will not talk to again — one that died, one that
+/// failed to start, one that would not shut down: run the shim binary's <c>delete</c> under the cleanup timeout (it kills
+/// and removes what runc left, unmounts rootfs), settle what is owed, remove a stale socket, remove the bundle last
+/// (so the id stays taken until everything else is done).
+/// <para>What is owed is not decided here: the task's <see cref="ProcessRecord"/> says (its owner; see there). With a
+/// record, the exit and the delete go to <see cref="Exits"/> — the record's real exit if it holds one, else the delete's
+/// pid, status and time, or 255 and now when the delete failed — and the record is forgotten. One refinement: the delete
+/// always reports 137 (it kills what is left); when the init had already exited before it (it ended while nothing
+/// watched and its shim died too) its real status is lost, and we say so with 255.</para>
 /// </summary>
-internal static class DeadShimCleanup
+public static class DeadShimCleanup
 {
     public const uint UnknownExitStatus = 255;
 
-    public sealed record Outcome(string ContainerId, bool Published, uint Pid, uint ExitStatus, DateTimeOffset ExitedAt);
+    /// <summary>What the shim binary's delete reported (null when it failed), and whether the init had already ended before it.</summary>
+    public sealed record ShimDeleted(DeleteResponse? Response, bool InitHadExited);
 
-    public static async Task<Outcome> RunAsync(ShimContext context, string containerId, bool taskRegistered)
+    /// <summary>The exit and delete the cleanup published (null when nothing was owed).</summary>
+    public sealed record Outcome(string ContainerId, ExitWitness? Published);
+
+    /// <summary>The cleanup after the shim of <paramref name="containerId"/>, settling what its record says is owed.</summary>
+    internal static async Task<Outcome> RunAsync(ShimSettings settings, ShimServices services, string containerId)
     {
-        var settings = context.Settings;
-        var bundle = Bundle.TryLoad(settings.StateDirectory, settings.Namespace, containerId);
-        uint pid = 0, status = UnknownExitStatus;
-        var exitedAt = DateTimeOffset.UtcNow;
+        var timeout = settings.Runtime.CleanupTimeout;
+        var owed = await OwedAsync(settings, services, containerId, timeout).ConfigureAwait(false);
+        ExitWitness? published = null;
+        await CleanUpAsync(Bundle.TryLoad(settings.StateDirectory, settings.Namespace, containerId), services.Launcher, timeout,
+            services.ShimLog, async deleted =>
+            {
+                if (owed is null) return;
+                published = Witness(owed, deleted);
+                try
+                {
+                    // Awaited, so the exit and delete are on their way to the bus before the id is free for a new run.
+                    await services.Exits.Ask<Exits.Entered>(new Exits.Deleted(published, WantAck: true), timeout).ConfigureAwait(false);
+                }
+                catch (AskTimeoutException)
+                {
+                    services.ShimLog.LogWarning("cleanup of {Id}: exits did not confirm within {Timeout}", containerId, timeout);
+                }
+                services.Processes.Tell(new ProcessStoreProtocol.Forget(settings.Namespace, containerId), ActorRefs.NoSender);
+            }).ConfigureAwait(false);
+        return new Outcome(containerId, published);
+    }
+
+    /// <summary>
+    /// Runs <c>delete</c> (if there is a bundle; a failure is logged, not thrown — a shim that never saw a Create has no
+    /// <c>runtime</c> file and its delete fails, yet the bundle must still go), then <paramref name="settle"/>, then
+    /// removes a stale socket and the bundle.
+    /// </summary>
+    public static async Task<ShimDeleted> CleanUpAsync(Bundle? bundle, IShimLauncher launcher, TimeSpan timeout, ILogger logger,
+        Func<ShimDeleted, Task>? settle = null)
+    {
+        DeleteResponse? response = null;
+        var initHadExited = false;
         if (bundle is not null)
         {
-            var initAlive = InitAlive(bundle);
+            initHadExited = InitAlive(bundle) == false;
             try
             {
-                var response = await context.Launcher.DeleteAsync(bundle, settings.CleanupTimeout,
-                    CancellationToken.None, context.ShimLogger).ConfigureAwait(false);
-                // 4294967295 is Go's -1: init.pid could not be read.
-                pid = response.Pid == uint.MaxValue ? 0 : response.Pid;
-                status = initAlive == false ? UnknownExitStatus : response.ExitStatus;
-                exitedAt = Protocol.GoTime.ToDateTimeOffset(response.ExitedAt) ?? exitedAt;
+                response = await launcher.DeleteAsync(bundle, timeout, CancellationToken.None, logger).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                context.ShimLogger.LogWarning("cleanup of dead shim {Id}: delete failed: {Error}", containerId, e.Message);
+                logger.LogWarning("cleanup of {Bundle}: shim delete failed: {Error}", bundle, e.Message);
             }
         }
-
-        if (taskRegistered) PublishExitAndDelete(context.EventBus, settings.Namespace, containerId, pid, status, exitedAt);
-        var address = bundle?.ReadAddress();
+        var deleted = new ShimDeleted(response, initHadExited);
+        if (settle is not null) await settle(deleted).ConfigureAwait(false);
+        if (bundle?.ReadAddress() is { } address) await ShimSocket.RemoveIfStaleAsync(address).ConfigureAwait(false);
         bundle?.Delete();
-        RemoveStaleSocket(address);
-        return new Outcome(containerId, taskRegistered, pid, status, exitedAt);
+        return deleted;
     }
 
-    /// <summary>/tasks/exit then /tasks/delete for a task that ended without its shim to report it.</summary>
-    public static void PublishExitAndDelete(IActorRef bus, string ns, string containerId, uint pid, uint status, DateTimeOffset at)
+    /// <summary>The exit a dead shim's task is owed: see the class comment.</summary>
+    private static ExitWitness Witness(ProcessRecord record, ShimDeleted deleted)
     {
-        bus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(ns, containerId, "", pid, status, at)), ActorRefs.NoSender);
-        bus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(ns, containerId, pid, status, at)), ActorRefs.NoSender);
+        if (deleted.Response is not { } d)
+            return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, 0, UnknownExitStatus, DateTimeOffset.UtcNow);
+        // 4294967295 is Go's -1: init.pid could not be read.
+        var pid = d.Pid == uint.MaxValue ? 0 : d.Pid;
+        return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, pid, deleted.InitHadExited ? UnknownExitStatus : d.ExitStatus,
+            GoTime.ToDateTimeOffset(d.ExitedAt) ?? DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// The task's record, or null when it has none (never created, or deleted). When the store does not answer, nothing
+    /// is settled now and the record stays: the next start settles it (its bundle will be gone).
+    /// </summary>
+    private static async Task<ProcessRecord?> OwedAsync(ShimSettings settings, ShimServices services, string containerId, TimeSpan timeout)
+    {
+        try
+        {
+            var all = await services.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), timeout).ConfigureAwait(false);
+            return all.Tasks.FirstOrDefault(t => t.Namespace == settings.Namespace && t.ContainerId == containerId && t.ExecId.Length == 0);
+        }
+        catch (Exception e)
+        {
+            services.ShimLog.LogError("cleanup of {Id}: the process store did not answer ({Error}); its exit is settled at the next start",
+                containerId, e.Message);
+            return null;
+        }
     }
 
     /// <summary>
@@ -85,30 +138,6 @@ internal static class DeadShimCleanup
         catch (IOException)
         {
             return null;
-        }
-    }
-
-    /// <summary>A SIGKILLed shim leaves its socket file in /run/containerd/s; remove it when nothing listens there any more.</summary>
-    private static void RemoveStaleSocket(string? address)
-    {
-        if (address is null) return;
-        var path = Protocol.Ttrpc.UnixSocket.PathOf(address);
-        if (!File.Exists(path)) return;
-        try
-        {
-            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix,
-                System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-            probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
-        }
-        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused)
-        {
-            try
-            {
-                File.Delete(path);
-            }
-            catch (IOException)
-            {
-            }
         }
     }
 }

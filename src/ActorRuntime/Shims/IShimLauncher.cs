@@ -1,8 +1,4 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Protocol.Shim;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.Shims;

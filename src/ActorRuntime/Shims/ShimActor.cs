@@ -1,178 +1,166 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Event;
-using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.Shims;
 
 /// <summary>
-/// One shim process and its ttrpc connection. Starts (or reloads) the shim, hosts the task actor, tears the shim
-/// down after the task is deleted, and stops itself when the connection drops unexpectedly so the ShimManager
-/// can clean up after the dead shim.
+/// One shim process and its connection, for one container. Launches the shim for the first Create it is given (or
+/// reconnects to the one found on disk), hosts the task actor and hands it that Create, tears the shim down after the
+/// task is deleted or its Create failed, and stops itself when the connection drops unexpectedly so the ShimManager
+/// cleans up after the dead shim. It serves its bundle's lifetime: it creates the bundle first (or found it), and any
+/// later Create routed to it finds the bundle taken; before ending the bundle itself it tells the manager
+/// <see cref="ShimManagerProtocol.Released"/>.
 /// </summary>
 internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 {
-    private readonly ShimContext _context;
+    private readonly ShimSettings _settings;
+    private readonly ShimServices _services;
     private readonly string _containerId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ShimLogPipe? _logPipe;
-    private TtrpcClient? _client;
-    private IActorRef _task = ActorRefs.Nobody;
+    private ShimConnection? _connection;
+    private IActorRef? _task;
     private string? _address;
 
     public IStash Stash { get; set; } = null!;
 
-    /// <summary>How the actor begins: launch a new shim for Create, or reconnect to one found on disk.</summary>
+    /// <summary>How the actor begins: launch a new shim for the Create it is sent, or reconnect to one found on disk.</summary>
     public abstract record Mode;
 
-    public sealed record Launch(TaskProtocol.Create Create, IActorRef ReplyTo) : Mode;
+    public sealed record Launch : Mode;
 
     /// <summary>Reconnect to the shim found on disk; its recorded execs follow in <see cref="ReattachExecs"/>.</summary>
     public sealed record Reload : Mode;
 
-    /// <summary>The recorded execs of a reloaded task, sent once the durable task registry has recovered.</summary>
+    /// <summary>The recorded execs of a reloaded task, sent once the durable records have recovered.</summary>
     public sealed record ReattachExecs(IReadOnlyList<ProcessRecord> Execs);
 
-    private sealed record Connected(TtrpcClient Client, ShimLogPipe LogPipe, ProcessRecord Record, string Address);
+    private sealed record Connected(ShimConnection Connection, ShimLogPipe LogPipe, ProcessRecord Record, string Address);
 
-    private sealed record StartFailed(Exception Error, IActorRef? ReplyTo);
+    private sealed record StartFailed(Exception Error);
 
     private sealed record ConnectionLost(Exception? Error);
 
     private sealed record TornDown(object Reply, IActorRef ReplyTo);
 
-    /// <summary>Launch found the bundle directory already there: someone else's, left alone.</summary>
-    private sealed class BundleTakenException(AlreadyExistsException inner) : Exception(inner.Message, inner);
-
-    public ShimActor(ShimContext context, string containerId, Mode mode)
+    public ShimActor(ShimSettings settings, ShimServices services, string containerId, Mode mode)
     {
-        _context = context;
+        _settings = settings;
+        _services = services;
         _containerId = containerId;
-        Starting(mode);
+        if (mode is Launch) AwaitingCreate();
+        else Starting(ReloadAsync(), null, null);
     }
 
-    public static Props Props(ShimContext context, string containerId, Mode mode) =>
-        Akka.Actor.Props.Create(() => new ShimActor(context, containerId, mode));
+    public static Props Props(ShimSettings settings, ShimServices services, string containerId, Mode mode) =>
+        Akka.Actor.Props.Create(() => new ShimActor(settings, services, containerId, mode));
 
-    private void Starting(Mode mode)
-    {
-        var replyTo = mode is Launch l ? l.ReplyTo : null;
-        var start = mode switch
+    /// <summary>Unique per run: an id can be created again while the previous run's actor is still stopping.</summary>
+    public static string ChildName(string containerId, long run) => $"shim-{containerId}-{run}";
+
+    private void AwaitingCreate() =>
+        Receive<TaskProtocol.Create>(create =>
         {
-            Launch launch => LaunchAsync(launch.Create),
-            _ => ReloadAsync(),
-        };
-        start.PipeTo(Self, failure: e => new StartFailed(e, replyTo));
+            Bundle bundle;
+            try
+            {
+                // The bundle directory's mkdir is what decides whether the id is taken (see Bundle.Create).
+                bundle = Bundle.Create(_settings.StateDirectory, _settings.Namespace, _containerId, create.SpecJson);
+            }
+            catch (Exception e)
+            {
+                // Nothing to clean up: Bundle.Create leaves nothing behind, and a taken bundle is not ours.
+                TearDown(() => Task.CompletedTask, e is AlreadyExistsException
+                    ? TaskProtocol.Failed.AlreadyExists(_containerId)
+                    : TaskProtocol.Failed.From(_containerId, e), Sender);
+                return;
+            }
+            var requester = Sender;
+            Become(() => Starting(LaunchAsync(bundle, create), create, requester));
+        });
 
+    private void Starting(Task<Connected> start, TaskProtocol.Create? create, IActorRef? requester)
+    {
+        start.PipeTo(Self, failure: e => new StartFailed(e));
         Receive<Connected>(c =>
         {
-            _client = c.Client;
-            _logPipe = c.LogPipe;
-            _address = c.Address;
-            _context.Groups.Join(c.Address);
-            var calls = new ShimCalls(new ShimTaskClient(c.Client), _context.Settings.CallTimeout, _context.Settings.StateTimeout);
-            _task = Context.ActorOf(TaskActor.Props(c.Record, calls, _context.EventBus, _context.RuncOptions, _context.ProcessStore), "task");
-            c.Client.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
-            if (mode is Launch launch)
-                _task.Tell(launch.Create, Self); // the reply comes back here first: a created task is registered
-            else
-                Context.Parent.Tell(new ShimManagerProtocol.Registered(_containerId));
-            Become(Running(replyTo));
+            (_connection, _logPipe, _address) = (c.Connection, c.LogPipe, c.Address);
+            _services.Groups.Join(c.Address);
+            var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
+            _task = Context.ActorOf(TaskActor.Props(c.Record, services, _settings.RuncOptions, _services.Manager), "task");
+            c.Connection.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
+            // The task actor answers the caller itself.
+            if (create is not null) _task.Tell(create, requester);
+            Become(Running);
             Stash.UnstashAll();
         });
         Receive<StartFailed>(f =>
         {
-            _log.Warning("shim for {0} failed to {1}: {2}", _containerId, mode is Launch ? "start" : "load", f.Error.Message);
-            if (mode is Reload)
-            {
-                // A shim that cannot be reloaded is dead: the manager cleans up after it and publishes its exit.
-                Context.Stop(Self);
-                return;
-            }
-            if (f.Error is BundleTakenException taken)
-            {
-                // Not ours: a bundle we did not create must not be cleaned up by us.
-                f.ReplyTo?.Tell(ShimCalls.Failure(_containerId, taken.InnerException!));
-                Context.Stop(Self);
-                return;
-            }
-            var reply = ShimCalls.Failure(_containerId, f.Error);
+            _log.Warning("shim for {0} failed to {1}: {2}", _containerId, create is null ? "load" : "start", f.Error.Message);
+            // A shim that cannot be reloaded is dead: the manager cleans up after it.
+            if (create is null) Context.Stop(Self);
             // Nothing of a failed start may stay: the shim (if it got that far), its socket and the bundle.
-            CleanupFailedStartAsync().PipeTo(Self, success: () => new TornDown(reply, f.ReplyTo ?? ActorRefs.Nobody),
-                failure: _ => new TornDown(reply, f.ReplyTo ?? ActorRefs.Nobody));
-            Become(TearingDown);
+            else TearDown(() => DeadShimCleanup.RunAsync(_settings, _services, _containerId),
+                TaskProtocol.Failed.From(_containerId, f.Error), requester!);
         });
+        Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
         ReceiveAny(_ => Stash.Stash());
     }
 
-    private Action Running(IActorRef? createRequester) => () =>
+    private void Running()
     {
-        Receive<TaskProtocol.Created>(created =>
-        {
-            Context.Parent.Tell(new ShimManagerProtocol.Registered(_containerId));
-            createRequester?.Tell(created);
-        });
-        Receive<TaskProtocol.Failed>(failed =>
-        {
-            // Create failed: containerd deletes the task, shuts the shim down and removes the bundle.
-            TearDownAsync().PipeTo(Self, success: () => new TornDown(failed, createRequester ?? ActorRefs.Nobody),
-                failure: _ => new TornDown(failed, createRequester ?? ActorRefs.Nobody));
-            Become(TearingDown);
-        });
-        Receive<TaskActor.TaskDeleted>(deleted =>
-        {
-            // Unregister before the connection closes, so the manager will not treat the close as a dead shim.
-            Context.Parent.Tell(new ShimManagerProtocol.Unregistered(_containerId));
-            _context.ProcessStore.Tell(new ProcessStoreProtocol.Forget(_context.Settings.Namespace, _containerId));
-            TearDownAsync().PipeTo(Self, success: () => new TornDown(deleted.Result, deleted.ReplyTo),
-                failure: _ => new TornDown(deleted.Result, deleted.ReplyTo));
-            Become(TearingDown);
-        });
+        Receive<TaskActor.CreateFailed>(f => TearDown(ShutDownAsync, f.Failure, f.ReplyTo));
+        Receive<TaskActor.TaskDeleted>(d => TearDown(ShutDownAsync, d.Result, d.ReplyTo));
         Receive<ConnectionLost>(lost =>
         {
             _log.Warning("shim connection for {0} lost: {1}", _containerId, lost.Error?.Message ?? "closed");
             Context.Stop(Self);
         });
-        Receive<ReattachExecs>(r => _task.Forward(r));
-        Receive<IWithContainerId>(command => _task.Forward(command));
-    };
-
-    private void TearingDown()
-    {
-        Receive<TornDown>(done =>
-        {
-            done.ReplyTo.Tell(done.Reply);
-            Context.Stop(Self);
-        });
-        Receive<ConnectionLost>(_ => { });
-        Receive<IWithContainerId>(command =>
-            Sender.Tell(new TaskProtocol.Failed(_containerId, TtrpcCode.NotFound, $"task {_containerId}: not found")));
+        Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
+        Receive<ReattachExecs>(r => _task!.Forward(r));
+        Receive<IWithContainerId>(command => _task!.Forward(command));
     }
 
-    private async Task<Connected> LaunchAsync(TaskProtocol.Create create)
+    /// <summary>
+    /// Ends the bundle ourselves: released first (the close that follows is no death), answered when the teardown is
+    /// done, stopped once the manager also routes nothing more here.
+    /// </summary>
+    private void TearDown(Func<Task> teardown, object reply, IActorRef replyTo)
     {
-        Bundle bundle;
+        Context.Parent.Tell(new ShimManagerProtocol.Released(_containerId));
+        teardown().PipeTo(Self, success: () => new TornDown(reply, replyTo), failure: _ => new TornDown(reply, replyTo));
+        var waitingFor = 2;
+        void Done()
+        {
+            if (--waitingFor == 0) Context.Stop(Self);
+        }
+        Become(() =>
+        {
+            Receive<TornDown>(done =>
+            {
+                done.ReplyTo.Tell(done.Reply);
+                Done();
+            });
+            Receive<ShimManagerProtocol.Unrouted>(_ => Done());
+            Receive<ConnectionLost>(_ => { });
+            // Until the teardown is done the bundle is still there.
+            Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
+            Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.NotFound(_containerId)));
+        });
+    }
+
+    private async Task<Connected> LaunchAsync(Bundle bundle, TaskProtocol.Create create)
+    {
+        var logPipe = ShimLogPipe.Open(bundle, _services.ShimLog);
         try
         {
-            bundle = Bundle.Create(_context.Settings.StateDirectory, _context.Settings.Namespace, _containerId, create.SpecJson);
-        }
-        catch (AlreadyExistsException e)
-        {
-            throw new BundleTakenException(e);
-        }
-        var logPipe = ShimLogPipe.Open(bundle, _context.ShimLogger);
-        try
-        {
-            using var timeout = new CancellationTokenSource(_context.Settings.LoadTimeout);
-            var address = await _context.Launcher.StartAsync(bundle, timeout.Token).ConfigureAwait(false);
-            var client = await ConnectAsync(address).ConfigureAwait(false);
-            var record = new ProcessRecord(_context.Settings.Namespace, _containerId, "", bundle.Path, create.Stdio);
-            return new Connected(client, logPipe, record, address);
+            using var timeout = new CancellationTokenSource(_settings.Runtime.LoadTimeout);
+            var address = await _services.Launcher.StartAsync(bundle, timeout.Token).ConfigureAwait(false);
+            var connection = await ShimConnection.OpenAsync(address, _containerId, _settings.Runtime).ConfigureAwait(false);
+            var record = new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path, create.Stdio);
+            return new Connected(connection, logPipe, record, address);
         }
         catch
         {
@@ -183,23 +171,22 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private async Task<Connected> ReloadAsync()
     {
-        var bundle = Bundle.Load(_context.Settings.StateDirectory, _context.Settings.Namespace, _containerId);
-        var logPipe = ShimLogPipe.Open(bundle, _context.ShimLogger);
+        var bundle = Bundle.Load(_settings.StateDirectory, _settings.Namespace, _containerId);
+        var logPipe = ShimLogPipe.Open(bundle, _services.ShimLog);
         try
         {
             var address = bundle.ReadAddress() ?? throw new NotFoundException($"{bundle.AddressPath}: not found");
-            var client = await ConnectAsync(address).ConfigureAwait(false);
+            var connection = await ShimConnection.OpenAsync(address, _containerId, _settings.Runtime).ConfigureAwait(false);
             try
             {
-                var state = await new ShimTaskClient(client).StateAsync(new StateRequest { Id = _containerId },
-                    new CallOptions(_context.Settings.LoadTimeout)).ConfigureAwait(false);
-                var record = ShimCalls.Observe(new ProcessRecord(_context.Settings.Namespace, _containerId, "", bundle.Path,
+                var state = await connection.StateAsync(_containerId, "", _settings.Runtime.LoadTimeout).ConfigureAwait(false);
+                var record = ShimConnection.Observe(new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path,
                     new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal)), state);
-                return new Connected(client, logPipe, record, address);
+                return new Connected(connection, logPipe, record, address);
             }
             catch
             {
-                await client.DisposeAsync().ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
         }
@@ -210,89 +197,43 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         }
     }
 
-    /// <summary>Dial and verify with Connect under the load timeout, as containerd's loadShim does.</summary>
-    private async Task<TtrpcClient> ConnectAsync(string address)
+    /// <summary>
+    /// Shuts the shim down unless others of its group still use it (then only our connection goes), removes the bundle;
+    /// a shim that will not shut down is cleaned up after like a dead one.
+    /// </summary>
+    private Task ShutDownAsync()
     {
-        using var timeout = new CancellationTokenSource(_context.Settings.LoadTimeout);
-        var client = await TtrpcClient.ConnectAsync(address, timeout.Token).ConfigureAwait(false);
-        try
-        {
-            await new ShimTaskClient(client).ConnectAsync(new ConnectRequest { Id = _containerId },
-                new CallOptions(_context.Settings.LoadTimeout), timeout.Token).ConfigureAwait(false);
-            return client;
-        }
-        catch
-        {
-            await client.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        // The teardown owns the connection and log reader from here; in a group the reader passes to the group.
+        var (connection, address, logPipe) = (_connection!, _address!, _logPipe);
+        (_connection, _address, _logPipe) = (null, null, null);
+        var othersRemain = _services.Groups.Leave(address, logPipe);
+        return ShutDownOrCleanUpAsync(connection, othersRemain);
     }
 
-    /// <summary>Shutdown (bounded by the shutdown timeout), close, wait for the close, remove the bundle.</summary>
-    private async Task TearDownAsync()
+    private async Task ShutDownOrCleanUpAsync(ShimConnection connection, bool othersRemain)
     {
-        var client = _client;
-        // In a group the log reader passes to the group, and only the last member shuts the shim down.
-        var othersRemain = _address is not null && _context.Groups.Leave(_address, _logPipe);
-        if (_address is not null) _logPipe = null;
-        _address = null;
-        if (client is not null && othersRemain)
-        {
-            _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);
-            await client.DisposeAsync().ConfigureAwait(false);
-        }
-        else if (client is not null)
-        {
-            try
-            {
-                try
-                {
-                    await new ShimTaskClient(client).ShutdownAsync(new ShutdownRequest { Id = _containerId },
-                        new CallOptions(_context.Settings.ShutdownTimeout)).ConfigureAwait(false);
-                }
-                catch (TtrpcClosedException)
-                {
-                    // The shim exited before its reply was read: that is what Shutdown asked for (containerd agrees).
-                }
-                // The shim exits ~20 ms after answering; its closing the socket is the sign it is gone.
-                await client.Closed.WaitAsync(_context.Settings.ShutdownTimeout).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is TtrpcException or TimeoutException)
-            {
-                _log.Warning("shutdown of shim {0}: {1}; running shim delete", _containerId, e.Message);
-                await CleanupFailedStartAsync().ConfigureAwait(false);
-            }
-            await client.DisposeAsync().ConfigureAwait(false);
-        }
-        _logPipe?.Dispose();
-        _logPipe = null;
-        Bundle.TryLoad(_context.Settings.StateDirectory, _context.Settings.Namespace, _containerId)?.Delete();
-    }
-
-    private async Task CleanupFailedStartAsync()
-    {
-        var bundle = Bundle.TryLoad(_context.Settings.StateDirectory, _context.Settings.Namespace, _containerId);
-        if (bundle is null) return;
         try
         {
-            await _context.Launcher.DeleteAsync(bundle, _context.Settings.CleanupTimeout,
-                CancellationToken.None, _context.ShimLogger).ConfigureAwait(false);
+            if (othersRemain) _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);
+            else await connection.ShutDownShimAsync(_containerId).ConfigureAwait(false);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is TtrpcException or TimeoutException)
         {
-            _log.Warning("shim delete for {0} failed: {1}", _containerId, e.Message);
+            _log.Warning("shutdown of shim {0}: {1}; cleaning up after it", _containerId, e.Message);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            await DeadShimCleanup.RunAsync(_settings, _services, _containerId).ConfigureAwait(false);
+            return;
         }
-        bundle.Delete();
+        await connection.DisposeAsync().ConfigureAwait(false);
+        Bundle.TryLoad(_settings.StateDirectory, _settings.Namespace, _containerId)?.Delete();
     }
 
     protected override void PostStop()
     {
         // Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).
-        _client?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
-        if (_address is not null)
-            _context.Groups.Leave(_address, _logPipe);
-        else
-            _logPipe?.Dispose();
+        _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
+        if (_address is not null) _services.Groups.Leave(_address, _logPipe);
+        else _logPipe?.Dispose();
         base.PostStop();
     }
 }

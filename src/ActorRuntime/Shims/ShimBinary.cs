@@ -1,14 +1,10 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Native;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -19,9 +15,9 @@ namespace ActorRuntime.Shims;
 /// Runs the shim binary's <c>start</c> and <c>delete</c> subcommands exactly as containerd 1.6's runtime-v2 does.
 /// <para>
 /// Failure contract: <c>start</c> can fail outright, or print an address whose daemon is already dead (for instance
-/// killed, or unable to open its log). Either way the caller must then run <see cref="DeleteAsync"/> (which kills
-/// whatever runc container the shim left, removes runc state and unmounts rootfs), <see cref="ShimSocket.RemoveIfStale"/>
-/// for a printed address, and finally <see cref="Bundle.Delete"/>; <see cref="CleanupAsync"/> does all three.
+/// killed, or unable to open its log). Either way the caller must then clean up after it with
+/// <see cref="DeadShimCleanup"/>: <see cref="DeleteAsync"/> (which kills whatever runc container the shim left, removes
+/// runc state and unmounts rootfs), the stale socket of a printed address, and finally the bundle.
 /// </para>
 /// </summary>
 public static class ShimBinary
@@ -130,34 +126,6 @@ public static class ShimBinary
             throw new TtrpcException(TtrpcCode.Unknown,
                 $"{binary} delete for {bundle.Namespace}/{bundle.Id} printed no DeleteResponse: {e.Message}", e);
         }
-    }
-
-    /// <summary>
-    /// What to do after a failed start or with a dead shim (containerd's cleanupAfterDeadShim): run <c>delete</c>,
-    /// remove a stale socket, remove the bundle. A failing <c>delete</c> is logged, not thrown — for instance a shim
-    /// that never saw a Create has no <c>runtime</c> file and its <c>delete</c> fails, yet the bundle must still go.
-    /// Returns the <see cref="DeleteResponse"/> when <c>delete</c> succeeded.
-    /// </summary>
-    public static async Task<DeleteResponse?> CleanupAsync(Bundle bundle, ShimLaunchSettings settings, TimeSpan timeout,
-        CancellationToken ct, ILogger? logger = null)
-    {
-        logger ??= NullLogger.Instance;
-        var address = bundle.ReadAddress();
-        DeleteResponse? response = null;
-        if (Directory.Exists(bundle.Path))
-        {
-            try
-            {
-                response = await DeleteAsync(bundle, settings, timeout, ct, logger).ConfigureAwait(false);
-            }
-            catch (TtrpcException e)
-            {
-                logger.LogWarning(e, "cleanup of {Bundle}: shim delete failed", bundle);
-            }
-        }
-        if (address is not null) await ShimSocket.RemoveIfStaleAsync(address, ct).ConfigureAwait(false);
-        bundle.Delete();
-        return response;
     }
 
     /// <summary>An absolute path for <paramref name="nameOrPath"/>: a path is taken as is, a bare name is looked up on PATH.</summary>

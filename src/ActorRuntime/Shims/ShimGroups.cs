@@ -1,7 +1,3 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 namespace ActorRuntime.Shims;
 
 /// <summary>

@@ -1,8 +1,4 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Protocol.Runc;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Shims;
 

@@ -1,9 +1,5 @@
 using System.Text;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Native;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.Shims;

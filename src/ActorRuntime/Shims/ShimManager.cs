@@ -1,37 +1,40 @@
-using ActorRuntime.Containers;
 using ActorRuntime.Events;
-using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Event;
+using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.Shims;
 
 /// <summary>
-/// Supervises one shim actor per container: launches them for Create, reloads the shims it finds on disk at start
-/// (each under its own load timeout, all in parallel), routes commands by container id, and runs dead-shim cleanup
-/// when a shim actor stops while its task is still registered.
+/// Supervises one shim actor per container: starts one for a Create and forwards the Create to it like every other
+/// command, reloads the shims it finds on disk at start (each under its own load timeout, all in parallel), routes
+/// commands by container id, and runs the dead-shim cleanup when a shim actor stops without having released its bundle.
+/// It owns <see cref="Exits"/> and our events endpoint, through which the shims' own events come in.
 /// </summary>
 public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 {
-    private readonly ShimContext _context;
+    private readonly ShimSettings _settings;
+    private readonly ShimServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _loadWaiters = [];
     private ShimManagerState _state = ShimManagerState.Empty;
     private EventsEndpoint? _events;
     private int _reloaded, _cleanedUp;
+    private long _shimRuns;
 
     private sealed record CleanupDone(DeadShimCleanup.Outcome Outcome);
 
-    public IStash Stash { get; set; } = null!;
-
     private sealed record CleanupFailed(string ContainerId, Exception Cause);
 
-    public ShimManager(ShimContext context)
+    public IStash Stash { get; set; } = null!;
+
+    public ShimManager(ShimSettings settings, IShimLauncher launcher, IActorRef eventBus, IActorRef processes, ILogger shimLog)
     {
-        _context = context;
-        // The shims found on disk are already reloading (PreStart); meanwhile the durable task records recover. They
+        _settings = settings;
+        _services = new ShimServices(launcher, eventBus, Context.ActorOf(Exits.Props(eventBus), "exits"), processes, shimLog, Self);
+        // The shims found on disk are already reloading (PreStart); meanwhile the durable process records recover. They
         // say which exits are owed where a bundle is gone, and which execs to re-attach.
         Receive<ProcessStoreProtocol.All>(all =>
         {
@@ -39,47 +42,41 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             Become(Ready);
             Stash.UnstashAll();
         });
-        Receive<Status.Failure>(f => throw new InvalidOperationException("task registry did not answer", f.Cause));
+        Receive<Status.Failure>(f => throw new InvalidOperationException("process store did not answer", f.Cause));
         ReceiveAny(_ => Stash.Stash());
     }
+
+    public static Props Props(ShimSettings settings, IShimLauncher launcher, IActorRef eventBus, IActorRef processes, ILogger shimLog) =>
+        Akka.Actor.Props.Create(() => new ShimManager(settings, launcher, eventBus, processes, shimLog));
 
     private void Ready()
     {
         Receive<TaskProtocol.Create>(create =>
         {
             if (Identifiers.Check(create.ContainerId, "container id") is { } invalid)
-            {
-                Sender.Tell(ShimCalls.Failure(create.ContainerId, invalid));
-                return;
-            }
-            if (_state.IsTaken(create.ContainerId))
-            {
-                Sender.Tell(new TaskProtocol.Failed(create.ContainerId, TtrpcCode.AlreadyExists,
-                    $"task {create.ContainerId}: already exists"));
-                return;
-            }
-            var shim = Context.ActorOf(ShimActor.Props(_context, create.ContainerId, new ShimActor.Launch(create, Sender)),
-                create.ContainerId);
-            Context.Watch(shim);
-            _state = _state.ShimStarted(create.ContainerId, shim);
+                Sender.Tell(TaskProtocol.Failed.From(create.ContainerId, invalid));
+            else
+                // An id with a shim actor goes to it too: that actor holds the bundle, so it answers AlreadyExists.
+                (_state.ShimOf(create.ContainerId) ?? StartShim(create.ContainerId, new ShimActor.Launch())).Forward(create);
         });
         Receive<IWithContainerId>(command =>
         {
-            if (_state.Shims.TryGetValue(command.ContainerId, out var shim))
-                shim.Forward(command);
-            else
-                Sender.Tell(new TaskProtocol.Failed(command.ContainerId, TtrpcCode.NotFound,
-                    $"task {command.ContainerId}: not found"));
+            if (_state.ShimOf(command.ContainerId) is { } shim) shim.Forward(command);
+            else Sender.Tell(TaskProtocol.Failed.NotFound(command.ContainerId));
         });
         Receive<ShimManagerProtocol.Registered>(r =>
         {
-            if (_state.Loading.Contains(r.ContainerId)) _reloaded++;
-            _state = _state.TaskRegistered(r.ContainerId);
+            (_state, var reloaded) = _state.TaskRegistered(r.ContainerId, Sender);
+            if (reloaded) _reloaded++;
             ReplyLoadedIfDone();
         });
-        Receive<ShimManagerProtocol.Unregistered>(u => _state = _state.TaskUnregistered(u.ContainerId));
+        Receive<ShimManagerProtocol.Released>(r =>
+        {
+            _state = _state.ShimReleased(r.ContainerId, Sender);
+            Sender.Tell(new ShimManagerProtocol.Unrouted(r.ContainerId));
+        });
         Receive<ShimManagerProtocol.ListTasks>(_ =>
-            Sender.Tell(new ShimManagerProtocol.TaskList(_state.Registered.OrderBy(id => id, StringComparer.Ordinal).ToList())));
+            Sender.Tell(new ShimManagerProtocol.TaskList(_state.Live.OrderBy(id => id, StringComparer.Ordinal).ToList())));
         Receive<ShimManagerProtocol.AwaitLoaded>(_ =>
         {
             _loadWaiters.Add(Sender);
@@ -87,77 +84,59 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         });
         Receive<Terminated>(t =>
         {
-            var id = _state.IdOf(t.ActorRef);
-            if (id is null) return;
-            var wasLoading = _state.Loading.Contains(id);
-            (_state, var registered) = _state.ShimStopped(id);
-            if (!registered) return;
-            if (wasLoading) _cleanedUp++;
-            _log.Warning("shim of {0} is gone while its task was registered: cleaning up after the dead shim", id);
-            DeadShimCleanup.RunAsync(_context, id, taskRegistered: true)
+            (_state, var died) = _state.ShimStopped(t.ActorRef);
+            if (died is null) return;
+            if (died.WasLoading) _cleanedUp++;
+            var id = died.ContainerId;
+            _log.Warning("shim actor of {0} stopped without releasing its bundle: cleaning up after the dead shim", id);
+            DeadShimCleanup.RunAsync(_settings, _services, id)
                 .PipeTo(Self, success: o => new CleanupDone(o), failure: e => new CleanupFailed(id, e));
             ReplyLoadedIfDone();
         });
-        Receive<CleanupDone>(done =>
-        {
-            _state = _state.CleanupDone(done.Outcome.ContainerId);
-            _context.ProcessStore.Tell(new ProcessStoreProtocol.Forget(_context.Settings.Namespace, done.Outcome.ContainerId));
-            Context.System.EventStream.Publish(new ShimManagerProtocol.DeadShimCleaned(
-                done.Outcome.ContainerId, done.Outcome.Published, done.Outcome.ExitStatus));
-        });
-        Receive<CleanupFailed>(f =>
-        {
-            _state = _state.CleanupDone(f.ContainerId);
-            _log.Error(f.Cause, "dead-shim cleanup of {0} failed", f.ContainerId);
-        });
+        Receive<CleanupDone>(done => Context.System.EventStream.Publish(new ShimManagerProtocol.DeadShimCleaned(
+            done.Outcome.ContainerId, done.Outcome.Published is not null,
+            done.Outcome.Published?.ExitStatus ?? DeadShimCleanup.UnknownExitStatus)));
+        Receive<CleanupFailed>(f => _log.Error(f.Cause, "dead-shim cleanup of {0} failed", f.ContainerId));
     }
 
-    public static Props Props(ShimContext context) => Akka.Actor.Props.Create(() => new ShimManager(context));
-
     /// <summary>Shim actors stop on their own when their shim dies; never restart one with stale connection state.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() =>
-        new OneForOneStrategy(_ => Directive.Stop);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     protected override void PreStart()
     {
-        var settings = _context.Settings;
-        Directory.CreateDirectory(settings.StateDirectory);
-        _events = EventsEndpoint.Start(ShimContext.EventsSocketPath(settings), _context.EventBus, _context.ShimLogger);
-        ReloadShims();
-        _context.ProcessStore.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), settings.LoadTimeout)
-                .PipeTo(Self);
+        Directory.CreateDirectory(_settings.StateDirectory);
+        _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits, _services.ShimLog);
+        // Every shim whose bundle is on disk reloads in parallel, each shim actor under its own load timeout.
+        foreach (var bundle in Bundle.List(_settings.StateDirectory).Where(b => b.Namespace == _settings.Namespace))
+            StartShim(bundle.Id, new ShimActor.Reload());
+        if (!_state.Loading.IsEmpty) _log.Info("reloading {0} shims", _state.Loading.Count);
+        _services.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), _settings.Runtime.LoadTimeout)
+            .PipeTo(Self);
     }
 
-    /// <summary>Reloads every shim whose bundle is on disk, all in parallel, each shim actor under its own load timeout.</summary>
-    private void ReloadShims()
+    private IActorRef StartShim(string id, ShimActor.Mode mode)
     {
-        var settings = _context.Settings;
-        foreach (var bundle in Bundle.List(settings.StateDirectory).Where(b => b.Namespace == settings.Namespace))
-        {
-            var shim = Context.ActorOf(ShimActor.Props(_context, bundle.Id, new ShimActor.Reload()), bundle.Id);
-            Context.Watch(shim);
-            _state = _state.ShimReloading(bundle.Id, shim);
-        }
-        if (!_state.Loading.IsEmpty) _log.Info("reloading {0} shims", _state.Loading.Count);
+        var shim = Context.ActorOf(ShimActor.Props(_settings, _services, id, mode), ShimActor.ChildName(id, ++_shimRuns));
+        Context.Watch(shim);
+        _state = mode is ShimActor.Reload ? _state.ShimReloading(id, shim) : _state.ShimStarted(id, shim);
+        return shim;
     }
 
     /// <summary>
-    /// Applies the recovered task records: reloading tasks get their recorded execs to re-attach; tasks recorded as
-    /// alive whose bundle is gone are settled, their exit owed with the recorded status if the exit was seen, else 255.
+    /// Applies the recovered records: reloading tasks get their recorded execs to re-attach; a task recorded whose
+    /// bundle is gone is owed its exit (recorded, or 255) and delete, which are settled now.
     /// </summary>
     private void SettleRecords(IReadOnlyList<ProcessRecord> recorded)
     {
-        var settings = _context.Settings;
         foreach (var execs in recorded.Where(t => t.ExecId.Length > 0).GroupBy(t => t.ContainerId))
-            if (_state.Shims.TryGetValue(execs.Key, out var shim))
-                shim.Tell(new ShimActor.ReattachExecs(execs.ToList()));
-        // Every bundle found at start has a shim actor (cleanups wait in the stash until now), so no second listing.
-        foreach (var lost in recorded.Where(t => t.Namespace == settings.Namespace && t.ExecId.Length == 0 && !_state.Shims.ContainsKey(t.ContainerId)))
+            _state.ShimOf(execs.Key)?.Tell(new ShimActor.ReattachExecs(execs.ToList()));
+        // Every bundle found at start has a shim actor (their deaths wait in the stash until now), so no second listing.
+        foreach (var lost in recorded.Where(t => t.ExecId.Length == 0 && _state.ShimOf(t.ContainerId) is null))
         {
-            var status = lost.HasExited ? lost.ExitStatus : DeadShimCleanup.UnknownExitStatus;
-            DeadShimCleanup.PublishExitAndDelete(_context.EventBus, lost.Namespace, lost.ContainerId, lost.Pid, status,
-                lost.ExitedAt ?? DateTimeOffset.UtcNow);
-            _context.ProcessStore.Tell(new ProcessStoreProtocol.Forget(lost.Namespace, lost.ContainerId));
+            var witness = ExitWitness.Unsure(ExitWitness.Source.Settled, lost, lost.Pid, DeadShimCleanup.UnknownExitStatus,
+                DateTimeOffset.UtcNow);
+            _services.Exits.Tell(new Exits.Deleted(witness));
+            _services.Processes.Tell(new ProcessStoreProtocol.Forget(lost.Namespace, lost.ContainerId));
             _cleanedUp++;
         }
     }

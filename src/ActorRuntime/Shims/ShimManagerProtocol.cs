@@ -1,17 +1,25 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 namespace ActorRuntime.Shims;
 
 /// <summary>Messages of the ShimManager besides the task commands it routes by container id.</summary>
 public static class ShimManagerProtocol
 {
-    /// <summary>A shim actor's task exists (created, or found alive on reload); its exit must be published.</summary>
+    /// <summary>
+    /// The task exists (created, or found alive on reload): list it. Told by the task actor before it answers Create,
+    /// off the reply's way, so a caller who heard Created finds the task listed.
+    /// </summary>
     public sealed record Registered(string ContainerId);
 
-    /// <summary>The task was deleted through the API; a later connection close is not a dead shim.</summary>
-    public sealed record Unregistered(string ContainerId);
+    /// <summary>
+    /// Told by a shim actor that ends its bundle itself (the task was deleted, or its start or Create failed): route
+    /// nothing more to it, and its stop is not a shim's death.
+    /// </summary>
+    public sealed record Released(string ContainerId);
+
+    /// <summary>
+    /// The manager's answer to <see cref="Released"/>: nothing more will be routed to that shim actor, so it may stop
+    /// (once its teardown is done) without a command it was sent going to dead letters.
+    /// </summary>
+    public sealed record Unrouted(string ContainerId);
 
     public sealed record ListTasks;
 
@@ -22,6 +30,9 @@ public static class ShimManagerProtocol
 
     public sealed record Loaded(int Reloaded, int CleanedUp);
 
-    /// <summary>Published on the actor system's event stream after a dead shim was cleaned up (for tests and tools).</summary>
+    /// <summary>
+    /// Published on the actor system's event stream after a dead shim was cleaned up (for tests and tools): whether an
+    /// exit and delete were owed and published, and with which status.
+    /// </summary>
     public sealed record DeadShimCleaned(string ContainerId, bool Published, uint ExitStatus);
 }

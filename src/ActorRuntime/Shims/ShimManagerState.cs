@@ -1,60 +1,52 @@
 using System.Collections.Immutable;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Akka.Actor;
 
 namespace ActorRuntime.Shims;
 
 /// <summary>
-/// The ShimManager's registry: live shim actors, which tasks are registered (exit still owed), which are being
-/// reloaded, and which dead shims are being cleaned up (their id stays taken until the old bundle is gone).
+/// The ShimManager's registry: which shim actor serves each id (routing), which tasks are live (for ListTasks) and which
+/// reloads are unfinished (for AwaitLoaded). It decides neither whether an id is taken (the bundle directory does, see
+/// <see cref="Bundle"/>) nor whether an exit is owed (the task's record does, see <see cref="Tasks.ProcessRecord"/>).
 /// </summary>
 public sealed record ShimManagerState(
     ImmutableDictionary<string, IActorRef> Shims,
-    ImmutableHashSet<string> Registered,
-    ImmutableHashSet<string> Loading,
-    ImmutableHashSet<string> Cleaning)
+    ImmutableHashSet<string> Live,
+    ImmutableHashSet<string> Loading)
 {
     public static readonly ShimManagerState Empty = new(
-        ImmutableDictionary<string, IActorRef>.Empty, ImmutableHashSet<string>.Empty, ImmutableHashSet<string>.Empty,
-        ImmutableHashSet<string>.Empty);
+        ImmutableDictionary<string, IActorRef>.Empty, ImmutableHashSet<string>.Empty, ImmutableHashSet<string>.Empty);
 
-    /// <summary>A live shim or an unfinished cleanup holds the id.</summary>
-    public bool IsTaken(string id) => Shims.ContainsKey(id) || Cleaning.Contains(id);
+    /// <summary>A stopped shim actor that had not released its bundle: its shim is dead and needs cleaning up after.</summary>
+    public sealed record Died(string ContainerId, bool WasLoading);
+
+    public IActorRef? ShimOf(string id) => Shims.GetValueOrDefault(id);
 
     public ShimManagerState ShimStarted(string id, IActorRef shim) => this with { Shims = Shims.SetItem(id, shim) };
 
-    public ShimManagerState ShimReloading(string id, IActorRef shim) => this with
-    {
-        Shims = Shims.SetItem(id, shim),
-        // A bundle on disk means the task was created and never deleted: its exit is still owed.
-        Registered = Registered.Add(id),
-        Loading = Loading.Add(id),
-    };
-
-    public ShimManagerState TaskRegistered(string id) => this with { Registered = Registered.Add(id), Loading = Loading.Remove(id) };
-
-    public ShimManagerState TaskUnregistered(string id) => this with { Registered = Registered.Remove(id) };
+    public ShimManagerState ShimReloading(string id, IActorRef shim) =>
+        this with { Shims = Shims.SetItem(id, shim), Loading = Loading.Add(id) };
 
     /// <summary>
-    /// Forgets a stopped shim actor; tells whether its task was still registered (then it died, and the id stays
-    /// taken until <see cref="CleanupDone"/>).
+    /// Lists the task if <paramref name="taskActor"/> belongs to the id's current shim actor (a late word from a
+    /// stopped one is ignored); tells whether that finished a reload.
     /// </summary>
-    public (ShimManagerState State, bool WasRegistered) ShimStopped(string id)
+    public (ShimManagerState State, bool Reloaded) TaskRegistered(string id, IActorRef taskActor)
     {
-        var registered = Registered.Contains(id);
-        return (this with
-        {
-            Shims = Shims.Remove(id),
-            Registered = Registered.Remove(id),
-            Loading = Loading.Remove(id),
-            Cleaning = registered ? Cleaning.Add(id) : Cleaning,
-        }, registered);
+        if (ShimOf(id) is not { } shim || !taskActor.Path.Parent.Equals(shim.Path)) return (this, false);
+        return (this with { Live = Live.Add(id), Loading = Loading.Remove(id) }, Loading.Contains(id));
     }
 
-    public ShimManagerState CleanupDone(string id) => this with { Cleaning = Cleaning.Remove(id) };
+    /// <summary>The shim actor ends its bundle itself: no more routing to it, and its stop will not count as a death.</summary>
+    public ShimManagerState ShimReleased(string id, IActorRef shim) =>
+        shim.Equals(ShimOf(id)) ? Forget(id) : this;
 
-    public string? IdOf(IActorRef shim) => Shims.FirstOrDefault(kv => kv.Value.Equals(shim)).Key;
+    /// <summary>Forgets a stopped shim actor; <see cref="Died"/> unless it had released its bundle (then it is no longer known).</summary>
+    public (ShimManagerState State, Died? Died) ShimStopped(IActorRef shim)
+    {
+        var id = Shims.FirstOrDefault(kv => kv.Value.Equals(shim)).Key;
+        return id is null ? (this, null) : (Forget(id), new Died(id, Loading.Contains(id)));
+    }
+
+    private ShimManagerState Forget(string id) =>
+        this with { Shims = Shims.Remove(id), Live = Live.Remove(id), Loading = Loading.Remove(id) };
 }

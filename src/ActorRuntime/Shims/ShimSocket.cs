@@ -1,9 +1,5 @@
 using System.Net.Sockets;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Shims;
 

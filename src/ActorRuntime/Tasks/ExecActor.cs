@@ -1,4 +1,3 @@
-using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
@@ -26,52 +25,16 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
     private sealed record Retry;
 
     /// <param name="reattach">A recorded exec of a reloaded task: learn its state from the shim before anything else.</param>
-    public ExecActor(ProcessRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry, bool reattach)
-        : base(record, calls, eventBus, registry)
+    public ExecActor(ProcessRecord record, ProcessServices services, bool reattach)
+        : base(record, services)
     {
         _reattach = reattach;
         if (reattach) Reattaching();
         else Ready();
     }
 
-    public static Props Props(ProcessRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry, bool reattach = false) =>
-        Akka.Actor.Props.Create(() => new ExecActor(record, calls, eventBus, registry, reattach));
-
-    protected override void PreStart()
-    {
-        if (_reattach)
-            Calls.StateAsync(ContainerId, ExecId).PipeTo(Self, success: s => new Reattached(s), failure: e => new ReattachFailed(e));
-        base.PreStart();
-    }
-
-    private void Reattaching()
-    {
-        Receive<Reattached>(r =>
-        {
-            Record = ShimCalls.Observe(Record, r.State);
-            if (Record.HasExited) PublishExit();
-            else EnsureWaiting();
-            Become(Ready);
-            Stash.UnstashAll();
-        });
-        Receive<ReattachFailed>(f => f.Error is not NotFoundException, f =>
-        {
-            // A slow or busy shim is not a lost exec: ask again (a dead shim stops the whole task instead).
-            Timers.StartSingleTimer("reattach", new Retry(), TimeSpan.FromMilliseconds(200));
-        });
-        Receive<Retry>(_ =>
-            Calls.StateAsync(ContainerId, ExecId).PipeTo(Self, success: s => new Reattached(s), failure: e => new ReattachFailed(e)));
-        Receive<ReattachFailed>(f =>
-        {
-            // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed as unknown.
-            Record = Record.Exited(DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow);
-            PublishExit();
-            Registry.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
-            Context.Parent.Tell(new ExecDeleted(ExecId, Self));
-            Context.Stop(Self);
-        });
-        ReceiveAny(_ => Stash.Stash());
-    }
+    public static Props Props(ProcessRecord record, ProcessServices services, bool reattach = false) =>
+        Akka.Actor.Props.Create(() => new ExecActor(record, services, reattach));
 
     /// <summary>Unique per run: an exec id can be reused while the previous run's actor is still stopping.</summary>
     public static string ChildName(string execId, long run) => $"exec-{execId}-{run}";
@@ -81,18 +44,54 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
 
     private string ExecId => Record.ExecId;
 
+    protected override void PreStart()
+    {
+        if (_reattach) AskState();
+        base.PreStart();
+    }
+
+    private void AskState() =>
+        Shim.StateAsync(ContainerId, ExecId).PipeTo(Self, success: s => new Reattached(s), failure: e => new ReattachFailed(e));
+
+    private void Reattaching()
+    {
+        Receive<Reattached>(r =>
+        {
+            Record = ShimConnection.Observe(Record, r.State);
+            if (Record.HasExited) WitnessExit(ExitWitness.Source.Observed);
+            else EnsureWaiting();
+            Become(Ready);
+            Stash.UnstashAll();
+        });
+        Receive<ReattachFailed>(f => f.Error is not NotFoundException, _ =>
+        {
+            // A slow or busy shim is not a lost exec: ask again (a dead shim stops the whole task instead).
+            Timers.StartSingleTimer("reattach", new Retry(), TimeSpan.FromMilliseconds(200));
+        });
+        Receive<Retry>(_ => AskState());
+        Receive<ReattachFailed>(_ =>
+        {
+            // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed, as unknown.
+            OfferExit(ExitWitness.Unsure(ExitWitness.Source.Lost, Record, 0, DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow));
+            Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
+            Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+            Context.Stop(Self);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
     protected override void Ready()
     {
         Queries();
         Receive<TaskProtocol.Exec>(e => RunLifecycle(async () =>
         {
-            await Calls.ExecAsync(e).ConfigureAwait(false);
+            await Shim.ExecAsync(e).ConfigureAwait(false);
             return new Outcome(r => r with { Status = ProcessStatus.Created }, new TaskProtocol.Done(ContainerId, ExecId),
                 _ => PublishLifecycle(Topics.ExecAdded, 0));
         }));
         Receive<TaskProtocol.StartExec>(_ => RunLifecycle(async () =>
         {
-            var pid = await Calls.StartAsync(ContainerId, ExecId).ConfigureAwait(false);
+            var pid = await Shim.StartAsync(ContainerId, ExecId).ConfigureAwait(false);
             return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, ExecId, pid), _ =>
             {
                 PublishLifecycle(Topics.ExecStarted, pid);
@@ -106,20 +105,20 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
             if (Record.Pid == 0 && !Record.HasExited)
                 _closeBeforeStart.Add((c, Sender));
             else
-                RunEmpty(() => Calls.CloseIOAsync(ContainerId, ExecId, c.Stdin));
+                RunEmpty(() => Shim.CloseIOAsync(ContainerId, ExecId, c.Stdin));
         });
-        Receive<TaskProtocol.KillExec>(k => RunEmpty(() => Calls.KillAsync(ContainerId, ExecId, k.Signal, false)));
-        Receive<TaskProtocol.ResizeExecPty>(p => RunEmpty(() => Calls.ResizePtyAsync(ContainerId, ExecId, p.Width, p.Height)));
+        Receive<TaskProtocol.KillExec>(k => RunEmpty(() => Shim.KillAsync(ContainerId, ExecId, k.Signal, false)));
+        Receive<TaskProtocol.ResizeExecPty>(p => RunEmpty(() => Shim.ResizePtyAsync(ContainerId, ExecId, p.Width, p.Height)));
         Receive<TaskProtocol.DeleteExec>(_ => RunLifecycle(async () =>
         {
-            var (pid, status, exitedAt) = await Calls.DeleteAsync(ContainerId, ExecId).ConfigureAwait(false);
+            var deleted = await Shim.DeleteAsync(ContainerId, ExecId).ConfigureAwait(false);
             return new Outcome(r => r, null, requester =>
             {
-                PublishExitIfUnseen(pid, status, exitedAt);
+                OfferExit(ExitWitness.Deleted(Record, deleted));
                 FailPendingCloses();
-                Registry.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
+                Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
                 Context.Parent.Tell(new ExecDeleted(ExecId, Self));
-                requester.Tell(new TaskProtocol.Exited(ContainerId, ExecId, pid, status, exitedAt));
+                requester.Tell(deleted);
                 Context.Stop(Self);
             });
         }));
@@ -129,19 +128,13 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
     {
         base.Queries();
         Receive<TaskProtocol.WaitExec>(_ => AddWaiter(Sender));
-        Receive<TaskProtocol.ExecState>(_ =>
-        {
-            var record = Record;
-            Calls.StateAsync(ContainerId, ExecId).PipeTo(Sender,
-                success: s => ShimCalls.Observe(record, s).ToState(),
-                failure: e => ShimCalls.Failure(ContainerId, e));
-        });
+        Receive<TaskProtocol.ExecState>(_ => AnswerState(ExecId));
     }
 
     private void FailPendingCloses()
     {
         foreach (var (_, replyTo) in _closeBeforeStart)
-            replyTo.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
+            replyTo.Tell(new TaskProtocol.Failed(ContainerId, TtrpcCode.NotFound,
                 $"process does not exist {ExecId}: not found"));
         _closeBeforeStart.Clear();
     }

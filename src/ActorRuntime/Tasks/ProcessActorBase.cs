@@ -1,4 +1,3 @@
-using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
@@ -9,26 +8,24 @@ namespace ActorRuntime.Tasks;
 /// <summary>
 /// What task and exec actors share: lifecycle commands run one at a time (others are stashed until the shim
 /// answers), queries run alongside, and one background Wait per run turns the process's exit into a reply to every
-/// waiter and an exit event on the bus (the bus keeps it to exactly once with the shim's own forwarded event).
+/// waiter and a witness for <see cref="Exits"/>.
 /// </summary>
 internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 {
     private readonly List<IActorRef> _waiters = [];
+    private readonly ProcessServices _services;
+    private ProcessRecord _record;
     private bool _waiting;
 
-    protected ProcessActorBase(ProcessRecord record, ShimCalls calls, IActorRef eventBus, IActorRef registry)
+    protected ProcessActorBase(ProcessRecord record, ProcessServices services)
     {
-        Registry = registry;
         _record = record;
-        Calls = calls;
-        EventBus = eventBus;
+        _services = services;
     }
 
     public IStash Stash { get; set; } = null!;
 
-    private ProcessRecord _record;
-
-    /// <summary>The process's record; every change is reported through <see cref="OnRecordChanged"/>.</summary>
+    /// <summary>The process's record; every change is made durable through <see cref="OnRecordChanged"/>.</summary>
     protected ProcessRecord Record
     {
         get => _record;
@@ -40,27 +37,28 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         }
     }
 
+    protected ShimConnection Shim => _services.Shim;
+
     /// <summary>The durable <see cref="ProcessStore"/>.</summary>
-    protected IActorRef Registry { get; }
+    protected IActorRef Processes => _services.Processes;
 
-    /// <summary>Every change of the record is made durable, so a restarted runtime knows what is owed.</summary>
-    protected void OnRecordChanged(ProcessRecord record) => Registry.Tell(new ProcessStoreProtocol.Record(record));
-
-    /// <summary>
-    /// Publishes the exit the record holds: seen by our Wait, or found on reload (real status and time, from the shim).
-    /// Whichever copy (ours, the shim's, one from before a restart) reaches the bus first counts; it drops the others.
-    /// </summary>
-    protected void PublishExit() =>
-        EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(Record.Namespace, Record.ContainerId, Record.ExecId,
-            Record.Pid, Record.ExitStatus, Record.ExitedAt ?? DateTimeOffset.UtcNow)));
-
-    protected ShimCalls Calls { get; }
-
-    protected IActorRef EventBus { get; }
+    protected ProcessServices Services => _services;
 
     protected string ContainerId => Record.ContainerId;
 
     protected CancellationTokenSource Stopping { get; } = new();
+
+    /// <summary>Every change of the record is made durable, so a restarted runtime knows what is owed.</summary>
+    protected void OnRecordChanged(ProcessRecord record) => Processes.Tell(new ProcessStoreProtocol.Record(record));
+
+    /// <summary>Offers the exit the record holds to <see cref="Exits"/>.</summary>
+    protected void WitnessExit(ExitWitness.Source from) => OfferExit(ExitWitness.Recorded(from, Record));
+
+    /// <summary>Offers an account of this process's exit to <see cref="Exits"/>, the one way it reaches the bus.</summary>
+    protected void OfferExit(ExitWitness witness) => _services.Exits.Tell(new Exits.Exited(witness));
+
+    /// <summary>Offers the init's exit and delete to <see cref="Exits"/>.</summary>
+    protected void OfferDelete(ExitWitness witness) => _services.Exits.Tell(new Exits.Deleted(witness));
 
     /// <summary>Result of a lifecycle call: how the record changes, what the caller gets (null: someone else answers), what follows.</summary>
     protected sealed record Outcome(Func<ProcessRecord, ProcessRecord> Apply, object? Reply, Action<IActorRef>? After = null);
@@ -69,7 +67,11 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 
     private sealed record Durable(LifecycleDone Done);
 
-    /// <summary>How long a reply waits for the registry's write; past it the reply goes out anyway (logged by the journal).</summary>
+    private sealed record WaitCompleted(uint Status, DateTimeOffset ExitedAt);
+
+    private sealed record WaitFailed(Exception Error);
+
+    /// <summary>How long a reply waits for the store's write; past it the reply goes out anyway (logged by the journal).</summary>
     private static readonly TimeSpan DurableTimeout = TimeSpan.FromSeconds(5);
 
     private void Finish(LifecycleDone done)
@@ -80,10 +82,6 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         Stash.UnstashAll();
     }
 
-    private sealed record WaitCompleted(uint Status, DateTimeOffset ExitedAt);
-
-    private sealed record WaitFailed(Exception Error);
-
     /// <summary>Runs one lifecycle call; until it completes other lifecycle commands wait in the stash.</summary>
     protected void RunLifecycle(Func<Task<Outcome>> call)
     {
@@ -91,7 +89,7 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         var containerId = ContainerId;
         call().PipeTo(Self,
             success: outcome => new LifecycleDone(outcome, replyTo),
-            failure: e => new LifecycleDone(new Outcome(r => r, ShimCalls.Failure(containerId, e)), replyTo));
+            failure: e => new LifecycleDone(new Outcome(r => r, TaskProtocol.Failed.From(containerId, e)), replyTo));
         BecomeStacked(Busy);
     }
 
@@ -115,14 +113,13 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
             var next = done.Outcome.Apply(Record);
             if (next == _record)
             {
-                Record = next;
                 Finish(done);
                 return;
             }
             // The caller hears of a state change only once it is durable: a runtime killed right after the reply
             // still knows, after its restart, every process it told anyone about.
             _record = next;
-            Registry.Ask<ProcessStoreProtocol.Recorded>(new ProcessStoreProtocol.Record(next, WantAck: true), DurableTimeout)
+            Processes.Ask<ProcessStoreProtocol.Recorded>(new ProcessStoreProtocol.Record(next, WantAck: true), DurableTimeout)
                 .PipeTo(Self, success: _ => new Durable(done), failure: _ => new Durable(done));
         });
         Receive<Durable>(d => Finish(d.Done));
@@ -137,7 +134,7 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         {
             _waiting = false;
             Record = Record.Exited(w.Status, w.ExitedAt);
-            PublishExit();
+            WitnessExit(ExitWitness.Source.Waited);
             var reply = Record.ToExited();
             foreach (var waiter in _waiters) waiter.Tell(reply);
             _waiters.Clear();
@@ -145,7 +142,7 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         Receive<WaitFailed>(f =>
         {
             _waiting = false;
-            var reply = ShimCalls.Failure(ContainerId, f.Error);
+            var reply = TaskProtocol.Failed.From(ContainerId, f.Error);
             foreach (var waiter in _waiters) waiter.Tell(reply);
             _waiters.Clear();
         });
@@ -168,26 +165,26 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     {
         if (_waiting || Record.HasExited || Record.Pid == 0) return;
         _waiting = true;
-        Calls.WaitAsync(Record.ContainerId, Record.ExecId, Stopping.Token)
+        Shim.WaitAsync(Record.ContainerId, Record.ExecId, Stopping.Token)
             .PipeTo(Self, success: r => new WaitCompleted(r.Status, r.ExitedAt), failure: e => new WaitFailed(e));
     }
 
     /// <summary>
     /// Publishes a lifecycle event from our side too. The shim forwards its own copy asynchronously; with both sources
-    /// each in order, the bus (which keeps the first of each per run) delivers create, start, exit, delete in order
-    /// even when the shim's forward is slower than our reply, or lost.
+    /// each in order, the bus (which keeps the first of each per run) delivers create, start, ... in order even when
+    /// the shim's forward is slower than our reply, or lost. (A process's end goes through <see cref="Exits"/>.)
     /// </summary>
     protected void PublishLifecycle(string topic, uint pid) =>
-        EventBus.Tell(new EventBusProtocol.Publish(new TaskEvent(Record.Namespace, topic, Record.ContainerId, Record.ExecId,
-            pid, 0, null, DateTimeOffset.UtcNow)));
+        _services.EventBus.Tell(new EventBusProtocol.Publish(new TaskEvent(Record.Namespace, topic, Record.ContainerId,
+            Record.ExecId, pid, 0, null, DateTimeOffset.UtcNow)));
 
-    /// <summary>Publishes the exit (if the bus has not seen it from the shim yet, it counts; else it is dropped).</summary>
-    protected void PublishExitIfUnseen(uint pid, uint status, DateTimeOffset exitedAt)
+    /// <summary>Queries answered from the shim's State, as the record then stands.</summary>
+    protected void AnswerState(string execId)
     {
-        if (Record.HasExited) return;
-        Record = Record.Exited(status, exitedAt);
-        EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Exited(
-            Record.Namespace, Record.ContainerId, Record.ExecId, pid, status, exitedAt)));
+        var record = Record;
+        Shim.StateAsync(ContainerId, execId).PipeTo(Sender,
+            success: s => ShimConnection.Observe(record, s).ToState(),
+            failure: e => TaskProtocol.Failed.From(ContainerId, e));
     }
 
     protected override void PostStop()

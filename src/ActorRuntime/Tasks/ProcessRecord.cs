@@ -1,12 +1,14 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
 namespace ActorRuntime.Tasks;
 
 /// <summary>
-/// What a task actor knows about its process. Immutable; changed only by the pure functions below so the actor
-/// just sequences shim calls and applies their results.
+/// What a task or exec actor knows about its process. Immutable; changed only by the pure functions below so the actor
+/// just sequences shim calls and applies their results. Kept durable in the <see cref="Store.ProcessStore"/>.
+/// <para><b>The one owner of "exit owed":</b> a task whose init record is in the store is owed its exit and its delete
+/// on the bus. The task actor writes it (durably) before it answers Create and forgets it once it has handed the
+/// delete to <see cref="Exits"/>; dead-shim cleanup and the settling of records after a restart look it up, publish what
+/// it says is owed (its real exit when <see cref="HasExited"/>) and forget it. Nothing else — no bundle on disk, no
+/// list in the ShimManager — says whether an exit is owed, so a shim that failed to start or died after its task was
+/// deleted is cleaned up without a word on the bus.</para>
 /// </summary>
 public sealed record ProcessRecord(
     string Namespace,

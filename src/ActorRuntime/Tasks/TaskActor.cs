@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Shims;
@@ -8,40 +7,52 @@ using Akka.Actor;
 
 namespace ActorRuntime.Tasks;
 
-/// <summary>A container's init process. Exec commands go to one child actor per exec id.</summary>
+/// <summary>
+/// A container's init process. It answers Create itself; the ShimManager hears of the new task by
+/// <see cref="ShimManagerProtocol.Registered"/>, told just before. Exec commands go to one child actor per exec id.
+/// </summary>
 internal sealed class TaskActor : ProcessActorBase
 {
     private readonly Options? _runcOptions;
+    private readonly IActorRef _manager;
     private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
     private long _execRuns;
 
-    /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown.</summary>
-    public sealed record TaskDeleted(string ContainerId, TaskProtocol.Exited Result, IActorRef ReplyTo);
+    /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown and answers.</summary>
+    public sealed record TaskDeleted(TaskProtocol.Exited Result, IActorRef ReplyTo);
 
-    public TaskActor(ProcessRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry)
-        : base(record, calls, eventBus, registry)
+    /// <summary>Told to the parent shim actor when the shim refused Create; the parent tears the shim down and answers.</summary>
+    public sealed record CreateFailed(TaskProtocol.Failed Failure, IActorRef ReplyTo);
+
+    public TaskActor(ProcessRecord record, ProcessServices services, Options? runcOptions, IActorRef manager)
+        : base(record, services)
     {
         _runcOptions = runcOptions;
+        _manager = manager;
         Ready();
     }
 
-    public static Props Props(ProcessRecord record, ShimCalls calls, IActorRef eventBus, Options? runcOptions, IActorRef registry) =>
-        Akka.Actor.Props.Create(() => new TaskActor(record, calls, eventBus, runcOptions, registry));
+    public static Props Props(ProcessRecord record, ProcessServices services, Options? runcOptions, IActorRef manager) =>
+        Akka.Actor.Props.Create(() => new TaskActor(record, services, runcOptions, manager));
 
     protected override void PreStart()
     {
-        // Reloaded after it exited while nothing watched: its exit is owed.
-        if (Record.HasExited) PublishExit();
+        // Reloaded: the task exists, and its record is the shim's view of it.
+        if (Record.Status != ProcessStatus.Unknown)
+        {
+            _manager.Tell(new ShimManagerProtocol.Registered(ContainerId));
+            OnRecordChanged(Record);
+            // It exited while nothing watched.
+            if (Record.HasExited) WitnessExit(ExitWitness.Source.Observed);
+        }
         // A reloaded task that is still running needs its exit observed.
         EnsureWaiting();
-        if (Record.Status != ProcessStatus.Unknown) OnRecordChanged(Record);
         base.PreStart();
     }
 
     private IActorRef StartExecActor(ProcessRecord record, bool reattach)
     {
-        var exec = Context.ActorOf(ExecActor.Props(record, Calls, EventBus, Registry, reattach),
-            ExecActor.ChildName(record.ExecId, ++_execRuns));
+        var exec = Context.ActorOf(ExecActor.Props(record, Services, reattach), ExecActor.ChildName(record.ExecId, ++_execRuns));
         Context.Watch(exec);
         _execs = _execs.SetItem(record.ExecId, exec);
         return exec;
@@ -52,54 +63,62 @@ internal sealed class TaskActor : ProcessActorBase
         Queries();
         Receive<TaskProtocol.Create>(c => RunLifecycle(async () =>
         {
-            var pid = await Calls.CreateAsync(c, Record.Bundle, _runcOptions).ConfigureAwait(false);
-            return new Outcome(r => r.Created(pid), new TaskProtocol.Created(ContainerId, pid),
-                _ => PublishLifecycle(Topics.Create, pid));
+            uint pid;
+            try
+            {
+                pid = await Shim.CreateAsync(c, Record.Bundle, _runcOptions).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // As containerd after a failed Create: the caller hears once the shim and bundle are gone.
+                var failed = TaskProtocol.Failed.From(ContainerId, e);
+                return new Outcome(r => r, null, requester => Context.Parent.Tell(new CreateFailed(failed, requester)));
+            }
+            return new Outcome(r => r.Created(pid), null, requester =>
+            {
+                _manager.Tell(new ShimManagerProtocol.Registered(ContainerId));
+                requester.Tell(new TaskProtocol.Created(ContainerId, pid));
+                PublishLifecycle(Topics.Create, pid);
+            });
         }));
         Receive<TaskProtocol.Start>(_ => RunLifecycle(async () =>
         {
-            var pid = await Calls.StartAsync(ContainerId, "").ConfigureAwait(false);
+            var pid = await Shim.StartAsync(ContainerId, "").ConfigureAwait(false);
             return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, "", pid), _ =>
             {
                 PublishLifecycle(Topics.Start, pid);
                 EnsureWaiting();
             });
         }));
-        Receive<TaskProtocol.Kill>(k => RunEmpty(() => Calls.KillAsync(ContainerId, "", k.Signal, k.All)));
-        Receive<TaskProtocol.Pause>(_ => RunEmpty(() => Calls.PauseAsync(ContainerId), r => r.Paused()));
-        Receive<TaskProtocol.Resume>(_ => RunEmpty(() => Calls.ResumeAsync(ContainerId), r => r.Resumed()));
-        Receive<TaskProtocol.ResizePty>(p => RunEmpty(() => Calls.ResizePtyAsync(ContainerId, "", p.Width, p.Height)));
-        Receive<TaskProtocol.CloseIO>(c => RunEmpty(() => Calls.CloseIOAsync(ContainerId, "", c.Stdin)));
-        Receive<TaskProtocol.Checkpoint>(c => RunEmpty(() => Calls.CheckpointAsync(c)));
-        Receive<TaskProtocol.Update>(u => RunEmpty(() => Calls.UpdateAsync(u)));
-        Receive<TaskProtocol.Shutdown>(s => RunEmpty(() => Calls.ShutdownAsync(ContainerId, s.Now)));
+        Receive<TaskProtocol.Kill>(k => RunEmpty(() => Shim.KillAsync(ContainerId, "", k.Signal, k.All)));
+        Receive<TaskProtocol.Pause>(_ => RunEmpty(() => Shim.PauseAsync(ContainerId), r => r.Paused()));
+        Receive<TaskProtocol.Resume>(_ => RunEmpty(() => Shim.ResumeAsync(ContainerId), r => r.Resumed()));
+        Receive<TaskProtocol.ResizePty>(p => RunEmpty(() => Shim.ResizePtyAsync(ContainerId, "", p.Width, p.Height)));
+        Receive<TaskProtocol.CloseIO>(c => RunEmpty(() => Shim.CloseIOAsync(ContainerId, "", c.Stdin)));
+        Receive<TaskProtocol.Checkpoint>(c => RunEmpty(() => Shim.CheckpointAsync(c)));
+        Receive<TaskProtocol.Update>(u => RunEmpty(() => Shim.UpdateAsync(u)));
+        Receive<TaskProtocol.Shutdown>(s => RunEmpty(() => Shim.ShutdownAsync(ContainerId, s.Now)));
         Receive<TaskProtocol.Delete>(_ => RunLifecycle(async () =>
         {
-            var (pid, status, exitedAt) = await Calls.DeleteAsync(ContainerId, "").ConfigureAwait(false);
+            var deleted = await Shim.DeleteAsync(ContainerId, "").ConfigureAwait(false);
             // No reply here: the shim actor answers once the shim and bundle are gone.
             return new Outcome(r => r, null, requester =>
             {
-                // Exit strictly before delete on the bus, whichever source (shim or us) gets there first.
-                PublishExitIfUnseen(pid, status, exitedAt);
-                EventBus.Tell(new EventBusProtocol.Publish(TaskEvent.Deleted(Record.Namespace, ContainerId, pid, status, exitedAt)));
-                Context.Parent.Tell(new TaskDeleted(ContainerId, new TaskProtocol.Exited(ContainerId, "", pid, status, exitedAt), requester));
+                // Its exit (unless in already) and delete go out; after that nothing is owed.
+                OfferDelete(ExitWitness.Deleted(Record, deleted));
+                Processes.Tell(new ProcessStoreProtocol.Forget(Record.Namespace, ContainerId));
+                Context.Parent.Tell(new TaskDeleted(deleted, requester));
             });
         }));
         Receive<TaskProtocol.Exec>(e =>
         {
             if (Identifiers.Check(e.ExecId, "exec id") is { } invalid)
-            {
-                Sender.Tell(ShimCalls.Failure(ContainerId, invalid));
-                return;
-            }
-            if (_execs.ContainsKey(e.ExecId))
-            {
-                Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.AlreadyExists,
-                    $"id {e.ExecId}: already exists"));
-                return;
-            }
-            StartExecActor(new ProcessRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio), reattach: false)
-                .Forward(e);
+                Sender.Tell(TaskProtocol.Failed.From(ContainerId, invalid));
+            else if (_execs.ContainsKey(e.ExecId))
+                Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.AlreadyExists, $"id {e.ExecId}: already exists"));
+            else
+                StartExecActor(new ProcessRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio), reattach: false)
+                    .Forward(e);
         });
         Receive<IWithExecId>(ForwardToExec);
     }
@@ -134,14 +153,8 @@ internal sealed class TaskActor : ProcessActorBase
         // Exec queries go to their exec actor even while the init process has a lifecycle call in flight.
         Receive<IWithExecId>(c => c is IQueryCommand, ForwardToExec);
         Receive<TaskProtocol.Wait>(_ => AddWaiter(Sender));
-        Receive<TaskProtocol.State>(_ =>
-        {
-            var record = Record;
-            Calls.StateAsync(ContainerId, "").PipeTo(Sender,
-                success: s => ShimCalls.Observe(record, s).ToState(),
-                failure: e => ShimCalls.Failure(ContainerId, e));
-        });
-        Receive<TaskProtocol.Pids>(_ => Calls.PidsAsync(ContainerId).PipeTo(Sender, failure: e => ShimCalls.Failure(ContainerId, e)));
-        Receive<TaskProtocol.Stats>(_ => Calls.StatsAsync(ContainerId).PipeTo(Sender, failure: e => ShimCalls.Failure(ContainerId, e)));
+        Receive<TaskProtocol.State>(_ => AnswerState(""));
+        Receive<TaskProtocol.Pids>(_ => Shim.PidsAsync(ContainerId).PipeTo(Sender, failure: e => TaskProtocol.Failed.From(ContainerId, e)));
+        Receive<TaskProtocol.Stats>(_ => Shim.StatsAsync(ContainerId).PipeTo(Sender, failure: e => TaskProtocol.Failed.From(ContainerId, e)));
     }
 }

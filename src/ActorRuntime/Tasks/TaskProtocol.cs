@@ -1,8 +1,4 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
 
 namespace ActorRuntime.Tasks;
 
@@ -141,5 +137,20 @@ public static class TaskProtocol
     public sealed record Failed(string ContainerId, TtrpcCode Code, string Message)
     {
         public TtrpcException ToException() => TtrpcException.FromStatus(Code, Message);
+
+        /// <summary>The reply a caller gets for any exception of a shim call or of the runtime.</summary>
+        public static Failed From(string containerId, Exception e) => e switch
+        {
+            TtrpcException t => new Failed(containerId, t.Code, t.Message),
+            TaskCanceledException or OperationCanceledException => new Failed(containerId, TtrpcCode.Canceled, e.Message),
+            AggregateException { InnerException: { } inner } => From(containerId, inner),
+            _ => new Failed(containerId, TtrpcCode.Unknown, e.Message),
+        };
+
+        public static Failed NotFound(string containerId) =>
+            new(containerId, TtrpcCode.NotFound, $"task {containerId}: not found");
+
+        public static Failed AlreadyExists(string containerId) =>
+            new(containerId, TtrpcCode.AlreadyExists, $"task {containerId}: already exists");
     }
 }

@@ -168,6 +168,8 @@ public sealed class ShimManagerSpec(ITestOutputHelper output) : RuntimeSpecBase(
         Assert.Equal((pid, 3u), (exit.Pid, exit.ExitStatus));
         var delete = Assert.Single(EventsOf("c1", Topics.Delete));
         Assert.True(exit.Offset < delete.Offset);
+        // The record's real exit is what the cleanup owes, so the delete says the same.
+        Assert.Equal(3u, delete.ExitStatus);
     }
 
     [Fact]

@@ -1,0 +1,38 @@
+using ActorRuntime.Configuration;
+using ActorRuntime.Protocol.Runc;
+
+namespace ActorRuntime.Shims;
+
+/// <summary>
+/// The values every shim actor of one runtime reads and never changes: the runtime's settings (namespace, state
+/// directory, timeouts) and how the shim binary is run for them. Who they talk to is <see cref="ShimServices"/>.
+/// </summary>
+public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings Launch)
+{
+    public string Namespace => Runtime.Namespace;
+
+    public string StateDirectory => Runtime.StateDirectory;
+
+    /// <summary>Sent with Create (and on <c>start</c>'s stdin); null when neither a runc binary nor root is set.</summary>
+    public Options? RuncOptions => Launch.RuncOptions;
+
+    /// <summary>Our events socket (the shims' TTRPC_ADDRESS); fixed per state directory so reloaded shims find it.</summary>
+    public string EventsSocketPath => Launch.TtrpcAddress;
+
+    public static ShimSettings Create(RuntimeSettings settings)
+    {
+        var runc = settings.RuncBinary.Length > 0 || settings.RuncRoot.Length > 0
+            ? new Options { BinaryName = settings.RuncBinary, Root = settings.RuncRoot }
+            : null;
+        var launch = new ShimLaunchSettings(
+            settings.Namespace,
+            GrpcAddress: Path.Combine(settings.StateDirectory, "actorruntime.sock"),
+            TtrpcAddress: Path.Combine(settings.StateDirectory, "actorruntime.sock.ttrpc"))
+        {
+            ShimBinary = settings.ShimBinary,
+            PublishBinary = Environment.ProcessPath ?? "actorruntime",
+            RuncOptions = runc,
+        };
+        return new ShimSettings(settings, launch);
+    }
+}

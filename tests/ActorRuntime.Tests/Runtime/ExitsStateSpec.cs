@@ -1,0 +1,87 @@
+using ActorRuntime.Events;
+using ActorRuntime.Tasks;
+using Source = ActorRuntime.Tasks.ExitWitness.Source;
+
+namespace ActorRuntime.Tests.Runtime;
+
+/// <summary>The rule of <see cref="Exits"/>, as pure transitions: which witness of a process's end enters the bus.</summary>
+public sealed class ExitsStateSpec
+{
+    private static readonly DateTimeOffset At = DateTimeOffset.UnixEpoch.AddDays(1);
+
+    private static ExitWitness Witness(Source from, uint pid, uint status, string execId = "", string containerId = "c1") =>
+        new(from, "ns", containerId, execId, pid, status, At, At);
+
+    private static (ExitsState, IReadOnlyList<TaskEvent>) Exit(ExitsState s, ExitWitness w) => s.Witness(w, deleted: false);
+
+    private static (ExitsState, IReadOnlyList<TaskEvent>) Delete(ExitsState s, ExitWitness w) => s.Witness(w, deleted: true);
+
+    [Fact]
+    public void The_first_witness_of_a_run_enters_and_later_ones_bring_only_what_is_not_in_yet()
+    {
+        var (s, first) = Exit(ExitsState.Empty, Witness(Source.Forwarded, 10, 7));
+        var (s2, again) = Exit(s, Witness(Source.Forwarded, 10, 7));
+        var (s3, waited) = Exit(s2, Witness(Source.Waited, 10, 7));
+        var (s4, deleted) = Delete(s3, Witness(Source.DeleteResponse, 10, 7));
+
+        var exit = Assert.Single(first);
+        Assert.Equal((Topics.Exit, 10u, 7u), (exit.Topic, exit.Pid, exit.ExitStatus));
+        Assert.Empty(again);
+        Assert.Empty(waited);
+        Assert.Equal(Topics.Delete, Assert.Single(deleted).Topic);
+        // Our Delete ended the run: nothing of it is remembered.
+        Assert.Empty(s4.Runs);
+    }
+
+    [Fact]
+    public void A_delete_whose_run_has_no_exit_in_brings_that_exit_first_with_its_figures()
+    {
+        var (s, events) = Delete(ExitsState.Empty, Witness(Source.Forwarded, 10, 3));
+        Assert.Equal([Topics.Exit, Topics.Delete], events.Select(e => e.Topic));
+        Assert.All(events, e => Assert.Equal((10u, 3u, (DateTimeOffset?)At), (e.Pid, e.ExitStatus, e.ExitedAt)));
+
+        // The shim forwarded it; our own Delete reply that follows brings nothing new, and ends the run.
+        var (s2, ours) = Delete(s, Witness(Source.DeleteResponse, 10, 3));
+        Assert.Empty(ours);
+        Assert.Empty(s2.Runs);
+    }
+
+    [Fact]
+    public void A_witness_with_another_pid_is_another_run_and_an_unknown_pid_matches_the_known_one()
+    {
+        var (s, _) = Exit(ExitsState.Empty, Witness(Source.Waited, 10, 1, execId: "e1"));
+        var (s2, unknownPid) = Exit(s, Witness(Source.Lost, 0, 255, execId: "e1"));
+        var (_, otherPid) = Exit(s, Witness(Source.Forwarded, 11, 2, execId: "e1"));
+
+        Assert.Empty(unknownPid);
+        Assert.Empty(s2.Runs); // a lost exec ends its run
+        Assert.Equal((11u, 2u), (Assert.Single(otherPid).Pid, otherPid[0].ExitStatus));
+    }
+
+    [Fact]
+    public void Ending_a_container_forgets_its_execs_and_leaves_other_containers_alone()
+    {
+        var s = ExitsState.Empty;
+        (s, _) = Exit(s, Witness(Source.Waited, 20, 0, execId: "e1"));
+        (s, _) = Exit(s, Witness(Source.Waited, 30, 0, containerId: "c2"));
+        (s, _) = Delete(s, Witness(Source.DeadShim, 10, 137));
+
+        Assert.Equal([("ns", "c2", "")], s.Runs.Keys);
+        // The id's next run enters again.
+        var (_, next) = Exit(s, Witness(Source.Waited, 40, 0));
+        Assert.Single(next);
+    }
+
+    [Fact]
+    public void A_made_up_status_gives_way_to_the_recorded_real_exit()
+    {
+        var running = new ProcessRecord("ns", "c1", "", "/b", Stdio.Null).Started(10);
+        var exited = running.Exited(3, At);
+
+        var unsure = ExitWitness.Unsure(Source.DeadShim, running, 0, 255, At);
+        var recorded = ExitWitness.Unsure(Source.DeadShim, exited, 0, 255, At);
+
+        Assert.Equal((10u, 255u), (unsure.Pid, unsure.ExitStatus));
+        Assert.Equal((10u, 3u, (DateTimeOffset?)At), (recorded.Pid, recorded.ExitStatus, recorded.ExitedAt));
+    }
+}

@@ -110,6 +110,10 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public async Task<IReadOnlyList<string>> ListAsync(CancellationToken ct = default) =>
         (await actors.ShimManager.Ask<ShimManagerProtocol.TaskList>(new ShimManagerProtocol.ListTasks(), CommandTimeout, ct)).ContainerIds;
 
+    /// <summary>Counters of the one door through which exits enter the bus (witnesses by source, entered, dropped).</summary>
+    public Task<ShimManagerProtocol.ExitStats> ExitStatsAsync(CancellationToken ct = default) =>
+        actors.ShimManager.Ask<ShimManagerProtocol.ExitStats>(new ShimManagerProtocol.GetExitStats(), CommandTimeout, ct);
+
     /// <summary>Completes once every shim found on disk at start-up was reloaded or cleaned up.</summary>
     public Task<ShimManagerProtocol.Loaded> AwaitLoadedAsync(CancellationToken ct = default) =>
         // Each shim loads under the load timeout, in parallel; a dead one then costs at most the cleanup timeout.

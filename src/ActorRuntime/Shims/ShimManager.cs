@@ -75,6 +75,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             _state = _state.ShimReleased(r.ContainerId, Sender);
             Sender.Tell(new ShimManagerProtocol.Unrouted(r.ContainerId));
         });
+        Receive<ShimManagerProtocol.GetExitStats>(get => _services.Exits.Forward(get));
         Receive<ShimManagerProtocol.ListTasks>(_ =>
             Sender.Tell(new ShimManagerProtocol.TaskList(_state.Live.OrderBy(id => id, StringComparer.Ordinal).ToList())));
         Receive<ShimManagerProtocol.AwaitLoaded>(_ =>

@@ -1,3 +1,5 @@
+using ActorRuntime.Tasks;
+
 namespace ActorRuntime.Shims;
 
 /// <summary>Messages of the ShimManager besides the task commands it routes by container id.</summary>
@@ -22,6 +24,18 @@ public static class ShimManagerProtocol
     public sealed record Unrouted(string ContainerId);
 
     public sealed record ListTasks;
+
+    /// <summary>Ask for <see cref="ExitStats"/>: how many witnesses of exits came in, from where, and what entered the bus.</summary>
+    public sealed record GetExitStats;
+
+    /// <summary>
+    /// Counters of the one door for exits: witnesses offered by source, events they brought into the bus, and witnesses
+    /// that brought nothing (their run's exit and delete were already in).
+    /// </summary>
+    public sealed record ExitStats(IReadOnlyDictionary<ExitWitness.Source, long> Witnessed, long Entered, long Dropped)
+    {
+        public long WitnessedFrom(ExitWitness.Source source) => Witnessed.GetValueOrDefault(source);
+    }
 
     public sealed record TaskList(IReadOnlyList<string> ContainerIds);
 

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using ActorRuntime.Shims;
 using ActorRuntime.Events;
 using Akka.Actor;
 
@@ -32,11 +34,13 @@ internal sealed class Exits : ReceiveActor
     public sealed record Entered(int Events);
 
     private ExitsState _state = ExitsState.Empty;
+    private ShimManagerProtocol.ExitStats _stats = new(ImmutableDictionary<ExitWitness.Source, long>.Empty, 0, 0);
 
     public Exits(IActorRef eventBus)
     {
         Receive<Exited>(m => Witness(eventBus, m.Witness, deleted: false, m.WantAck));
         Receive<Deleted>(m => Witness(eventBus, m.Witness, deleted: true, m.WantAck));
+        Receive<ShimManagerProtocol.GetExitStats>(_ => Sender.Tell(_stats));
     }
 
     public static Props Props(IActorRef eventBus) => Akka.Actor.Props.Create(() => new Exits(eventBus));
@@ -44,7 +48,12 @@ internal sealed class Exits : ReceiveActor
     private void Witness(IActorRef eventBus, ExitWitness witness, bool deleted, bool wantAck)
     {
         (_state, var enter) = _state.Witness(witness, deleted);
+        _stats = Count(_stats, witness.From, enter.Count);
         foreach (var e in enter) eventBus.Tell(new EventBusProtocol.Publish(e));
         if (wantAck) Sender.Tell(new Entered(enter.Count));
     }
+
+    private static ShimManagerProtocol.ExitStats Count(ShimManagerProtocol.ExitStats stats, ExitWitness.Source from, int entered) =>
+        new(((ImmutableDictionary<ExitWitness.Source, long>)stats.Witnessed).SetItem(from, stats.WitnessedFrom(from) + 1),
+            stats.Entered + entered, stats.Dropped + (entered == 0 ? 1 : 0));
 }

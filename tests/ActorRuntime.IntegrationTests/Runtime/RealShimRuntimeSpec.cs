@@ -36,16 +36,19 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
     private static readonly string[] Lifecycle = [Topics.Create, Topics.Start, Topics.Exit, Topics.Delete];
 
     /// <summary>
-    /// Waits on the bus, not the clock, before counting: each of create, start, exit and delete reaches the bus twice —
-    /// published by the task actor and forwarded by the shim, in either order — and it drops the later copy as a
-    /// duplicate. Once it has dropped four per container and delivered all four, no copy is still on its way: a duplicate
-    /// it let through would be among the events counted.
+    /// Waits on the runtime, not the clock, before counting. Every lifecycle event comes twice: published by the task
+    /// actor and forwarded by the shim, in either order. Create and start go to the bus, which drops the later copy;
+    /// exit and delete are witnesses offered to the one door for exits. Once the bus has dropped two copies per
+    /// container, the door has had the shim's own exit and delete of each container, and the bus has delivered all four
+    /// events, no copy is still on its way: a duplicate let through would be among the events counted.
     /// </summary>
-    private static Task BothCopiesReachedTheBusAsync(RealRuntime rt, params string[] ids) =>
+    private static Task BothCopiesArrivedAsync(RealRuntime rt, params string[] ids) =>
         EventuallyAsync(async () =>
-                await rt.DuplicatesDroppedAsync() >= Lifecycle.Length * ids.Length &&
+                // The door first: whatever it let through was sent to the bus before the bus is asked below.
+                (await rt.Runtime.ExitStatsAsync()).WitnessedFrom(ExitWitness.Source.Forwarded) >= 2 * ids.Length &&
+                await rt.DuplicatesDroppedAsync() >= 2 * ids.Length &&
                 ids.All(id => Lifecycle.All(topic => rt.EventsOf(id, topic).Count > 0)),
-            $"both copies of every lifecycle event of {string.Join(", ", ids)} at the bus", TimeSpan.FromSeconds(20),
+            $"both copies of every lifecycle event of {string.Join(", ", ids)}", TimeSpan.FromSeconds(20),
             rt.Recorder.ToString);
 
     /// <summary>
@@ -66,7 +69,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         Assert.Equal(3u, exited.ExitStatus);
         var deleted = await _rt.Runtime.DeleteAsync("exit3");
         Assert.Equal(3u, deleted.ExitStatus);
-        await BothCopiesReachedTheBusAsync(_rt, "exit3");
+        await BothCopiesArrivedAsync(_rt, "exit3");
 
         var exits = _rt.EventsOf("exit3", Topics.Exit);
         var exit = Assert.Single(exits);
@@ -120,7 +123,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         var exits = await Task.WhenAll(ids.Select(id => _rt.Runtime.WaitAsync(id))).WaitAsync(TimeSpan.FromMinutes(1));
         Assert.Equal(Enumerable.Range(0, 50).Select(i => (uint)i), exits.Select(e => e.ExitStatus));
         await Task.WhenAll(ids.Select(id => _rt.Runtime.DeleteAsync(id))).WaitAsync(TimeSpan.FromMinutes(2));
-        await BothCopiesReachedTheBusAsync(_rt, [.. ids]);
+        await BothCopiesArrivedAsync(_rt, [.. ids]);
 
         for (var i = 0; i < ids.Count; i++)
         {
@@ -233,7 +236,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         await _rt.Runtime.WaitAsync("pod1-b").WaitAsync(TimeSpan.FromSeconds(20));
         await _rt.Runtime.DeleteAsync("pod1-b");
         await HostProcesses.WaitUntilGoneAsync(shim.Pid, TimeSpan.FromSeconds(5));
-        await BothCopiesReachedTheBusAsync(_rt, "pod1-a", "pod1-b");
+        await BothCopiesArrivedAsync(_rt, "pod1-a", "pod1-b");
         Assert.Single(_rt.EventsOf("pod1-a", Topics.Exit));
         Assert.Single(_rt.EventsOf("pod1-b", Topics.Exit));
         await LeakCheck.AssertCleanAsync(_env);

@@ -4,6 +4,7 @@ using ActorRuntime.Events;
 using ActorRuntime.Protocol.Events;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Shims;
 using ActorRuntime.Tasks;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -107,11 +108,7 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
     }
 
     /// <summary>What the shim binary's `delete` would report: pid of init, 137 (it kills what is left), now.</summary>
-    public DeleteResponse CleanupResponse(string containerId)
-    {
-        var pid = PidOf(containerId) ?? uint.MaxValue;
-        return new DeleteResponse { Pid = pid, ExitStatus = 137, ExitedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) };
-    }
+    public ShimDeleteResult CleanupResponse(string containerId) => new(PidOf(containerId) ?? 0, 137, DateTimeOffset.UtcNow);
 
     private TtrpcServer Listen() => TtrpcServer.Listen(SocketPath, BindTo(new TtrpcServiceRegistry()));
 

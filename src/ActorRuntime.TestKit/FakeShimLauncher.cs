@@ -58,7 +58,7 @@ public sealed class FakeShimLauncher : IAsyncDisposable
             return Task.FromResult(shim.Address);
         }
 
-        public async Task<DeleteResponse> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null)
+        public async Task<ShimDeleteResult> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null)
         {
             Interlocked.Increment(ref owner._deleteCalls);
             if (owner.DeleteDelay > TimeSpan.Zero) await Task.Delay(owner.DeleteDelay, CancellationToken.None).ConfigureAwait(false);

@@ -33,7 +33,7 @@ public sealed class BusyboxContainerSpec
             Rootfs = { ShimTestEnvironment.ImageMount() },
             Stdout = output,
             Stderr = output,
-            Options = TypeUrls.Pack(env.Settings.RuncOptions!),
+            Options = TypeUrls.Pack(env.Settings.RuncOptions!.ToProtobuf()),
         });
         Assert.True(created.Pid > 0);
         var wait = client.WaitAsync(new WaitRequest { Id = "c1" });
@@ -76,7 +76,7 @@ public sealed class BusyboxContainerSpec
             Id = "c1",
             Bundle = bundle.Path,
             Rootfs = { ShimTestEnvironment.ImageMount() },
-            Options = TypeUrls.Pack(env.Settings.RuncOptions!),
+            Options = TypeUrls.Pack(env.Settings.RuncOptions!.ToProtobuf()),
         });
         await client.StartAsync(new StartRequest { Id = "c1" });
 

@@ -101,7 +101,7 @@ public sealed class ShimBinarySpec
             Id = "c1",
             Bundle = bundle.Path,
             Rootfs = { ShimTestEnvironment.ImageMount() },
-            Options = TypeUrls.Pack(env.Settings.RuncOptions!),
+            Options = TypeUrls.Pack(env.Settings.RuncOptions!.ToProtobuf()),
         });
         await client.StartAsync(new StartRequest { Id = "c1" });
         Assert.NotEmpty(MountInfo.MountPointsUnder(bundle.RootfsPath));
@@ -119,7 +119,7 @@ public sealed class ShimBinarySpec
 
         Assert.Equal(137u, response.ExitStatus);
         Assert.Equal(created.Pid, response.Pid);
-        Assert.True(response.ExitedAt.ToDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-1));
+        Assert.True(response.ExitedAt > DateTimeOffset.UtcNow.AddMinutes(-1));
         await HostProcesses.WaitUntilGoneAsync((int)created.Pid, TimeSpan.FromSeconds(5));
         Assert.Empty(MountInfo.MountPointsUnder(bundle.RootfsPath)); // the shim's delete unmounted rootfs
         Assert.True(await ShimSocket.RemoveIfStaleAsync(address), "a killed shim leaves its socket file");
@@ -237,7 +237,7 @@ public sealed class ShimBinarySpec
         // shim_cgroup is only read by `start`, from stdin: a cgroup that does not exist makes it fail.
         var settings = env.Settings with
         {
-            RuncOptions = new Protocol.Runc.Options { Root = env.RuncRoot, ShimCgroup = "/actorruntime-test-missing-cgroup" },
+            RuncOptions = new RuncOptions(Root: env.RuncRoot, ShimCgroup: "/actorruntime-test-missing-cgroup"),
         };
 
         var error = await Assert.ThrowsAsync<TtrpcException>(() => env.StartShimAsync(bundle, settings));

@@ -34,7 +34,7 @@ public sealed class ShimTaskApiSpec
         Rootfs = { ShimTestEnvironment.ImageMount() },
         Stdout = stdout,
         Stderr = stdout,
-        Options = TypeUrls.Pack(env.Settings.RuncOptions!),
+        Options = TypeUrls.Pack(env.Settings.RuncOptions!.ToProtobuf()),
     };
 
     /// <summary>Delete, Shutdown, wait for the shim to exit, remove the bundle: containerd's normal teardown.</summary>

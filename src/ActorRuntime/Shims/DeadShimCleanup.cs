@@ -23,7 +23,7 @@ public static class DeadShimCleanup
     public const uint UnknownExitStatus = 255;
 
     /// <summary>What the shim binary's delete reported (null when it failed), and whether the init had already ended before it.</summary>
-    public sealed record ShimDeleted(DeleteResponse? Response, bool InitHadExited);
+    public sealed record ShimDeleted(ShimDeleteResult? Response, bool InitHadExited);
 
     /// <summary>The exit and delete the cleanup published (null when nothing was owed).</summary>
     public sealed record Outcome(string ContainerId, ExitWitness? Published);
@@ -61,7 +61,7 @@ public static class DeadShimCleanup
     public static async Task<ShimDeleted> CleanUpAsync(Bundle? bundle, IShimLauncher launcher, TimeSpan timeout, ILogger logger,
         Func<ShimDeleted, Task>? settle = null)
     {
-        DeleteResponse? response = null;
+        ShimDeleteResult? response = null;
         var initHadExited = false;
         if (bundle is not null)
         {
@@ -87,10 +87,8 @@ public static class DeadShimCleanup
     {
         if (deleted.Response is not { } d)
             return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, 0, UnknownExitStatus, DateTimeOffset.UtcNow);
-        // 4294967295 is Go's -1: init.pid could not be read.
-        var pid = d.Pid == uint.MaxValue ? 0 : d.Pid;
-        return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, pid, deleted.InitHadExited ? UnknownExitStatus : d.ExitStatus,
-            GoTime.ToDateTimeOffset(d.ExitedAt) ?? DateTimeOffset.UtcNow);
+        return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, d.Pid, deleted.InitHadExited ? UnknownExitStatus : d.ExitStatus,
+            d.ExitedAt);
     }
 
     /// <summary>

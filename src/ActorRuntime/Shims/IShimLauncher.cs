@@ -1,4 +1,3 @@
-using ActorRuntime.Protocol.Shim;
 using Microsoft.Extensions.Logging;
 
 namespace ActorRuntime.Shims;
@@ -13,7 +12,7 @@ public interface IShimLauncher
     Task<string> StartAsync(Bundle bundle, CancellationToken ct);
 
     /// <summary>Cleans up after a shim (dead or alive) and reports the init process's pid, status and exit time.</summary>
-    Task<DeleteResponse> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null);
+    Task<ShimDeleteResult> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null);
 }
 
 /// <summary>Runs containerd-shim-runc-v2 (or the configured binary) with its start/delete subcommands.</summary>
@@ -23,6 +22,6 @@ public sealed class BinaryShimLauncher(ShimLaunchSettings settings) : IShimLaunc
 
     public Task<string> StartAsync(Bundle bundle, CancellationToken ct) => ShimBinary.StartAsync(bundle, settings, ct);
 
-    public Task<DeleteResponse> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null) =>
+    public Task<ShimDeleteResult> DeleteAsync(Bundle bundle, TimeSpan timeout, CancellationToken ct, ILogger? logger = null) =>
         ShimBinary.DeleteAsync(bundle, settings, timeout, ct, logger);
 }

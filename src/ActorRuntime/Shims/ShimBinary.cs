@@ -45,7 +45,7 @@ public static class ShimBinary
         arguments.Add("start");
 
         // containerd sends the options as a google.protobuf.Any with the bare type URL; nothing when unset.
-        var stdin = settings.RuncOptions is { } options ? TypeUrls.Pack(options).ToByteArray() : [];
+        var stdin = settings.RuncOptions is { } options ? TypeUrls.Pack(options.ToProtobuf()).ToByteArray() : [];
 
         using var process = Launch(binary, arguments, bundle, settings);
         using var killOnCancel = ct.Register(() => Kill(process));
@@ -75,10 +75,10 @@ public static class ShimBinary
 
     /// <summary>
     /// Runs <c>&lt;shim&gt; ... -id id -bundle path delete</c> in the bundle: the shim kills and deletes its runc
-    /// container, unmounts rootfs and prints a raw <see cref="DeleteResponse"/>. Its stderr (logrus lines) is logged as
+    /// container, unmounts rootfs and prints a raw DeleteResponse, returned as <see cref="ShimDeleteResult"/>. Its stderr (logrus lines) is logged as
     /// warnings. Killed and failed with <see cref="DeadlineExceededException"/> after <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<DeleteResponse> DeleteAsync(Bundle bundle, ShimLaunchSettings settings, TimeSpan timeout,
+    public static async Task<ShimDeleteResult> DeleteAsync(Bundle bundle, ShimLaunchSettings settings, TimeSpan timeout,
         CancellationToken ct, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(bundle);
@@ -119,7 +119,7 @@ public static class ShimBinary
                 $"{binary} delete for {bundle.Namespace}/{bundle.Id} failed (exit status {process.ExitCode}): {stderr}");
         try
         {
-            return DeleteResponse.Parser.ParseFrom(await stdoutTask.ConfigureAwait(false));
+            return ShimDeleteResult.From(DeleteResponse.Parser.ParseFrom(await stdoutTask.ConfigureAwait(false)));
         }
         catch (InvalidProtocolBufferException e)
         {

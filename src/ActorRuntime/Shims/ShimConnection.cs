@@ -52,7 +52,7 @@ internal sealed class ShimConnection : IAsyncDisposable
         }
     }
 
-    public async Task<uint> CreateAsync(TaskProtocol.Create c, string bundle, Options? runcOptions)
+    public async Task<uint> CreateAsync(TaskProtocol.Create c, string bundle, RuncOptions? runcOptions)
     {
         var request = new CreateTaskRequest
         {
@@ -66,7 +66,7 @@ internal sealed class ShimConnection : IAsyncDisposable
         };
         foreach (var m in c.Rootfs)
             request.Rootfs.Add(new Protocol.Types.Mount { Type = m.Type, Source = m.Source, Options = { m.Options } });
-        if (runcOptions is not null) request.Options = TypeUrls.Pack(runcOptions);
+        if (runcOptions is not null) request.Options = TypeUrls.Pack(runcOptions.ToProtobuf());
         return (await _client.CreateAsync(request, Bounded).ConfigureAwait(false)).Pid;
     }
 

@@ -1,5 +1,3 @@
-using ActorRuntime.Protocol.Runc;
-
 namespace ActorRuntime.Shims;
 
 /// <summary>
@@ -22,7 +20,7 @@ public sealed record ShimLaunchSettings(string Namespace, string GrpcAddress, st
     public string PublishBinary { get; init; } = "containerd";
 
     /// <summary>Sent on <c>start</c>'s stdin (binary_name, root, shim_cgroup, ...); null sends nothing.</summary>
-    public Options? RuncOptions { get; init; }
+    public RuncOptions? RuncOptions { get; init; }
 
     /// <summary>Passes <c>-debug</c> so the shim logs at debug level into the <c>log</c> FIFO.</summary>
     public bool Debug { get; init; }

@@ -1,5 +1,4 @@
 using ActorRuntime.Configuration;
-using ActorRuntime.Protocol.Runc;
 
 namespace ActorRuntime.Shims;
 
@@ -14,7 +13,7 @@ public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings La
     public string StateDirectory => Runtime.StateDirectory;
 
     /// <summary>Sent with Create (and on <c>start</c>'s stdin); null when neither a runc binary nor root is set.</summary>
-    public Options? RuncOptions => Launch.RuncOptions;
+    public RuncOptions? RuncOptions => Launch.RuncOptions;
 
     /// <summary>Our events socket (the shims' TTRPC_ADDRESS); fixed per state directory so reloaded shims find it.</summary>
     public string EventsSocketPath => Launch.TtrpcAddress;
@@ -22,7 +21,7 @@ public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings La
     public static ShimSettings Create(RuntimeSettings settings)
     {
         var runc = settings.RuncBinary.Length > 0 || settings.RuncRoot.Length > 0
-            ? new Options { BinaryName = settings.RuncBinary, Root = settings.RuncRoot }
+            ? new RuncOptions(settings.RuncBinary, settings.RuncRoot)
             : null;
         var launch = new ShimLaunchSettings(
             settings.Namespace,

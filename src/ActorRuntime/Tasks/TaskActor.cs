@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using ActorRuntime.Events;
-using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using Akka.Actor;
@@ -13,7 +12,7 @@ namespace ActorRuntime.Tasks;
 /// </summary>
 internal sealed class TaskActor : ProcessActorBase
 {
-    private readonly Options? _runcOptions;
+    private readonly RuncOptions? _runcOptions;
     private readonly IActorRef _manager;
     private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
     private long _execRuns;
@@ -24,7 +23,7 @@ internal sealed class TaskActor : ProcessActorBase
     /// <summary>Told to the parent shim actor when the shim refused Create; the parent tears the shim down and answers.</summary>
     public sealed record CreateFailed(TaskProtocol.Failed Failure, IActorRef ReplyTo);
 
-    public TaskActor(ProcessRecord record, ProcessServices services, Options? runcOptions, IActorRef manager)
+    public TaskActor(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager)
         : base(record, services)
     {
         _runcOptions = runcOptions;
@@ -32,7 +31,7 @@ internal sealed class TaskActor : ProcessActorBase
         Ready();
     }
 
-    public static Props Props(ProcessRecord record, ProcessServices services, Options? runcOptions, IActorRef manager) =>
+    public static Props Props(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager) =>
         Akka.Actor.Props.Create(() => new TaskActor(record, services, runcOptions, manager));
 
     protected override void PreStart()

@@ -58,7 +58,7 @@ public sealed class ShimTestEnvironment : IAsyncDisposable
             }));
         Settings = new ShimLaunchSettings(Namespace, Path.Combine(Root, "grpc.sock"), _eventsServer.SocketPath)
         {
-            RuncOptions = new Options { Root = RuncRoot },
+            RuncOptions = new RuncOptions(Root: RuncRoot),
         };
     }
 

@@ -9,21 +9,23 @@ using static ActorRuntime.Events.EventBusProtocol;
 namespace ActorRuntime.Benchmarks;
 
 /// <summary>
-/// Publish-to-subscriber latency of the EventBus on a SQLite store in a temp dir: one event in flight at a time (the
-/// next is published once the subscriber has the previous one), so each figure is the path a dockerd-style subscriber
-/// waits on — decision, journal write, hand-over — without queueing behind other events. Warm-up events are not counted.
+/// Publish-to-subscriber latency of the EventBus on a SQLite store in a temp dir (or Akka's in-memory journal, to see the
+/// actors' share alone): one event in flight at a time (the next is published once the subscriber has the previous one),
+/// so each figure is the path a dockerd-style subscriber waits on — decision, journal write, hand-over — without queueing
+/// behind other events. Warm-up events are not counted.
 /// </summary>
 internal static class EventLatency
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    public static async Task<LatencyResult> RunAsync(int n, int warmup, TextWriter log)
+    public static async Task<LatencyResult> RunAsync(int n, int warmup, PersistenceProvider store, TextWriter log)
     {
         var dir = Directory.CreateTempSubdirectory("arbench-events-");
         try
         {
-            var settings = new PersistenceSettings(PersistenceProvider.Sqlite,
-                $"Data Source={Path.Combine(dir.FullName, PersistenceSettings.DatabaseFileName)}", dir.FullName);
+            var settings = new PersistenceSettings(store,
+                store == PersistenceProvider.Sqlite ? $"Data Source={Path.Combine(dir.FullName, PersistenceSettings.DatabaseFileName)}" : "",
+                dir.FullName);
             settings.EnsureStorage();
             var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
                 .WithFallback(ActorRuntimePersistence.ToConfig(settings));
@@ -49,7 +51,7 @@ internal static class EventLatency
                         latencies.Add(Stopwatch.GetElapsedTime(published, arrival.Timestamp).TotalMilliseconds);
                     if ((i + 1) % 500 == 0) log.WriteLine($"events: {i + 1} of {warmup + n}");
                 }
-                return LatencyResult.Of(n, warmup, latencies);
+                return LatencyResult.Of(store.ToString(), n, warmup, latencies);
             }
             finally
             {
@@ -79,12 +81,13 @@ internal static class EventLatency
 }
 
 /// <summary>Latency percentiles in milliseconds (nearest-rank).</summary>
-internal sealed record LatencyResult(int Events, int Warmup, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double MeanMs)
+internal sealed record LatencyResult(
+    string Store, int Events, int Warmup, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double MeanMs)
 {
-    public static LatencyResult Of(int events, int warmup, IReadOnlyCollection<double> samples)
+    public static LatencyResult Of(string store, int events, int warmup, IReadOnlyCollection<double> samples)
     {
         var sorted = samples.Order().ToArray();
         double Rank(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
-        return new LatencyResult(events, warmup, Rank(0.50), Rank(0.90), Rank(0.99), sorted[^1], sorted.Average());
+        return new LatencyResult(store, events, warmup, Rank(0.50), Rank(0.90), Rank(0.99), sorted[^1], sorted.Average());
     }
 }

@@ -3,10 +3,10 @@ using System.Text.Json;
 using ActorRuntime.Benchmarks;
 
 // actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
-// actorruntime-bench events [--n 2000] [--warmup 200] [--json]
+// actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
 const string Usage = """
     usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
-           actorruntime-bench events [--n 2000] [--warmup 200] [--json]
+           actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
     """;
 if (args.Length == 0 || args[0] is not ("restart" or "events"))
 {
@@ -74,17 +74,21 @@ static async Task<int> EventsBenchmark(string[] args)
     var n = 2000;
     var warmup = 200;
     var json = false;
+    var store = ActorRuntime.Store.PersistenceProvider.Sqlite;
     for (var i = 1; i < args.Length; i++)
     {
         switch (args[i])
         {
             case "--n": n = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
             case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--store" when args[i + 1] is "sqlite" or "inmem":
+                store = args[++i] == "inmem" ? ActorRuntime.Store.PersistenceProvider.InMemory : ActorRuntime.Store.PersistenceProvider.Sqlite;
+                break;
             case "--json": json = true; break;
             default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
         }
     }
-    var r = await EventLatency.RunAsync(n, warmup, Console.Error);
+    var r = await EventLatency.RunAsync(n, warmup, store, Console.Error);
     if (json)
     {
         Console.WriteLine(JsonSerializer.Serialize(new
@@ -95,7 +99,7 @@ static async Task<int> EventsBenchmark(string[] args)
         }, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }
-    Console.WriteLine($"event latency: publish → actor subscriber, SQLite store, one event in flight, {r.Events} events after {r.Warmup} warm-up, {Environment.ProcessorCount} cores");
+    Console.WriteLine($"event latency: publish → actor subscriber, {r.Store} store, one event in flight, {r.Events} events after {r.Warmup} warm-up, {Environment.ProcessorCount} cores");
     Console.WriteLine();
     Console.WriteLine("| p50 | p90 | p99 | max | mean |");
     Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");

@@ -82,6 +82,10 @@ public static class EventBusProtocol
         }
     }
 
+    /// <summary>
+    /// <paramref name="LastOffset"/>: the last event handed to the subscriptions (written, so a resume point).
+    /// The drop counters count since the bus started; <paramref name="TrackedRuns"/> is the size of its run bookkeeping.
+    /// </summary>
     public sealed record EventBusStats(
         long LastOffset,
         long DroppedDuplicates,

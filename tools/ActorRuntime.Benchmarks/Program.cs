@@ -3,11 +3,17 @@ using System.Text.Json;
 using ActorRuntime.Benchmarks;
 
 // actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
-if (args.Length == 0 || args[0] != "restart")
+// actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
+const string Usage = """
+    usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
+           actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
+    """;
+if (args.Length == 0 || args[0] is not ("restart" or "events"))
 {
-    Console.Error.WriteLine("usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]");
+    Console.Error.WriteLine(Usage);
     return 2;
 }
+if (args[0] == "events") return await EventsBenchmark(args);
 var n = 100;
 var parallel = 8;
 bool json = false, skipContainerd = false;
@@ -62,3 +68,41 @@ Row($"clean-up: kill + delete {n}", r => r.CleanupMs);
 Console.WriteLine();
 foreach (var r in results) Console.WriteLine($"- {r.Runtime}: {r.Notes}");
 return 0;
+
+static async Task<int> EventsBenchmark(string[] args)
+{
+    var n = 2000;
+    var warmup = 200;
+    var json = false;
+    var store = ActorRuntime.Store.PersistenceProvider.Sqlite;
+    for (var i = 1; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--n": n = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--store" when args[i + 1] is "sqlite" or "inmem":
+                store = args[++i] == "inmem" ? ActorRuntime.Store.PersistenceProvider.InMemory : ActorRuntime.Store.PersistenceProvider.Sqlite;
+                break;
+            case "--json": json = true; break;
+            default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
+        }
+    }
+    var r = await EventLatency.RunAsync(n, warmup, store, Console.Error);
+    if (json)
+    {
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            scenario = "event-latency",
+            machine = new { cores = Environment.ProcessorCount, kernel = Environment.OSVersion.VersionString },
+            result = r,
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+    Console.WriteLine($"event latency: publish → actor subscriber, {r.Store} store, one event in flight, {r.Events} events after {r.Warmup} warm-up, {Environment.ProcessorCount} cores");
+    Console.WriteLine();
+    Console.WriteLine("| p50 | p90 | p99 | max | mean |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine($"| {r.P50Ms:F2} ms | {r.P90Ms:F2} ms | {r.P99Ms:F2} ms | {r.MaxMs:F2} ms | {r.MeanMs:F2} ms |");
+    return 0;
+}

@@ -5,7 +5,7 @@ using Akka.Actor;
 namespace ActorRuntime.Host;
 
 /// <summary>
-/// Everything in the EventBus's journal, in offset order, each tagged with its Offset (the journal's global ordering).
+/// Everything in the EventBus's journal, in offset order, each tagged with its Offset (the bus's delivery number).
 /// Subscribes as a backend (callback) subscriber from offset 0 with no filter; every event is kept (for the
 /// <c>events</c> request) and, unless disabled, streamed as an <c>{"event":{...}}</c> line.
 /// </summary>

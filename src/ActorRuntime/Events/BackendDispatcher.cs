@@ -1,7 +1,3 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Akka.Actor;
 using static ActorRuntime.Events.EventBusProtocol;
 
@@ -22,8 +18,8 @@ internal sealed class BackendDispatcher : ReceiveActor
     private long _handed;
     private long _completed;
     private long _failures;
-    private long _lastHanded;
-    private long _lastCompleted;
+    private EventOffset _lastHanded;
+    private EventOffset _lastCompleted;
 
     public BackendDispatcher(string id, Func<TaskEvent, Task> callback, TimeSpan? timeout)
     {
@@ -47,7 +43,7 @@ internal sealed class BackendDispatcher : ReceiveActor
         Receive<BackendLane.Started>(s =>
         {
             _handed++;
-            _lastHanded = Math.Max(_lastHanded, s.Offset);
+            _lastHanded = EventOffset.Max(_lastHanded, s.Offset);
             Report();
         });
 
@@ -55,7 +51,7 @@ internal sealed class BackendDispatcher : ReceiveActor
         {
             _completed++;
             if (f.Failed) _failures++;
-            _lastCompleted = Math.Max(_lastCompleted, f.Offset);
+            _lastCompleted = EventOffset.Max(_lastCompleted, f.Offset);
             if (_lanes.TryGetValue(f.Lane, out var lane) && --lane.Pending == 0)
             {
                 // Only this actor feeds the lane, so nothing can be in flight to it: stopping now loses nothing.

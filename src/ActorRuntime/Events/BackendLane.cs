@@ -1,7 +1,3 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Event;
 using static ActorRuntime.Events.EventBusProtocol;
@@ -41,7 +37,7 @@ internal sealed class BackendLane : ReceiveActor
             {
                 _log.Warning(error, "Backend callback failed for {0} at offset {1} ({2})", _lane, done.Event.Offset, done.Event.Topic);
             }
-            Context.Parent.Tell(new Finished(_lane, done.Event.Offset, done.Error is not null));
+            Context.Parent.Tell(new Finished(_lane, EventOffset.Of(done.Event), done.Error is not null));
             TryRun();
         });
     }
@@ -54,7 +50,7 @@ internal sealed class BackendLane : ReceiveActor
         if (_busy || _queue.Count == 0) return;
         var e = _queue.Dequeue();
         _busy = true;
-        Context.Parent.Tell(new Started(_lane, e.Offset));
+        Context.Parent.Tell(new Started(_lane, EventOffset.Of(e)));
         Invoke(_callback, e, _timeout).PipeTo(Self,
             success: () => new CallbackDone(e, null),
             failure: ex => new CallbackDone(e, ex));
@@ -67,10 +63,10 @@ internal sealed class BackendLane : ReceiveActor
     }
 
     /// <summary>The callback for Offset began (to the parent).</summary>
-    internal sealed record Started(string Lane, long Offset);
+    internal sealed record Started(string Lane, EventOffset Offset);
 
     /// <summary>The callback for Offset ended (to the parent).</summary>
-    internal sealed record Finished(string Lane, long Offset, bool Failed);
+    internal sealed record Finished(string Lane, EventOffset Offset, bool Failed);
 
     private sealed record CallbackDone(TaskEvent Event, Exception? Error);
 }

@@ -1,7 +1,3 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Akka.Actor;
 
 namespace ActorRuntime.Events;
@@ -11,6 +7,9 @@ public static class EventBusProtocol
 {
     /// <summary>Marker for messages the bus accepts.</summary>
     public interface IEventBusCommand;
+
+    /// <summary>Marker for the subscription messages; the bus hands them to its subscription side with the sender kept.</summary>
+    public interface ISubscriptionCommand : IEventBusCommand;
 
     /// <summary>
     /// Publish an event (its Offset is ignored and assigned by the bus). With <paramref name="WantAck"/> the sender gets
@@ -31,33 +30,39 @@ public static class EventBusProtocol
     /// The sender gets <see cref="Subscribed"/>, or <c>Status.Failure(InvalidArgumentException)</c> for a bad filter.
     /// The subscriber receives <see cref="TaskEvent"/>s in offset order, sent by the subscription's pump; it replies
     /// <see cref="Ack"/> (to the sender of the event) to let more than <see cref="EventBusSettings.MaxInFlightPerSubscriber"/> through.
-    /// Its termination ends the subscription.
+    /// Its termination ends the subscription. Events reach it as soon as their journal write is confirmed.
     /// </summary>
-    public sealed record Subscribe(IReadOnlyList<string> Filters, IActorRef Subscriber) : IEventBusCommand;
+    public sealed record Subscribe(IReadOnlyList<string> Filters, IActorRef Subscriber) : ISubscriptionCommand;
 
     /// <summary>
     /// Subscribe an in-process callback (moby's libcontainerd backend). Calls for one container (namespace + container id,
     /// its execs included) run strictly in offset order, one at a time; different containers run in parallel. A failed
     /// or faulted callback is logged and counted; the container's queue moves on. In-process only (not serializable).
     /// </summary>
-    public sealed record SubscribeBackend(IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : IEventBusCommand;
+    public sealed record SubscribeBackend(IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : ISubscriptionCommand;
 
     /// <summary>
     /// Resumable actor subscription: first every journaled event with offset &gt; <paramref name="AfterOffset"/> in offset
     /// order, then live ones, with no gap and no duplicate at the switch-over, across restarts of the runtime (offsets are
-    /// the journal's global ordering; remember the last one you handled and pass it here). Delivery, acks and lag as for
-    /// <see cref="Subscribe"/>. 0 = from the beginning of the journal. Without a read journal (in-memory persistence) only
-    /// <paramref name="AfterOffset"/> &gt;= the current offset is accepted (<c>Status.Failure(NotSupportedException)</c> otherwise).
+    /// the bus's delivery numbers 1, 2, 3, …; remember the last one you handled and pass it here). Delivery, acks and lag
+    /// as for <see cref="Subscribe"/>. 0 = from the beginning of the journal. Replay reads the journal through its plugin,
+    /// so it works on every journal, the in-memory one included (which holds only this process's events).
     /// </summary>
-    public sealed record SubscribeFrom(long AfterOffset, IReadOnlyList<string> Filters, IActorRef Subscriber) : IEventBusCommand;
+    public sealed record SubscribeFrom(long AfterOffset, IReadOnlyList<string> Filters, IActorRef Subscriber) : ISubscriptionCommand
+    {
+        public EventOffset After => new(AfterOffset);
+    }
 
     /// <summary>Resumable <see cref="SubscribeBackend"/>: replay after <paramref name="AfterOffset"/>, then live (see <see cref="SubscribeFrom"/>).</summary>
-    public sealed record SubscribeBackendFrom(long AfterOffset, IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : IEventBusCommand;
+    public sealed record SubscribeBackendFrom(long AfterOffset, IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : ISubscriptionCommand
+    {
+        public EventOffset After => new(AfterOffset);
+    }
 
     public sealed record Subscribed(string SubscriptionId);
 
     /// <summary>End a subscription; the sender gets <see cref="Unsubscribed"/> (Existed false when the id was unknown).</summary>
-    public sealed record Unsubscribe(string SubscriptionId) : IEventBusCommand;
+    public sealed record Unsubscribe(string SubscriptionId) : ISubscriptionCommand;
 
     public sealed record Unsubscribed(string SubscriptionId, bool Existed);
 
@@ -77,6 +82,10 @@ public static class EventBusProtocol
         }
     }
 
+    /// <summary>
+    /// <paramref name="LastOffset"/>: the last event handed to the subscriptions (written, so a resume point).
+    /// The drop counters count since the bus started; <paramref name="TrackedRuns"/> is the size of its run bookkeeping.
+    /// </summary>
     public sealed record EventBusStats(
         long LastOffset,
         long DroppedDuplicates,
@@ -131,9 +140,9 @@ public static class EventBusProtocol
         DroppedStale,
     }
 
-    // ---- internal traffic between the bus and its workers ----
+    // ---- internal traffic between the subscription side and its workers ----
 
-    /// <summary>The bus hands one delivered event to a subscription worker.</summary>
+    /// <summary>The subscription side hands one delivered event to a subscription worker.</summary>
     internal sealed record Dispatch(TaskEvent Event);
 
     /// <summary>A worker's cumulative counters (idempotent: the latest report wins).</summary>
@@ -141,11 +150,15 @@ public static class EventBusProtocol
         string SubscriptionId,
         long Handed,
         long Completed,
-        long LastHandedOffset,
-        long LastCompletedOffset,
+        EventOffset LastHandedOffset,
+        EventOffset LastCompletedOffset,
         long Failures,
-        int ActiveContainers);
+        int ActiveContainers)
+    {
+        public static WorkerProgress None(string subscriptionId) =>
+            new(subscriptionId, 0, 0, EventOffset.Start, EventOffset.Start, 0, 0);
+    }
 
-    /// <summary>A worker gives up (e.g. queue overflow); the bus ends the subscription and tells the subscriber.</summary>
+    /// <summary>A worker gives up (e.g. queue overflow); the subscription ends and the subscriber is told.</summary>
     internal sealed record WorkerGaveUp(string SubscriptionId, string Reason);
 }

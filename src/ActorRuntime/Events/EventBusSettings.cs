@@ -1,8 +1,4 @@
 using ActorRuntime.Configuration;
-using ActorRuntime.Containers;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Akka.Configuration;
 
 namespace ActorRuntime.Events;
@@ -26,19 +22,13 @@ public sealed record EventBusSettings
 
     public TimeSpan PruneInterval { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>
-    /// Read journal plugin id (Akka.Persistence.Query) giving journal-ordered offsets and replay for SubscribeFrom; empty =
-    /// offsets are the bus's own delivery numbers, delivered right after the write, and there is no replay.
-    /// </summary>
-    public string ReadJournal { get; init; } = "";
-
     /// <summary>Persistence id of the bus.</summary>
     public string PersistenceId { get; init; } = "event-bus";
 
     /// <summary>A snapshot after this many journaled decisions; 0 = never.</summary>
     public int SnapshotEvery { get; init; } = 500;
 
-    /// <summary>Journal events fetched per page while a SubscribeFrom catches up.</summary>
+    /// <summary>Journal entries read per page while a SubscribeFrom replays; also how far replay may run ahead of the subscriber.</summary>
     public int ReplayPageSize { get; init; } = 256;
 
     public static EventBusSettings Create(Config config)
@@ -54,7 +44,6 @@ public sealed record EventBusSettings
                 c.GetTimeSpan("retain-finished-runs-for", TimeSpan.FromMinutes(10)),
                 c.GetInt("max-tracked-runs", 100_000)),
             PruneInterval = c.GetTimeSpan("prune-interval", TimeSpan.FromSeconds(30)),
-            ReadJournal = c.GetString("read-journal", "") ?? "",
             PersistenceId = c.GetString("persistence-id", "event-bus"),
             SnapshotEvery = c.GetInt("snapshot-every", 500),
             ReplayPageSize = Math.Max(1, c.GetInt("replay-page-size", 256)),

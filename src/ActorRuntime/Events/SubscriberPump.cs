@@ -1,7 +1,3 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Shims;
-using ActorRuntime.Store;
-using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Event;
 using static ActorRuntime.Events.EventBusProtocol;
@@ -11,8 +7,9 @@ namespace ActorRuntime.Events;
 /// <summary>
 /// Delivers one actor subscription's events in offset order. Keeps its own queue so a slow subscriber never holds up the
 /// bus or other subscribers: at most <c>maxInFlight</c> events are un-acked at a time (subscriber replies
-/// <see cref="Ack"/>, cumulative), the rest wait here. Reports its counters to the bus after every change. Past
-/// <c>maxQueued</c> queued events it gives up and the bus cancels the subscription.
+/// <see cref="Ack"/>, cumulative), the rest wait here. Reports its counters to its parent (the
+/// <see cref="SubscriptionHub"/>) after every change. Past <c>maxQueued</c> queued events it gives up and the hub cancels
+/// the subscription.
 /// </summary>
 internal sealed class SubscriberPump : ReceiveActor
 {
@@ -21,12 +18,12 @@ internal sealed class SubscriberPump : ReceiveActor
     private readonly int _maxInFlight;
     private readonly int _maxQueued;
     private readonly Queue<TaskEvent> _queue = new();
-    private readonly Queue<long> _inFlight = new();
+    private readonly Queue<EventOffset> _inFlight = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _handed;
     private long _completed;
-    private long _lastHanded;
-    private long _lastCompleted;
+    private EventOffset _lastHanded;
+    private EventOffset _lastCompleted;
     private bool _gaveUp;
 
     public SubscriberPump(string id, IActorRef subscriber, int maxInFlight, int maxQueued)
@@ -56,7 +53,8 @@ internal sealed class SubscriberPump : ReceiveActor
         Receive<Ack>(a =>
         {
             var before = _completed;
-            while (_inFlight.Count > 0 && _inFlight.Peek() <= a.Offset)
+            var acked = new EventOffset(a.Offset);
+            while (_inFlight.Count > 0 && _inFlight.Peek() <= acked)
             {
                 _lastCompleted = _inFlight.Dequeue();
                 _completed++;
@@ -76,9 +74,9 @@ internal sealed class SubscriberPump : ReceiveActor
         {
             var e = _queue.Dequeue();
             _subscriber.Tell(e, Self);
-            _inFlight.Enqueue(e.Offset);
+            _inFlight.Enqueue(EventOffset.Of(e));
             _handed++;
-            _lastHanded = e.Offset;
+            _lastHanded = EventOffset.Of(e);
         }
     }
 

@@ -8,12 +8,11 @@ namespace ActorRuntime.Store;
 
 /// <summary>
 /// Builds the Akka.Persistence configuration of the runtime: Akka.Persistence.Sql journal (with the
-/// <see cref="TaskEventTagger"/>), snapshot store and read journal for SQLite or PostgreSQL, or Akka's in-memory stores.
+/// <see cref="TaskEventTagger"/>) and snapshot store for SQLite or PostgreSQL, or Akka's in-memory stores.
 /// One Config for Akka.Hosting and plain actor systems alike (<see cref="Hosting.RuntimeTopology.Config"/>).
 /// </summary>
 public static class ActorRuntimePersistence
 {
-    public const string ReadJournalId = "akka.persistence.query.journal.sql";
     public const string TaggerName = "actor-runtime-tagger";
 
     public static SqlJournalOptions JournalOptions(PersistenceSettings settings) => new(isDefault: true)
@@ -32,42 +31,33 @@ public static class ActorRuntimePersistence
     };
 
     /// <summary>
-    /// Read journal (its own connection settings), the journal's write adapter that tags delivered events (as HOCON: the
-    /// options' Adapters property is obsolete and Hosting's builder callback is not available to a plain Config) and the
-    /// bus's switch to journal-ordered offsets.
+    /// The journal's write adapter that tags delivered events (as HOCON: the options' Adapters property is obsolete and
+    /// Hosting's builder callback is not available to a plain Config), or Akka's in-memory stores. No read journal: the
+    /// bus delivers live events from its own write confirmations and replays through the journal plugin itself.
     /// </summary>
-    public static Config QueryConfig(PersistenceSettings settings)
+    public static Config JournalAdapterConfig(PersistenceSettings settings)
     {
         if (!settings.IsSql)
         {
             return ConfigurationFactory.ParseString("""
                 akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
                 akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-                actor-runtime.event-bus.read-journal = ""
                 """);
         }
         return ConfigurationFactory.ParseString($"""
-            {ReadJournalId} {"{"}
-              connection-string = {Hocon.Quote(settings.ConnectionString)}
-              provider-name = {Hocon.Quote(settings.SqlProviderName)}
-              refresh-interval = 100ms
-              # Live queries only see orderings the sequence actor has confirmed gap-free; it polls this often (default 1 s).
-              journal-sequence-retrieval.query-delay = 100ms
-            {"}"}
             akka.persistence.journal.sql {"{"}
               event-adapters.{TaggerName} = {Hocon.Quote(typeof(TaskEventTagger).AssemblyQualifiedNameWithoutVersion())}
               event-adapter-bindings {"{"}
                 {Hocon.Quote(typeof(EventDelivered).AssemblyQualifiedNameWithoutVersion())} = {TaggerName}
               {"}"}
             {"}"}
-            actor-runtime.event-bus.read-journal = {Hocon.Quote(ReadJournalId)}
             """);
     }
 
     /// <summary>The persistence part of a runtime's configuration, to be laid over <see cref="Defaults"/>.</summary>
     public static Config Overrides(PersistenceSettings settings)
     {
-        var config = QueryConfig(settings);
+        var config = JournalAdapterConfig(settings);
         return settings.IsSql
             ? config.WithFallback(JournalOptions(settings).ToConfig()).WithFallback(SnapshotOptions(settings).ToConfig())
             : config;

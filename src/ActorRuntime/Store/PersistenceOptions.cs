@@ -12,8 +12,8 @@ public enum PersistenceProvider
     /// <summary>PostgreSQL; needs a connection string (Npgsql syntax).</summary>
     PostgreSql,
 
-    /// <summary>Akka's in-memory journal and snapshot store: nothing survives a restart and there is no replay
-    /// (SubscribeFrom only from the current offset). For tests that do not care about durability.</summary>
+    /// <summary>Akka's in-memory journal and snapshot store: nothing survives a restart (SubscribeFrom replays only this
+    /// process's events). For tests that do not care about durability.</summary>
     InMemory,
 }
 

@@ -8,8 +8,9 @@ using Akka.Persistence.Journal;
 namespace ActorRuntime.Store;
 
 /// <summary>
-/// Write event adapter: tags every delivered bus event <see cref="EventBus.TaskEventsTag"/> so the read journal's
-/// EventsByTag yields them with the journal's global ordering, which becomes the subscriber-visible offset.
+/// Write event adapter: tags every delivered bus event <see cref="EventBus.TaskEventsTag"/>, so tools reading the
+/// database by tag (projections, audits) find the task events without decoding the bus's other entries. The bus itself
+/// reads its events back by persistence id and sequence number (replay for SubscribeFrom), not by tag.
 /// </summary>
 public sealed class TaskEventTagger : IWriteEventAdapter
 {

@@ -337,6 +337,68 @@ public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2
     }
 
     [Fact]
+    public async Task A_subscriber_from_an_earlier_offset_gets_the_journal_then_live_events_each_once_in_order()
+    {
+        var bus = NewBus(new EventBusSettings { ReplayPageSize = 3 });
+        for (var i = 1; i <= 10; i++)
+            await bus.Ask<Published>(new Publish(Ev(Topics.Oom, $"old{i}"), WantAck: true), Timeout);
+
+        var probe = CreateTestProbe();
+        var publishing = Task.Run(() =>
+        {
+            for (var i = 1; i <= 20; i++)
+                bus.Tell(new Publish(Ev(Topics.Oom, $"new{i}")));
+        });
+        await bus.Ask<Subscribed>(new SubscribeFrom(4, [], Sys.ActorOf(AckingSubscriber.Props(probe))), Timeout);
+        await publishing;
+
+        var received = new List<TaskEvent>();
+        for (var n = 0; n < 26; n++)
+            received.Add(await probe.ExpectMsgAsync<TaskEvent>(Timeout));
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+
+        Assert.Equal(Enumerable.Range(5, 26).Select(i => (long)i), received.Select(e => e.Offset));
+        Assert.Equal(
+            Enumerable.Range(5, 6).Select(i => $"old{i}").Concat(Enumerable.Range(1, 20).Select(i => $"new{i}")),
+            received.Select(e => e.ContainerId));
+    }
+
+    [Fact]
+    public async Task Replay_passes_over_forgotten_runs_in_the_journal_and_a_filter_still_applies()
+    {
+        // Retention zero and a short prune interval: every finished run is forgotten (journaled) soon after its delete.
+        var bus = NewBus(new EventBusSettings
+        {
+            ReplayPageSize = 2,
+            Retention = new RunRetention(TimeSpan.Zero),
+            PruneInterval = TimeSpan.FromMilliseconds(50),
+        });
+        var offsets = new List<long>();
+        for (var i = 1; i <= 4; i++)
+        {
+            offsets.Add((await bus.Ask<Published>(new Publish(Ev(Topics.Create, $"c{i}", pid: 10u + (uint)i), WantAck: true), Timeout)).Event.Offset);
+            offsets.Add((await bus.Ask<Published>(new Publish(Ev(Topics.Delete, $"c{i}", pid: 10u + (uint)i), WantAck: true), Timeout)).Event.Offset);
+            await AwaitAssertAsync(async () => Assert.Equal(0, (await StatsAsync(bus)).TrackedRuns), Timeout);
+        }
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), offsets);
+
+        var all = CreateTestProbe();
+        var deletes = CreateTestProbe();
+        await bus.Ask<Subscribed>(new SubscribeFrom(0, [], Sys.ActorOf(AckingSubscriber.Props(all))), Timeout);
+        await bus.Ask<Subscribed>(new SubscribeFrom(3, ["topic==/tasks/delete"], Sys.ActorOf(AckingSubscriber.Props(deletes))), Timeout);
+
+        for (var i = 1; i <= 8; i++)
+            Assert.Equal(i, (await all.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        foreach (var offset in new long[] { 4, 6, 8 })
+        {
+            var e = await deletes.ExpectMsgAsync<TaskEvent>(Timeout);
+            Assert.Equal((offset, Topics.Delete), (e.Offset, e.Topic));
+        }
+        await all.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await deletes.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
     public void Settings_come_from_hocon_with_the_shipped_defaults()
     {
         var defaults = EventBusSettings.Create(ConfigurationFactory.Empty);

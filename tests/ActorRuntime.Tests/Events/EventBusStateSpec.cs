@@ -15,8 +15,8 @@ public sealed class EventBusStateSpec
         var decisions = new List<PublishDecision>();
         foreach (var e in events)
         {
-            var d = EventBusState.Decide(state, e, now);
-            state = EventBusState.Apply(state, d);
+            var d = state.Decide(e, now);
+            state = state.Apply(d);
             decisions.Add(d);
         }
         return (state, decisions);
@@ -46,7 +46,7 @@ public sealed class EventBusStateSpec
         Assert.Equal("+create +start +exit dup:exit +delete dup:delete dup:exit", Shape(ds));
         Assert.Equal([1L, 2, 3, 4], Delivered(ds).Select(e => e.Offset));
         Assert.All(ds.OfType<EventDropped>(), d => Assert.Equal(0, d.Event.Offset));
-        Assert.Equal(4, state.LastOffset);
+        Assert.Equal(new EventOffset(4), state.LastOffset);
         Assert.Equal(3, state.DroppedDuplicates);
         Assert.Equal(0, state.DroppedStale);
     }
@@ -211,7 +211,7 @@ public sealed class EventBusStateSpec
             Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Exit, pid: 0, status: 255),
             Ev(Topics.Delete, pid: 10), Ev(Topics.Create, pid: 20), Ev(Topics.Oom), Ev(Topics.Exit, pid: 10));
 
-        var replayed = ds.Aggregate(EventBusState.Empty, EventBusState.Apply);
+        var replayed = ds.Aggregate(EventBusState.Empty, (s, d) => s.Apply(d));
 
         Assert.Equal(state.LastOffset, replayed.LastOffset);
         Assert.Equal(state.LastRunId, replayed.LastRunId);
@@ -228,14 +228,14 @@ public sealed class EventBusStateSpec
             Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10),
             Ev(Topics.Create, container: "c2", pid: 11));
 
-        Assert.Null(EventBusState.DecidePrune(state, T0.AddMinutes(9), retention));
-        var forgotten = EventBusState.DecidePrune(state, T0.AddMinutes(10), retention)!;
+        Assert.Null(state.DecidePrune(T0.AddMinutes(9), retention));
+        var forgotten = state.DecidePrune(T0.AddMinutes(10), retention)!;
         Assert.Equal([new RunKey("moby", "c1", "")], forgotten.Keys);
-        state = EventBusState.Apply(state, forgotten);
+        state = state.Apply(forgotten);
         Assert.Single(state.Runs); // c2 is still running: never forgotten by age
 
         // The documented trade-off: past the retention a very late duplicate looks like a new (implicit) run.
-        var late = EventBusState.Decide(state, Ev(Topics.Exit, pid: 10), T0.AddMinutes(11));
+        var late = state.Decide(Ev(Topics.Exit, pid: 10), T0.AddMinutes(11));
         Assert.IsType<EventDelivered>(late);
     }
 
@@ -250,11 +250,11 @@ public sealed class EventBusStateSpec
             Ev(Topics.ExecAdded, exec: "running"));
         (state, _) = Run(state, T0.AddSeconds(30), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
 
-        var forgotten = EventBusState.DecidePrune(state, T0.AddMinutes(1), retention)!;
+        var forgotten = state.DecidePrune(T0.AddMinutes(1), retention)!;
         // "done" exited at T0; "lost" and "running" lost their init (deleted) and were last seen at T0; init was deleted at T0+30s.
         Assert.Equal(["done", "lost", "running"], forgotten.Keys.Select(k => k.ExecId).Order());
-        state = EventBusState.Apply(state, forgotten);
-        var rest = EventBusState.DecidePrune(state, T0.AddSeconds(90), retention)!;
+        state = state.Apply(forgotten);
+        var rest = state.DecidePrune(T0.AddSeconds(90), retention)!;
         Assert.Equal([new RunKey("moby", "c1", "")], rest.Keys);
     }
 
@@ -267,7 +267,7 @@ public sealed class EventBusStateSpec
         (state, _) = Run(state, T0.AddSeconds(2), Ev(Topics.Create, container: "live-new", pid: 3));
         (state, _) = Run(state, T0.AddSeconds(3), Ev(Topics.Create, container: "live-newest", pid: 4));
 
-        var forgotten = EventBusState.DecidePrune(state, T0.AddSeconds(4), retention)!;
+        var forgotten = state.DecidePrune(T0.AddSeconds(4), retention)!;
         Assert.Equal(["done", "live-old"], forgotten.Keys.Select(k => k.ContainerId).Order());
     }
 }

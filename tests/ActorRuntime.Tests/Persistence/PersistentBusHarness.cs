@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using ActorRuntime.Events;
 using ActorRuntime.Store;
@@ -25,7 +26,8 @@ internal sealed class PersistentBusHarness : IAsyncDisposable
 
     public IActorRef Bus { get; }
 
-    public static PersistentBusHarness Start(PersistenceSettings settings, string name, int snapshotEvery = 500)
+    public static PersistentBusHarness Start(PersistenceSettings settings, string name, int snapshotEvery = 500,
+        int maxInFlightPerSubscriber = 64)
     {
         settings.EnsureStorage();
         var config = ConfigurationFactory.ParseString("""
@@ -34,7 +36,12 @@ internal sealed class PersistentBusHarness : IAsyncDisposable
                 """)
             .WithFallback(ActorRuntimePersistence.ToConfig(settings));
         var system = ActorSystem.Create(name, config);
-        var busSettings = EventBusSettings.Create(config) with { SnapshotEvery = snapshotEvery, ReplayPageSize = 7 };
+        var busSettings = EventBusSettings.Create(config) with
+        {
+            SnapshotEvery = snapshotEvery,
+            ReplayPageSize = 7,
+            MaxInFlightPerSubscriber = maxInFlightPerSubscriber,
+        };
         return new PersistentBusHarness(system, system.ActorOf(EventBus.Props(busSettings), "event-bus"));
     }
 
@@ -49,6 +56,19 @@ internal sealed class PersistentBusHarness : IAsyncDisposable
         return channel.Reader;
     }
 
+    /// <summary>
+    /// An actor subscriber that records every event it receives (in that order) and acks each one <paramref name="ackDelay"/>
+    /// after it arrived — but none at all until the returned gate is opened, so a replay can be held up on purpose.
+    /// </summary>
+    public async Task<(ChannelReader<TaskEvent> Received, Action OpenGate)> SubscribeSlowlyFromAsync(long afterOffset, TimeSpan ackDelay)
+    {
+        var channel = Channel.CreateUnbounded<TaskEvent>();
+        var subscriber = System.ActorOf(Props.Create(() => new SlowSubscriber(channel.Writer, ackDelay)));
+        await Bus.Ask<Subscribed>(new SubscribeFrom(afterOffset, [], subscriber), Timeout);
+        return (channel.Reader, () => subscriber.Tell(SlowSubscriber.Open.Instance));
+    }
+
+    /// <summary>Reads <paramref name="count"/> events; fails when none arrives for <see cref="Timeout"/> (a bound on silence, not on the total).</summary>
     public static async Task<List<TaskEvent>> TakeAsync(ChannelReader<TaskEvent> reader, int count)
     {
         using var cts = new CancellationTokenSource(Timeout);
@@ -56,11 +76,14 @@ internal sealed class PersistentBusHarness : IAsyncDisposable
         try
         {
             while (list.Count < count)
+            {
                 list.Add(await reader.ReadAsync(cts.Token));
+                cts.CancelAfter(Timeout);
+            }
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"received {list.Count} of {count} events within {Timeout}: offsets {string.Join(",", list.Select(e => e.Offset))}");
+            Assert.Fail($"received {list.Count} of {count} events, then nothing for {Timeout}: offsets {string.Join(",", list.Select(e => e.Offset))}");
         }
         return list;
     }
@@ -74,6 +97,36 @@ internal sealed class PersistentBusHarness : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await System.Terminate().WaitAsync(Timeout);
+
+    private sealed class SlowSubscriber : ReceiveActor
+    {
+        private readonly List<(IActorRef Pump, long Offset)> _held = [];
+        private bool _open;
+
+        public SlowSubscriber(ChannelWriter<TaskEvent> writer, TimeSpan ackDelay)
+        {
+            Receive<TaskEvent>(e =>
+            {
+                writer.TryWrite(e);
+                if (_open) AckLater(Sender, e.Offset, ackDelay);
+                else _held.Add((Sender, e.Offset));
+            });
+            Receive<Open>(_ =>
+            {
+                _open = true;
+                foreach (var (pump, offset) in _held) AckLater(pump, offset, ackDelay);
+                _held.Clear();
+            });
+        }
+
+        private void AckLater(IActorRef pump, long offset, TimeSpan delay) =>
+            Context.System.Scheduler.ScheduleTellOnce(delay, pump, new Ack(offset), Self);
+
+        public sealed record Open
+        {
+            public static readonly Open Instance = new();
+        }
+    }
 
     private sealed class ChannelSubscriber : ReceiveActor
     {
@@ -192,5 +245,50 @@ internal static class PersistenceScenarios
         await PersistentBusHarness.ExpectNothingMoreAsync(filtered, TimeSpan.FromMilliseconds(200));
         Assert.Equal(run1Events.Where(e => e.ContainerId.StartsWith("old1", StringComparison.Ordinal)).Select(e => (e.ContainerId, e.Offset)),
             filteredEvents.Select(e => (e.ContainerId, e.Offset)));
+    }
+
+    /// <summary>
+    /// The switch from replay to live under load (numbers for the default <paramref name="total"/> of 1,000): 300 events
+    /// are written, then a slow subscriber (4 in flight, each ack some milliseconds late) subscribes from the 100th and
+    /// acks nothing until 350 of 700 more events are published, so its replay of the 101st..300th is held up by
+    /// back-pressure while live events pile up behind it; then it acks, slowly, while the rest is published. It must
+    /// receive the 101st..1000th, each exactly once, in order — counted as received. Every fifth publish waits for its
+    /// ack, which also shows the offsets are consecutive in publish order.
+    /// </summary>
+    public static async Task A_slow_subscriber_switches_from_replay_to_live_without_gap_or_duplicate(
+        PersistenceSettings settings, Action<string> log, int total = 1000)
+    {
+        int before = total * 3 / 10, skipped = total / 10;
+        await using var run = PersistentBusHarness.Start(settings, "switch", maxInFlightPerSubscriber: 4);
+        var acked = new List<(int Index, long Offset)>();
+        async Task Publish(int i)
+        {
+            var e = Ev(Topics.Oom, $"c{i}");
+            if (i % 5 == 0) acked.Add((i, (await run.PublishAsync(e)).Event.Offset));
+            else run.Bus.Tell(new Publish(e));
+        }
+
+        for (var i = 1; i <= before; i++) await Publish(i);
+        var offsetBeforeFirst = acked[0].Offset - acked[0].Index; // this run's first event has the next offset
+
+        var started = Stopwatch.StartNew();
+        var (received, openGate) = await run.SubscribeSlowlyFromAsync(offsetBeforeFirst + skipped, TimeSpan.FromMilliseconds(2));
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = before + 1; i <= total; i++)
+            {
+                await Publish(i);
+                if (i == before + (total - before) / 2) openGate();
+            }
+        });
+
+        var events = await PersistentBusHarness.TakeAsync(received, total - skipped);
+        await publishing;
+        log($"{events.Count} events received in {started.ElapsedMilliseconds} ms ({before - skipped} replayed, then live)");
+        await PersistentBusHarness.ExpectNothingMoreAsync(received);
+
+        Assert.All(acked, a => Assert.Equal(offsetBeforeFirst + a.Index, a.Offset));
+        var expected = Enumerable.Range(skipped + 1, total - skipped).Select(i => (offsetBeforeFirst + i, $"c{i}"));
+        Assert.Equal(expected, events.Select(e => (e.Offset, e.ContainerId)));
     }
 }

@@ -84,12 +84,13 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_runtime_reads_exactly_the_v1_manifests_and_binds_every_type_it_writes()
+    public void The_runtime_reads_every_manifest_it_ever_wrote_and_binds_every_type_it_writes()
     {
+        // event-bus-snapshot-v1 is read only (upcast); v2 is what the bus writes since offsets are its own.
         Assert.Equal(
         [
             "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
-            "event-bus-snapshot-v1", "event-delivered-v1", "exec-forgotten-v1", "runs-forgotten-v1", "task-event-v1",
+            "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-delivered-v1", "exec-forgotten-v1", "runs-forgotten-v1", "task-event-v1",
             "task-forgotten-v1", "task-recorded-v1", "task-registry-snapshot-v1",
         ], RuntimeFormats.All.Manifests);
         Assert.Equal(13, RuntimeFormats.All.WrittenTypes.Count());
@@ -114,10 +115,9 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
         Assert.Equal(run with { RetiredPids = [] }, back.Run! with { RetiredPids = [] });
         Assert.Equal([7u, 9u], back.Run!.RetiredPids);
 
-        var state = EventBusState.Apply(EventBusState.Empty, EventBusState.Decide(EventBusState.Empty, e, DateTimeOffset.UnixEpoch));
-        var snapshot = EventBusSnapshot.Of(state, 17, 1);
+        var state = EventBusState.Empty.Apply(EventBusState.Empty.Decide(e, DateTimeOffset.UnixEpoch));
+        var snapshot = EventBusSnapshot.Of(state);
         var restored = (EventBusSnapshot)serializer.FromBinary(serializer.ToBinary(snapshot), serializer.Manifest(snapshot));
-        Assert.Equal((17L, 1L), (restored.RoutedOffset, restored.RoutedLocal));
         Assert.Equal(state.LastOffset, restored.ToState().LastOffset);
         Assert.Equal(state.Runs.Single().Value with { RetiredPids = [] }, restored.ToState().Runs.Single().Value with { RetiredPids = [] });
         Assert.Equal(state.Runs.Single().Key, restored.ToState().Runs.Single().Key);

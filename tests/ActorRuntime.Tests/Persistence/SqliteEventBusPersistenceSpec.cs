@@ -31,6 +31,10 @@ public sealed class SqliteEventBusPersistenceSpec(ITestOutputHelper output)
         PersistenceScenarios.A_subscriber_resumes_after_a_restart_without_gap_or_duplicate(Settings, snapshotEvery: 4);
 
     [Fact]
+    public Task A_slow_subscriber_from_an_earlier_offset_gets_every_later_event_once_in_order_while_events_keep_coming() =>
+        PersistenceScenarios.A_slow_subscriber_switches_from_replay_to_live_without_gap_or_duplicate(Settings, line => Output?.WriteLine(line));
+
+    [Fact]
     public async Task Journal_rows_carry_the_short_manifest_and_the_runtime_serializer_id()
     {
         await using (var run = PersistentBusHarness.Start(Settings, "rows", snapshotEvery: 2))
@@ -57,7 +61,7 @@ public sealed class SqliteEventBusPersistenceSpec(ITestOutputHelper output)
             cmd.CommandText = "SELECT manifest, serializer_id FROM snapshot";
             await using var reader = await cmd.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync(), "no snapshot row");
-            Assert.Equal(("event-bus-snapshot-v1", (long)RuntimeSerializer.Id), (reader.GetString(0), reader.GetInt64(1)));
+            Assert.Equal(("event-bus-snapshot-v2", (long)RuntimeSerializer.Id), (reader.GetString(0), reader.GetInt64(1)));
         }
 
         await using (var cmd = connection.CreateCommand())

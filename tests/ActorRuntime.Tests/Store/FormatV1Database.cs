@@ -39,7 +39,6 @@ internal sealed class FormatV1Database : IDisposable
             .SelectMany(id => Journal(id).Concat(Snapshots(id)))
             .ToList();
 
-    public long MaxOrdering() => _copy.Scalar("SELECT MAX(ordering) FROM journal");
 
     public void Dispose() => _copy.Dispose();
 }

@@ -36,7 +36,10 @@ public sealed record RunsForgottenV1(IReadOnlyList<RunKeyV1> Keys);
 
 public sealed record RunEntryV1(RunKeyV1 Key, RunStateV1 Run);
 
-/// <summary>"event-bus-snapshot-v1".</summary>
+/// <summary>
+/// "event-bus-snapshot-v1", read only: RoutedOffset/RoutedLocal were where the bus's read-side stream stood when offsets
+/// were the journal's ordering; offsets are the bus's own delivery numbers since v2, so they are dropped on reading.
+/// </summary>
 public sealed record EventBusSnapshotV1(
     long LastOffset,
     long LastRunId,
@@ -45,3 +48,11 @@ public sealed record EventBusSnapshotV1(
     long DroppedStale,
     long RoutedOffset,
     long RoutedLocal);
+
+/// <summary>"event-bus-snapshot-v2": the bus's decision state alone.</summary>
+public sealed record EventBusSnapshotV2(
+    long LastOffset,
+    long LastRunId,
+    IReadOnlyList<RunEntryV1> Runs,
+    long DroppedDuplicates,
+    long DroppedStale);

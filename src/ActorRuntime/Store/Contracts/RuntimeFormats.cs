@@ -53,12 +53,16 @@ public static class RuntimeFormats
             c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), ToDomainOrNull(c.Run))),
         PersistedFormat.Current<RunsForgotten, RunsForgottenV1>("runs-forgotten-v1",
             f => new(f.Keys.Select(ToContract).ToList()), c => new(c.Keys.Select(ToDomain).ToList())),
-        PersistedFormat.Current<EventBusSnapshot, EventBusSnapshotV1>("event-bus-snapshot-v1",
+        PersistedFormat.Legacy<EventBusSnapshotV1, EventBusSnapshot>("event-bus-snapshot-v1",
+            c => new(c.LastOffset, c.LastRunId, ToDomain(c.Runs), c.DroppedDuplicates, c.DroppedStale)),
+        PersistedFormat.Current<EventBusSnapshot, EventBusSnapshotV2>("event-bus-snapshot-v2",
             s => new(s.LastOffset, s.LastRunId, s.Runs.Select(r => new RunEntryV1(ToContract(r.Key), ToContract(r.Run))).ToList(),
-                s.DroppedDuplicates, s.DroppedStale, s.RoutedOffset, s.RoutedLocal),
-            c => new(c.LastOffset, c.LastRunId, c.Runs.Select(r => new EventBusSnapshot.RunEntry(ToDomain(r.Key), ToDomain(r.Run))).ToList(),
-                c.DroppedDuplicates, c.DroppedStale, c.RoutedOffset, c.RoutedLocal)),
+                s.DroppedDuplicates, s.DroppedStale),
+            c => new(c.LastOffset, c.LastRunId, ToDomain(c.Runs), c.DroppedDuplicates, c.DroppedStale)),
     ]);
+
+    private static IReadOnlyList<EventBusSnapshot.RunEntry> ToDomain(IReadOnlyList<RunEntryV1> runs) =>
+        runs.Select(r => new EventBusSnapshot.RunEntry(ToDomain(r.Key), ToDomain(r.Run))).ToList();
 
     private static ProcessRecordV1 ToContract(ProcessRecord p) => new(
         p.Namespace, p.ContainerId, p.ExecId, p.Bundle, new StdioV1(p.Stdio.Stdin, p.Stdio.Stdout, p.Stdio.Stderr, p.Stdio.Terminal),

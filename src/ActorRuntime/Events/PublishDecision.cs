@@ -1,0 +1,30 @@
+
+namespace ActorRuntime.Events;
+
+/// <summary>Why a published event was not delivered.</summary>
+public enum DropReason
+{
+    /// <summary>The run already had this event (exit, delete; or an exact repeat of create/start).</summary>
+    Duplicate,
+    /// <summary>The event's pid belongs to an earlier run of the same key.</summary>
+    Stale,
+}
+
+/// <summary>What <see cref="EventBusState.Decide(TaskEvent, DateTimeOffset, RunRetention)"/> decided for one published event.</summary>
+public abstract record PublishDecision(TaskEvent Event);
+
+/// <summary>Deliver <paramref name="Event"/> (its Offset assigned). When <paramref name="Key"/> is set, the run becomes <paramref name="Run"/>.</summary>
+/// <remarks>
+/// This is what the bus journals (tagged <c>task-events</c>); the stored Event.Offset is the bus's own delivery number,
+/// the offset subscribers see.
+/// </remarks>
+public sealed record EventDelivered(TaskEvent Event, RunKey? Key, RunState? Run) : PublishDecision(Event), IBusJournalEntry;
+
+/// <summary>Drop <paramref name="Event"/> (Offset stays 0); <paramref name="Detail"/> says why, for logs.</summary>
+public sealed record EventDropped(TaskEvent Event, DropReason Reason, string Detail) : PublishDecision(Event);
+
+/// <summary>Bookkeeping of these finished (or orphaned, or over-capacity) runs is forgotten.</summary>
+public sealed record RunsForgotten(IReadOnlyList<RunKey> Keys) : IBusJournalEntry;
+
+/// <summary>What the bus writes to its journal: a delivered event, or runs it forgot.</summary>
+public interface IBusJournalEntry;

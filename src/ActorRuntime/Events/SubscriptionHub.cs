@@ -1,0 +1,176 @@
+using Akka.Actor;
+using Akka.Event;
+using static ActorRuntime.Events.EventBusProtocol;
+
+namespace ActorRuntime.Events;
+
+/// <summary>
+/// The subscription side of the <see cref="EventBus"/>, its child: keeps the subscriptions, hands every event the bus has
+/// written to those that want it, replays the journal for <see cref="SubscribeFrom"/> / <see cref="SubscribeBackendFrom"/>
+/// and switches them to live events, holds a replay to its subscriber's pace, and answers <see cref="GetStats"/>.
+/// The bus forwards it every subscription message (the caller stays the sender) and, in offset order, each event as soon
+/// as its journal write is confirmed (<see cref="Live"/>). Its state is one immutable <see cref="SubscriptionTable"/>
+/// changed by pure functions; this actor only starts workers and journal reads and carries out what those decide.
+///
+/// <para>Switch-over of a SubscribeFrom(N) at live position L: the subscription takes the live events after L from the
+/// start and keeps them; the journal is read for (N, L], all of it written, since the bus hands an event over only once
+/// its write is confirmed; when the replay reaches L the kept events follow. Both halves are cut at L, so nothing is
+/// missed or doubled.</para>
+///
+/// Each subscription has a worker child with its own queue (<see cref="SubscriberPump"/> for actors,
+/// <see cref="BackendDispatcher"/> for callbacks), so neither the hub nor the bus ever waits for a subscriber.
+/// </summary>
+internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
+{
+    /// <summary>Failed journal reads in a row before a replaying subscription is cancelled.</summary>
+    private const int MaxReadAttempts = 10;
+
+    private static readonly TimeSpan ReadRetryDelay = TimeSpan.FromMilliseconds(500);
+
+    private readonly EventBusSettings _settings;
+    private readonly IActorRef _journal;
+    private readonly string _persistenceId;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private SubscriptionTable _table;
+
+    public SubscriptionHub(EventBusSettings settings, IActorRef journal, string persistenceId, EventOffset live)
+    {
+        _settings = settings;
+        _journal = journal;
+        _persistenceId = persistenceId;
+        _table = SubscriptionTable.At(live);
+
+        Receive<Live>(l => Carry(_table.Route(l.Event, _settings.MaxQueuedPerSubscriber)));
+        Receive<Subscribe>(s => Open(null, s.Filters, s.Subscriber, null));
+        Receive<SubscribeFrom>(s => Open(s.After, s.Filters, s.Subscriber, null));
+        Receive<SubscribeBackend>(s => Open(null, s.Filters, null, s.Callback));
+        Receive<SubscribeBackendFrom>(s => Open(s.After, s.Filters, null, s.Callback));
+        Receive<Unsubscribe>(u => Sender.Tell(new Unsubscribed(u.SubscriptionId, End(u.SubscriptionId))));
+        Receive<CollectStats>(c => Sender.Tell(_table.Stats(c.DroppedDuplicates, c.DroppedStale, c.TrackedRuns)));
+        Receive<JournalPage>(p => Carry(_table.Update(p.SubscriptionId, s => s.OnPage(p, _settings.ReplayPageSize))));
+        Receive<JournalReadFailed>(f =>
+        {
+            _log.Warning(f.Error, "Subscription {0}: reading the journal from sequence number {1} failed", f.SubscriptionId, f.FromSequenceNr);
+            Carry(_table.Update(f.SubscriptionId, s => s.OnReadFailed(f.FromSequenceNr, f.Error, MaxReadAttempts)));
+        });
+        Receive<RetryRead>(r => Carry(_table.Update(r.SubscriptionId, s => s.OnRetry())));
+        Receive<WorkerProgress>(p => Carry(_table.Update(p.SubscriptionId, s => s.OnProgress(p, _settings.ReplayPageSize))));
+        Receive<WorkerGaveUp>(g => Carry(_table.Update(g.SubscriptionId, s => s.Cancel(g.Reason))));
+        Receive<Terminated>(OnTerminated);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(EventBusSettings settings, IActorRef journal, string persistenceId, EventOffset live) =>
+        Akka.Actor.Props.Create(() => new SubscriptionHub(settings, journal, persistenceId, live));
+
+    /// <summary>A worker that throws is stopped (its Terminated ends the subscription) rather than restarted with an empty queue.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    private void Open(EventOffset? after, IReadOnlyList<string> filters, IActorRef? subscriber, Func<TaskEvent, Task>? callback)
+    {
+        if (!TryParse(filters, out var filter)) return;
+        var id = _table.NextId;
+        IActorRef worker;
+        if (subscriber is not null)
+        {
+            worker = Context.ActorOf(
+                SubscriberPump.Props(id, subscriber, _settings.MaxInFlightPerSubscriber, _settings.MaxQueuedPerSubscriber),
+                $"sub-{id}");
+            Context.Watch(subscriber);
+        }
+        else
+        {
+            worker = Context.ActorOf(BackendDispatcher.Props(id, callback!, _settings.BackendCallbackTimeout), $"backend-{id}");
+        }
+        Context.Watch(worker);
+
+        var kind = subscriber is null ? SubscriptionKind.Backend : SubscriptionKind.Actor;
+        var (table, effects) = _table.Open(kind, filter, filters.ToList(), worker, subscriber, after);
+        Sender.Tell(new Subscribed(id));
+        Carry((table, effects));
+    }
+
+    private bool TryParse(IReadOnlyList<string> filters, out EventFilter filter)
+    {
+        try
+        {
+            filter = EventFilter.ParseAll(filters);
+            return true;
+        }
+        catch (Exception ex) when (ex is ArgumentException or Protocol.Ttrpc.TtrpcException)
+        {
+            filter = EventFilter.Always;
+            Sender.Tell(new Status.Failure(ex));
+            return false;
+        }
+    }
+
+    /// <summary>Takes the new table, then does what the change asked for, in order.</summary>
+    private void Carry((SubscriptionTable Table, IReadOnlyList<HubEffect> Effects) change)
+    {
+        _table = change.Table;
+        foreach (var effect in change.Effects)
+        {
+            switch (effect)
+            {
+                case HubEffect.Deliver d:
+                    d.Worker.Tell(new Dispatch(d.Event));
+                    break;
+                case HubEffect.ReadJournal r:
+                    Context.ActorOf(JournalPageReader.Props(r.SubscriptionId, _journal, _persistenceId, r.FromSequenceNr,
+                        _settings.ReplayPageSize));
+                    break;
+                case HubEffect.RetryRead r:
+                    Timers.StartSingleTimer(RetryKey(r.SubscriptionId), new RetryRead(r.SubscriptionId), ReadRetryDelay);
+                    break;
+                case HubEffect.Cancel c:
+                    _log.Warning("Subscription {0}: {1}; cancelling it", c.Subscription.Id, c.Reason);
+                    Release(c.Subscription);
+                    c.Subscription.Subscriber?.Tell(new SubscriptionCancelled(c.Subscription.Id, c.Reason));
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown effect {effect}");
+            }
+        }
+    }
+
+    private void OnTerminated(Terminated t)
+    {
+        foreach (var subscription in _table.Involving(t.ActorRef))
+        {
+            if (subscription.Worker.Equals(t.ActorRef))
+                _log.Warning("Subscription {0} ({1}) lost its worker; removing it", subscription.Id, subscription.Kind);
+            End(subscription.Id);
+        }
+    }
+
+    private bool End(string id)
+    {
+        var (table, removed) = _table.Remove(id);
+        _table = table;
+        if (removed is null) return false;
+        Release(removed);
+        return true;
+    }
+
+    /// <summary>Stops a subscription's worker and retry timer; the table no longer holds it.</summary>
+    private void Release(Subscription subscription)
+    {
+        Timers.Cancel(RetryKey(subscription.Id));
+        Context.Unwatch(subscription.Worker);
+        Context.Stop(subscription.Worker);
+        if (subscription.Subscriber is { } subscriber && !_table.HasSubscriber(subscriber))
+            Context.Unwatch(subscriber);
+    }
+
+    private static string RetryKey(string subscriptionId) => $"replay-{subscriptionId}";
+
+    /// <summary>From the bus: an event whose journal write is confirmed (sent in offset order).</summary>
+    internal sealed record Live(TaskEvent Event);
+
+    /// <summary>From the bus, for <see cref="GetStats"/>: its decision counters; the hub replies with the whole stats.</summary>
+    internal sealed record CollectStats(long DroppedDuplicates, long DroppedStale, int TrackedRuns);
+
+    private sealed record RetryRead(string SubscriptionId);
+}

@@ -72,5 +72,12 @@ public sealed record PersistenceSettings(PersistenceProvider Provider, string Co
         if (string.IsNullOrEmpty(file) || file == ":memory:" || file.StartsWith("file:", StringComparison.Ordinal)) return;
         var dir = Path.GetDirectoryName(Path.GetFullPath(file));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        // Write-ahead log: a commit is one append and one fsync of the log instead of a rollback journal's several, and
+        // readers never wait for the writer. The mode is stored in the file, so setting it once is enough.
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
     }
 }

@@ -122,7 +122,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
 
     // ---- container metadata (containerd's containers service) ----
 
-    /// <summary>Records a container's metadata; times are set by the registry. AlreadyExists for a taken id.</summary>
+    /// <summary>Records a container's metadata; times are set by the container store. AlreadyExists for a taken id.</summary>
     public Task<ContainerRecord> CreateContainerAsync(string id, string specJson, IReadOnlyDictionary<string, string>? labels = null,
         string runtimeName = ContainerRecord.DefaultRuntime, byte[]? runtimeOptions = null, string image = "",
         CancellationToken ct = default) =>

@@ -4,7 +4,7 @@ using Akka.Actor;
 namespace ActorRuntime.Shims;
 
 /// <summary>
-/// The ShimManager's registry: which shim actor serves each id (routing), which tasks are live (for ListTasks) and which
+/// The ShimManager's routing table: which shim actor serves each id (routing), which tasks are live (for ListTasks) and which
 /// reloads are unfinished (for AwaitLoaded). It decides neither whether an id is taken (the bundle directory does, see
 /// <see cref="Bundle"/>) nor whether an exit is owed (the task's record does, see <see cref="Tasks.ProcessRecord"/>).
 /// </summary>

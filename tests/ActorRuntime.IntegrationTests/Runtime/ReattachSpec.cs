@@ -8,7 +8,7 @@ using ActorRuntime.TestKit.Oci;
 namespace ActorRuntime.IntegrationTests.Runtime;
 
 /// <summary>
-/// A restarted runtime re-attaches tasks and their execs from its durable task registry and the shims: what exited
+/// A restarted runtime re-attaches tasks and their execs from its durable process store and the shims: what exited
 /// while nothing watched is published once with its real status, and the execs can be waited on and deleted again.
 /// </summary>
 public sealed class ReattachSpec

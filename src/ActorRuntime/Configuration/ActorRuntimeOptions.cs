@@ -1,6 +1,4 @@
 using System.Text;
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;

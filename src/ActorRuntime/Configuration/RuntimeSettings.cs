@@ -1,5 +1,3 @@
-using ActorRuntime.Containers;
-using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using ActorRuntime.Containers;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using ActorRuntime.Containers;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;

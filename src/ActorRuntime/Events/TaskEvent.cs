@@ -1,4 +1,3 @@
-using ActorRuntime.Containers;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
@@ -8,7 +7,7 @@ namespace ActorRuntime.Events;
 /// <summary>
 /// One task event as ActorRuntime publishes it: containerd's fields flattened into one serializable record.
 /// ExecId is empty for a container's init process (containerd's TaskExit carries the container id there instead).
-/// Offset is the bus's global sequence number, 0 until published.
+/// Offset is the bus's delivery number (see <see cref="EventOffset"/>), 0 until published.
 /// </summary>
 public sealed record TaskEvent(
     string Namespace,
@@ -22,10 +21,4 @@ public sealed record TaskEvent(
     long Offset = 0)
 {
     public bool IsInit => ExecId.Length == 0;
-
-    public static TaskEvent Exited(string ns, string containerId, string execId, uint pid, uint status, DateTimeOffset exitedAt) =>
-        new(ns, Topics.Exit, containerId, execId, pid, status, exitedAt, DateTimeOffset.UtcNow);
-
-    public static TaskEvent Deleted(string ns, string containerId, uint pid, uint status, DateTimeOffset exitedAt) =>
-        new(ns, Topics.Delete, containerId, "", pid, status, exitedAt, DateTimeOffset.UtcNow);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using ActorRuntime.Containers;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;

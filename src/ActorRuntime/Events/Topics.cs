@@ -1,4 +1,3 @@
-using ActorRuntime.Containers;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;

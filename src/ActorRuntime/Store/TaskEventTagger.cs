@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Tasks;

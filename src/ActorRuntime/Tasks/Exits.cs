@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using ActorRuntime.Shims;
 using ActorRuntime.Events;
+using ActorRuntime.Shims;
 using Akka.Actor;
 
 namespace ActorRuntime.Tasks;

@@ -24,9 +24,23 @@ public sealed class PostgreSqlServer : IAsyncLifetime
 
     public int Port { get; private set; }
 
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=actorruntime;Pooling=false";
+    public string ConnectionString => ConnectionStringFor("actorruntime");
 
     public PersistenceSettings Settings => new(PersistenceProvider.PostgreSql, ConnectionString, _dir);
+
+    /// <summary>Settings for a new, empty database on this server, for a test that must not see another test's rows.</summary>
+    public async Task<PersistenceSettings> CreateDatabaseAsync()
+    {
+        var name = $"t{Guid.NewGuid():N}";
+        await using var connection = new NpgsqlConnection(ConnectionStringFor("postgres"));
+        await connection.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await cmd.ExecuteNonQueryAsync();
+        return new PersistenceSettings(PersistenceProvider.PostgreSql, ConnectionStringFor(name), _dir);
+    }
+
+    private string ConnectionStringFor(string database) =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=false";
 
     public async Task InitializeAsync()
     {
@@ -37,7 +51,7 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         await AsPostgres($"{Bin}/pg_ctl", "-D", DataDirectory, "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "30",
             "-o", $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories={_dir} -c fsync=off", "start");
         _started = true;
-        await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false");
+        await using var connection = new NpgsqlConnection(ConnectionStringFor("postgres"));
         await connection.OpenAsync();
         await using var cmd = new NpgsqlCommand("CREATE DATABASE actorruntime", connection);
         await cmd.ExecuteNonQueryAsync();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using ActorRuntime.Testing;
 using ActorRuntime.TestKit.Oci;
+using static ActorRuntime.Testing.Eventually;
 
 namespace ActorRuntime.Benchmarks;
 
@@ -53,20 +54,17 @@ internal static class ContainerdRestart
 
             var restart = Stopwatch.StartNew();
             daemon = StartProcess(config, dir);
-            while ((await Shell.RunAsync("ctr", ["-a", sock, "version"], TimeSpan.FromSeconds(10))).Code != 0)
-            {
-                if (restart.Elapsed > TimeSpan.FromSeconds(120)) throw new TimeoutException("containerd not answering after restart");
-                await Task.Delay(10);
-            }
+            var restartBound = TimeSpan.FromSeconds(120);
+            await EventuallyAsync(async () => (await Shell.RunAsync("ctr", ["-a", sock, "version"], TimeSpan.FromSeconds(10))).Code == 0,
+                "containerd to answer after restart", restartBound);
             var apiMs = restart.Elapsed.TotalMilliseconds;
-            while (true)
+            var (running, ls) = (0, "");
+            await EventuallyAsync(async () =>
             {
-                var (code, ls) = await Shell.RunAsync("ctr", Ctr("task", "ls"), TimeSpan.FromSeconds(30));
-                var running = ls.Split('\n').Count(l => l.StartsWith("bench-", StringComparison.Ordinal) && l.Contains("RUNNING"));
-                if (code == 0 && running == n) break;
-                if (restart.Elapsed > TimeSpan.FromSeconds(120)) throw new TimeoutException($"only {running} RUNNING: {ls}");
-                await Task.Delay(10);
-            }
+                (var code, ls) = await Shell.RunAsync("ctr", Ctr("task", "ls"), TimeSpan.FromSeconds(30));
+                running = ls.Split('\n').Count(l => l.StartsWith("bench-", StringComparison.Ordinal) && l.Contains("RUNNING"));
+                return code == 0 && running == n;
+            }, $"all {n} tasks RUNNING", restartBound - restart.Elapsed, () => $"only {running} RUNNING: {ls}");
             var lsMs = restart.Elapsed.TotalMilliseconds;
             await Shell.ForEachAsync(ids, parallel, id => Shell.CheckAsync("ctr", Ctr("task", "ps", id)));
             var psMs = restart.Elapsed.TotalMilliseconds;
@@ -110,13 +108,12 @@ internal static class ContainerdRestart
     private static async Task<Process> StartDaemonAsync(string config, string sock, string dir)
     {
         var p = StartProcess(config, dir);
-        var sw = Stopwatch.StartNew();
-        while ((await Shell.RunAsync("ctr", ["-a", sock, "version"], TimeSpan.FromSeconds(10))).Code != 0)
+        string Log() => File.ReadAllText(Path.Combine(dir, "containerd.log"));
+        await EventuallyAsync(async () =>
         {
-            if (p.HasExited || sw.Elapsed > TimeSpan.FromSeconds(30))
-                throw new InvalidOperationException($"containerd did not come up: {await File.ReadAllTextAsync(Path.Combine(dir, "containerd.log"))}");
-            await Task.Delay(20);
-        }
+            if ((await Shell.RunAsync("ctr", ["-a", sock, "version"], TimeSpan.FromSeconds(10))).Code == 0) return true;
+            return p.HasExited ? throw new InvalidOperationException($"containerd exited before it came up: {Log()}") : false;
+        }, "containerd to come up", TimeSpan.FromSeconds(30), Log);
         return p;
     }
 

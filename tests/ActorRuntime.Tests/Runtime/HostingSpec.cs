@@ -89,9 +89,9 @@ public sealed class HostingSpec : IAsyncLifetime
         Assert.False(Directory.Exists(Path.Combine(_stateDirectory, "hosted", "web")));
         Assert.Empty(await runtime.ListAsync());
 
-        var deadline = DateTime.UtcNow + Bound;
-        while (events.Count < 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
-        await Task.Delay(200);
+        await EventuallyAsync(() => events.Count >= 2, "the exit and delete events of web", Bound,
+            () => string.Join(", ", events.Select(e => e.Topic)));
+        await Task.Delay(200); // then nothing more
         Assert.Equal([Topics.Exit, Topics.Delete], events.Select(e => e.Topic));
         Assert.All(events, e => Assert.Equal(("hosted", "web", pid), (e.Namespace, e.ContainerId, e.Pid)));
     }

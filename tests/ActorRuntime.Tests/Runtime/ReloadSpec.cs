@@ -45,7 +45,7 @@ public sealed class ReloadSpec(ITestOutputHelper output) : RuntimeSpecBase(outpu
         var clock = Stopwatch.StartNew();
         var wedgedConnectSeen = Task.Run(async () =>
         {
-            while (CallsOf(wedged, Methods.Connect) == wedgedConnects) await Task.Delay(2);
+            await EventuallyAsync(() => CallsOf(wedged, Methods.Connect) != wedgedConnects, "the wedged shim's Connect", Bound);
             return clock.Elapsed;
         });
         foreach (var id in healthy) Launcher[id].Inject(Methods.Connect, new ShimFault.Gate(wedgedConnectSeen));

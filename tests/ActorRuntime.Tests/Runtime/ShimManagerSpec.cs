@@ -229,20 +229,22 @@ public sealed class ShimManagerSpec(ITestOutputHelper output) : RuntimeSpecBase(
         await Cleaned.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
-    private async Task CreateEventuallyAsync(string id)
+    private Task CreateEventuallyAsync(string id)
     {
-        for (var attempt = 0; ; attempt++)
+        AlreadyExistsException? last = null;
+        return EventuallyAsync(async () =>
         {
             try
             {
                 await Runtime.CreateAsync(id, Spec, []);
-                return;
+                return true;
             }
-            catch (AlreadyExistsException) when (attempt < 50)
+            catch (AlreadyExistsException e)
             {
-                await Task.Delay(20);
+                last = e;
+                return false;
             }
-        }
+        }, $"a create of {id} to succeed", seen: () => last?.Message ?? "");
     }
 
     [Fact]

@@ -90,6 +90,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             _services.Groups.Join(c.Address);
             var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
             _task = Context.ActorOf(TaskActor.Props(c.Record, services, _settings.RuncOptions, _services.Manager), "task");
+            Context.Watch(_task);
             c.Connection.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             // The task actor answers the caller itself.
             if (create is not null) _task.Tell(create, requester);
@@ -116,6 +117,13 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         Receive<ConnectionLost>(lost =>
         {
             _log.Warning("shim connection for {0} lost: {1}", _containerId, lost.Error?.Message ?? "closed");
+            Context.Stop(Self);
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_task), _ =>
+        {
+            // The task actor failed (and was stopped, see SupervisorStrategy): nothing answers for the task any more, so
+            // this shim actor goes too and the manager treats the container as one whose shim died.
+            _log.Error("task actor of {0} stopped: stopping its shim actor", _containerId);
             Context.Stop(Self);
         });
         Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
@@ -145,6 +153,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             });
             Receive<ShimManagerProtocol.Unrouted>(_ => Done());
             Receive<ConnectionLost>(_ => { });
+            Receive<Terminated>(_ => { });
             // Until the teardown is done the bundle is still there.
             Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
             Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.NotFound(_containerId)));
@@ -227,6 +236,9 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         await connection.DisposeAsync().ConfigureAwait(false);
         Bundle.TryLoad(_settings.StateDirectory, _settings.Namespace, _containerId)?.Delete();
     }
+
+    /// <summary>A task actor that throws is stopped, never restarted over state it may have half-changed.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     protected override void PostStop()
     {

@@ -23,6 +23,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     private ShimConnection? _connection;
     private IActorRef? _task;
     private string? _address;
+    // The launch or reload under way; ours to release if we stop before its Connected arrives.
+    private Task<Connected>? _launching;
 
     public IStash Stash { get; set; } = null!;
 
@@ -83,9 +85,11 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private void Starting(Task<Connected> start, TaskProtocol.Create? create, IActorRef? requester)
     {
+        _launching = start;
         start.PipeTo(Self, failure: e => new StartFailed(e));
         Receive<Connected>(c =>
         {
+            _launching = null;
             (_connection, _logPipe, _address) = (c.Connection, c.LogPipe, c.Address);
             _services.Groups.Join(c.Address);
             var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
@@ -99,6 +103,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         });
         Receive<StartFailed>(f =>
         {
+            _launching = null;
             _log.Warning("shim for {0} failed to {1}: {2}", _containerId, create is null ? "load" : "start", f.Error.Message);
             // A shim that cannot be reloaded is dead: the manager cleans up after it.
             if (create is null) Context.Stop(Self);
@@ -246,6 +251,24 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
         if (_address is not null) _services.Groups.Leave(_address, _logPipe);
         else _logPipe?.Dispose();
+        // Stopped mid-launch: the connection and log reader the launch still gets go to dead letters with Connected.
+        if (_launching is { } launching) _ = ReleaseLateAsync(launching);
         base.PostStop();
+    }
+
+    private static async Task ReleaseLateAsync(Task<Connected> launching)
+    {
+        Connected late;
+        try
+        {
+            late = await launching.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A failed launch or reload released what it had opened itself.
+            return;
+        }
+        late.LogPipe.Dispose();
+        await late.Connection.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -131,6 +131,43 @@ public sealed class Bundle
         return bundles;
     }
 
+    /// <summary>
+    /// Finishes the deletes a crash interrupted after <see cref="Delete"/>'s rename: removes every
+    /// <c>.&lt;id&gt;.deleting-&lt;hex&gt;</c> directory of the namespace (run at start-up, before any bundle is in use).
+    /// Anything else, symlinks included, is left alone. Returns the directories removed.
+    /// </summary>
+    public static IReadOnlyList<string> SweepInterruptedDeletes(string stateDirectory, string ns)
+    {
+        Identifiers.Validate(ns, "namespace");
+        var namespaceDirectory = System.IO.Path.Combine(System.IO.Path.GetFullPath(stateDirectory), ns);
+        if (!Directory.Exists(namespaceDirectory)) return [];
+        var swept = new List<string>();
+        foreach (var leftover in Directory.EnumerateDirectories(namespaceDirectory, ".*.deleting-*").Order(StringComparer.Ordinal))
+        {
+            if (!IsInterruptedDelete(System.IO.Path.GetFileName(leftover)) || IsSymlink(leftover)) continue;
+            MountInfo.UnmountAllUnder(leftover);
+            try
+            {
+                Directory.Delete(leftover, recursive: true);
+                swept.Add(leftover);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+        }
+        return swept;
+    }
+
+    /// <summary>Whether a name is <see cref="Delete"/>'s <c>.&lt;id&gt;.deleting-&lt;12 hex&gt;</c>.</summary>
+    internal static bool IsInterruptedDelete(string name)
+    {
+        const string marker = ".deleting-";
+        var at = name.LastIndexOf(marker, StringComparison.Ordinal);
+        if (!name.StartsWith('.') || at < 1) return false;
+        var suffix = name[(at + marker.Length)..];
+        return Identifiers.IsValid(name[1..at]) && suffix.Length == 12 && suffix.All(char.IsAsciiHexDigitLower);
+    }
+
     /// <summary>The shim's socket address from the <c>address</c> file the shim's <c>start</c> wrote; null if absent.</summary>
     public string? ReadAddress() => ReadOptional(AddressPath);
 

@@ -23,6 +23,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     private ShimConnection? _connection;
     private IActorRef? _task;
     private string? _address;
+    // The launch or reload under way; ours to release if we stop before its Connected arrives.
+    private Task<Connected>? _launching;
 
     public IStash Stash { get; set; } = null!;
 
@@ -83,13 +85,16 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private void Starting(Task<Connected> start, TaskProtocol.Create? create, IActorRef? requester)
     {
+        _launching = start;
         start.PipeTo(Self, failure: e => new StartFailed(e));
         Receive<Connected>(c =>
         {
+            _launching = null;
             (_connection, _logPipe, _address) = (c.Connection, c.LogPipe, c.Address);
             _services.Groups.Join(c.Address);
             var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
             _task = Context.ActorOf(TaskActor.Props(c.Record, services, _settings.RuncOptions, _services.Manager), "task");
+            Context.Watch(_task);
             c.Connection.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             // The task actor answers the caller itself.
             if (create is not null) _task.Tell(create, requester);
@@ -98,6 +103,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         });
         Receive<StartFailed>(f =>
         {
+            _launching = null;
             _log.Warning("shim for {0} failed to {1}: {2}", _containerId, create is null ? "load" : "start", f.Error.Message);
             // A shim that cannot be reloaded is dead: the manager cleans up after it.
             if (create is null) Context.Stop(Self);
@@ -116,6 +122,13 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         Receive<ConnectionLost>(lost =>
         {
             _log.Warning("shim connection for {0} lost: {1}", _containerId, lost.Error?.Message ?? "closed");
+            Context.Stop(Self);
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_task), _ =>
+        {
+            // The task actor failed (and was stopped, see SupervisorStrategy): nothing answers for the task any more, so
+            // this shim actor goes too and the manager treats the container as one whose shim died.
+            _log.Error("task actor of {0} stopped: stopping its shim actor", _containerId);
             Context.Stop(Self);
         });
         Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
@@ -145,6 +158,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             });
             Receive<ShimManagerProtocol.Unrouted>(_ => Done());
             Receive<ConnectionLost>(_ => { });
+            Receive<Terminated>(_ => { });
             // Until the teardown is done the bundle is still there.
             Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
             Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.NotFound(_containerId)));
@@ -228,12 +242,33 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         Bundle.TryLoad(_settings.StateDirectory, _settings.Namespace, _containerId)?.Delete();
     }
 
+    /// <summary>A task actor that throws is stopped, never restarted over state it may have half-changed.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
     protected override void PostStop()
     {
         // Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).
         _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
         if (_address is not null) _services.Groups.Leave(_address, _logPipe);
         else _logPipe?.Dispose();
+        // Stopped mid-launch: the connection and log reader the launch still gets go to dead letters with Connected.
+        if (_launching is { } launching) _ = ReleaseLateAsync(launching);
         base.PostStop();
+    }
+
+    private static async Task ReleaseLateAsync(Task<Connected> launching)
+    {
+        Connected late;
+        try
+        {
+            late = await launching.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A failed launch or reload released what it had opened itself.
+            return;
+        }
+        late.LogPipe.Dispose();
+        await late.Connection.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -51,14 +51,13 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     private void Ready()
     {
+        // Bad input is answered here, before an id reaches a lookup, an actor name or a path: nothing a caller sends may
+        // throw in the manager (a restart would drop every shim actor and every reply in flight).
+        Receive<IWithContainerId>(command => TaskProtocol.CheckIds(command) is not null, command =>
+            Sender.Tell(TaskProtocol.Failed.From(command.ContainerId ?? "", TaskProtocol.CheckIds(command)!)));
+        // An id with a shim actor goes to it too: that actor holds the bundle, so it answers AlreadyExists.
         Receive<TaskProtocol.Create>(create =>
-        {
-            if (Identifiers.Check(create.ContainerId, "container id") is { } invalid)
-                Sender.Tell(TaskProtocol.Failed.From(create.ContainerId, invalid));
-            else
-                // An id with a shim actor goes to it too: that actor holds the bundle, so it answers AlreadyExists.
-                (_state.ShimOf(create.ContainerId) ?? StartShim(create.ContainerId, new ShimActor.Launch())).Forward(create);
-        });
+            (_state.ShimOf(create.ContainerId) ?? StartShim(create.ContainerId, new ShimActor.Launch())).Forward(create));
         Receive<IWithContainerId>(command =>
         {
             if (_state.ShimOf(command.ContainerId) is { } shim) shim.Forward(command);
@@ -103,9 +102,22 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     /// <summary>Shim actors stop on their own when their shim dies; never restart one with stale connection state.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
+    /// <summary>
+    /// A restart loses every shim actor and every reply in flight, so it must never happen; if it does, say so on the
+    /// event stream (<see cref="ShimManagerProtocol.Restarting"/>) as well as in the log.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        Context.System.EventStream.Publish(new ShimManagerProtocol.Restarting(reason.GetType().Name, reason.Message));
+        base.PreRestart(reason, message);
+    }
+
     protected override void PreStart()
     {
         Directory.CreateDirectory(_settings.StateDirectory);
+        // Deletes interrupted by a crash after their rename: nothing else will ever remove them.
+        foreach (var swept in Bundle.SweepInterruptedDeletes(_settings.StateDirectory, _settings.Namespace))
+            _log.Info("removed the half-deleted bundle {0}", swept);
         _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits, _services.ShimLog);
         // Every shim whose bundle is on disk reloads in parallel, each shim actor under its own load timeout.
         foreach (var bundle in Bundle.List(_settings.StateDirectory).Where(b => b.Namespace == _settings.Namespace))

@@ -49,4 +49,10 @@ public static class ShimManagerProtocol
     /// exit and delete were owed and published, and with which status.
     /// </summary>
     public sealed record DeadShimCleaned(string ContainerId, bool Published, uint ExitStatus);
+
+    /// <summary>
+    /// Published on the actor system's event stream when the ShimManager is about to be restarted after an exception
+    /// (which no input may cause): for tests and tools, as <see cref="DeadShimCleaned"/>.
+    /// </summary>
+    public sealed record Restarting(string Exception, string Message);
 }

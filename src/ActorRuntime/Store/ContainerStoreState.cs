@@ -32,6 +32,10 @@ public sealed record ContainerStoreState(ImmutableSortedDictionary<string, Conta
     /// </summary>
     public ContainerDecision Decide(IContainerStoreCommand command, DateTimeOffset now) => command switch
     {
+        // Every id is checked before it is looked up (a null would throw in the store, an odd one gets containerd's error).
+        Get g when Identifiers.Check(g.Id, "container id") is { } invalid => ContainerDecision.Respond(Failed(g.Id, invalid)),
+        Update u when Identifiers.Check(u.Id, "container id") is { } invalid => ContainerDecision.Respond(Failed(u.Id, invalid)),
+        Delete d when Identifiers.Check(d.Id, "container id") is { } invalid => ContainerDecision.Respond(Failed(d.Id, invalid)),
         Get g => ContainerDecision.Respond(Containers.TryGetValue(g.Id, out var c) ? c : NotFound(g.Id)),
         List => ContainerDecision.Respond(new ContainerStoreProtocol.Containers(Containers.Values.ToList())),
         Create c when Identifiers.Check(c.Container.Id, "container id") is { } invalid =>

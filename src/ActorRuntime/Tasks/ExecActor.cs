@@ -85,7 +85,21 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         Queries();
         Receive<TaskProtocol.Exec>(e => RunLifecycle(async () =>
         {
-            await Shim.ExecAsync(e).ConfigureAwait(false);
+            try
+            {
+                await Shim.ExecAsync(e).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                // The shim added no process: the id is free again (forgotten before the caller hears), as in containerd.
+                var failed = TaskProtocol.Failed.From(ContainerId, error);
+                return new Outcome(r => r, null, requester =>
+                {
+                    Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+                    requester.Tell(failed);
+                    Context.Stop(Self);
+                });
+            }
             return new Outcome(r => r with { Status = ProcessStatus.Created }, new TaskProtocol.Done(ContainerId, ExecId),
                 _ => PublishLifecycle(Topics.ExecAdded, 0));
         }));

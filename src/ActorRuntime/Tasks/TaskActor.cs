@@ -34,6 +34,12 @@ internal sealed class TaskActor : ProcessActorBase
     public static Props Props(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager) =>
         Akka.Actor.Props.Create(() => new TaskActor(record, services, runcOptions, manager));
 
+    /// <summary>
+    /// An exec actor that throws is stopped, never restarted over state it may have half-changed; its id is forgotten
+    /// (Terminated) and the task and other execs carry on.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
     protected override void PreStart()
     {
         // Reloaded: the task exists, and its record is the shim's view of it.

@@ -99,6 +99,14 @@ public static class TaskProtocol
 
     public sealed record ExecState(string ContainerId, string ExecId) : IQueryCommand, IWithExecId;
 
+    /// <summary>
+    /// The InvalidArgument error for the first id of <paramref name="command"/> that breaks containerd's rule (its
+    /// container id, then its exec id), or null. Checked before an id reaches an actor name, a lookup or a path.
+    /// </summary>
+    public static InvalidArgumentException? CheckIds(IWithContainerId command) =>
+        Identifiers.Check(command.ContainerId, "container id")
+        ?? (command is IWithExecId exec ? Identifiers.Check(exec.ExecId, "exec id") : null);
+
     // ---- replies ----
     public sealed record Created(string ContainerId, uint Pid);
 

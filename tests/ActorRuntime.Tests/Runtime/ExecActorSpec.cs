@@ -41,6 +41,25 @@ public sealed class ExecActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
         Assert.Empty(EventsOf("c1", Topics.Exit));
     }
 
+    [Fact]
+    public async Task A_failed_Exec_frees_its_exec_id_for_the_next_Exec()
+    {
+        await RunAsync("c1");
+        Launcher["c1"].Inject(Methods.Exec, new ShimFault.Fail(TtrpcCode.Internal, "runc exec failed: no such file"));
+        var e = await Assert.ThrowsAsync<TtrpcException>(() => Runtime.ExecAsync("c1", "e1", ProcessSpec));
+        Assert.Equal(TtrpcCode.Internal, e.Code);
+        await Assert.ThrowsAsync<NotFoundException>(() => Runtime.ExecStateAsync("c1", "e1"));
+
+        Launcher["c1"].Clear(Methods.Exec);
+        await Runtime.ExecAsync("c1", "e1", ProcessSpec);
+        var pid = await Runtime.StartExecAsync("c1", "e1");
+        var wait = Runtime.WaitExecAsync("c1", "e1");
+        await Launcher["c1"].ExitAsync("c1", 4, "e1");
+        Assert.Equal((pid, 4u), ((await wait.WaitAsync(Bound)).Pid, (await wait).ExitStatus));
+        Assert.Equal(4u, (await Runtime.DeleteExecAsync("c1", "e1")).ExitStatus);
+        Assert.Equal(2, CallsOf(Launcher["c1"], Methods.Exec));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

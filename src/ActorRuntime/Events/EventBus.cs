@@ -134,7 +134,12 @@ public sealed class EventBus : ReceivePersistentActor, IWithTimers
     private void MaybeSnapshot()
     {
         if (!_ledger.SnapshotDue(_settings.SnapshotEvery)) return;
-        SaveSnapshot(EventBusSnapshot.Of(_ledger.Written));
+        // Drop counters live only in the decided state (a drop writes nothing); the rest is what is written.
+        SaveSnapshot(EventBusSnapshot.Of(_ledger.Written with
+        {
+            DroppedDuplicates = _ledger.Decided.DroppedDuplicates,
+            DroppedStale = _ledger.Decided.DroppedStale,
+        }));
         _ledger = _ledger.SnapshotTaken();
     }
 

@@ -69,6 +69,14 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
 
     private void Open(EventOffset? after, IReadOnlyList<string> filters, IActorRef? subscriber, Func<TaskEvent, Task>? callback)
     {
+        if (after is { } from && from > _table.Live)
+        {
+            // An offset this bus never gave (another database, or the journal orderings used before offsets were the
+            // bus's own): starting after it would skip every event up to it without a word.
+            Sender.Tell(new Status.Failure(new Protocol.Ttrpc.TtrpcException(Protocol.Ttrpc.TtrpcCode.OutOfRange, 
+                $"offset {from} is beyond the last event {_table.Live}: out of range")));
+            return;
+        }
         if (!TryParse(filters, out var filter)) return;
         var id = _table.NextId;
         IActorRef worker;

@@ -32,8 +32,21 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public async Task StopAsync(TimeSpan? timeout = null)
     {
         var limit = timeout ?? settings.ShutdownTimeout + settings.CleanupTimeout;
+        var failures = new List<Exception>();
         foreach (var actor in actors.All)
-            await actor.GracefulStop(limit).ConfigureAwait(false);
+        {
+            try
+            {
+                await actor.GracefulStop(limit).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TaskCanceledException or TimeoutException)
+            {
+                // Stop the rest all the same: a bus left running would be a second writer for the next runtime.
+                actor.Tell(PoisonPill.Instance);
+                failures.Add(new TimeoutException($"{actor.Path.Name} did not stop within {limit}", e));
+            }
+        }
+        if (failures.Count > 0) throw new AggregateException("the runtime did not stop cleanly", failures);
     }
 
     /// <summary>Long enough for a shim start plus a call; Wait is bounded only by the caller's token.</summary>

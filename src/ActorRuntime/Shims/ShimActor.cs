@@ -93,7 +93,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             (_connection, _logPipe, _address) = (c.Connection, c.LogPipe, c.Address);
             _services.Groups.Join(c.Address);
             var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
-            _task = Context.ActorOf(TaskActor.Props(c.Record, services, _settings.RuncOptions, _services.Manager), "task");
+            _task = Context.ActorOf(TaskActor.Props(c.Record, services, _settings.RuncOptions, _services.Manager, reloaded: create is null), "task");
             Context.Watch(_task);
             c.Connection.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             // The task actor answers the caller itself.
@@ -105,8 +105,14 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             _launching = null;
             _log.Warning("shim for {0} failed to {1}: {2}", _containerId, create is null ? "load" : "start", f.Error.Message);
-            // A shim that cannot be reloaded is dead: the manager cleans up after it.
-            if (create is null) Context.Stop(Self);
+            // A shim that cannot be reloaded is dead: the manager cleans up after it. What waited for the reload is
+            // answered, never dropped (a Wait has no deadline).
+            if (create is null)
+            {
+                AnswerStashed(new TaskProtocol.Failed(_containerId, TtrpcCode.Unavailable,
+                    $"task {_containerId}: its shim could not be reloaded: {f.Error.Message}"));
+                Context.Stop(Self);
+            }
             // Nothing of a failed start may stay: the shim (if it got that far), its socket and the bundle.
             else TearDown(() => DeadShimCleanup.RunAsync(_settings, _services, _containerId),
                 TaskProtocol.Failed.From(_containerId, f.Error), requester!);
@@ -163,6 +169,13 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
             Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.NotFound(_containerId)));
         });
+        // Commands that waited for a start that failed get this behaviour's answer, not dead letters.
+        Stash.UnstashAll();
+    }
+
+    private void AnswerStashed(TaskProtocol.Failed failure)
+    {
+        foreach (var envelope in Stash.ClearStash()) envelope.Sender.Tell(failure);
     }
 
     private async Task<Connected> LaunchAsync(Bundle bundle, TaskProtocol.Create create)

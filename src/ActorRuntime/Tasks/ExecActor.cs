@@ -75,6 +75,8 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
             OfferExit(ExitWitness.Unsure(ExitWitness.Source.Lost, Record, 0, DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow));
             Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
             Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+            var gone = new TaskProtocol.Failed(ContainerId, TtrpcCode.NotFound, $"process does not exist {ExecId}: not found");
+            foreach (var envelope in Stash.ClearStash()) envelope.Sender.Tell(gone);
             Context.Stop(Self);
         });
         ReceiveAny(_ => Stash.Stash());

@@ -14,6 +14,7 @@ internal sealed class TaskActor : ProcessActorBase
 {
     private readonly RuncOptions? _runcOptions;
     private readonly IActorRef _manager;
+    private readonly bool _reloaded;
     private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
     private long _execRuns;
 
@@ -23,16 +24,19 @@ internal sealed class TaskActor : ProcessActorBase
     /// <summary>Told to the parent shim actor when the shim refused Create; the parent tears the shim down and answers.</summary>
     public sealed record CreateFailed(TaskProtocol.Failed Failure, IActorRef ReplyTo);
 
-    public TaskActor(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager)
+    public TaskActor(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager, bool reloaded)
         : base(record, services)
     {
         _runcOptions = runcOptions;
         _manager = manager;
+        _reloaded = reloaded;
         Ready();
     }
 
-    public static Props Props(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager) =>
-        Akka.Actor.Props.Create(() => new TaskActor(record, services, runcOptions, manager));
+    /// <param name="reloaded">The task was found alive at start-up (not created here): it exists from the start.</param>
+    public static Props Props(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager,
+        bool reloaded = false) =>
+        Akka.Actor.Props.Create(() => new TaskActor(record, services, runcOptions, manager, reloaded));
 
     /// <summary>
     /// An exec actor that throws is stopped, never restarted over state it may have half-changed; its id is forgotten
@@ -42,8 +46,8 @@ internal sealed class TaskActor : ProcessActorBase
 
     protected override void PreStart()
     {
-        // Reloaded: the task exists, and its record is the shim's view of it.
-        if (Record.Status != ProcessStatus.Unknown)
+        // Reloaded: the task exists (whatever status the shim reports, UNKNOWN included), its record is the shim's view.
+        if (_reloaded)
         {
             _manager.Tell(new ShimManagerProtocol.Registered(ContainerId));
             OnRecordChanged(Record);

@@ -411,4 +411,39 @@ public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2
         Assert.Equal((8, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1)),
             (custom.MaxInFlightPerSubscriber, custom.BackendCallbackTimeout, custom.Retention.RetainFinishedRunsFor));
     }
+
+    [Fact]
+    public async Task Resuming_after_an_offset_the_bus_never_gave_is_refused_rather_than_skipping_events()
+    {
+        var bus = NewBus();
+        for (var i = 0; i < 3; i++)
+            await bus.Ask<Published>(new Publish(Ev(Topics.Exit, $"c{i}", pid: 10), WantAck: true), Timeout);
+
+        var subscriber = CreateTestProbe();
+        var error = await Assert.ThrowsAsync<ActorRuntime.Protocol.Ttrpc.TtrpcException>(() =>
+            bus.Ask<Subscribed>(new SubscribeFrom(420, [], subscriber.Ref), Timeout));
+        Assert.Equal(ActorRuntime.Protocol.Ttrpc.TtrpcCode.OutOfRange, error.Code);
+        Assert.Contains("offset 420 is beyond the last event 3", error.Message);
+        Assert.IsType<Subscribed>(await bus.Ask<object>(new SubscribeFrom(3, [], subscriber.Ref), Timeout));
+    }
+
+    [Fact]
+    public async Task A_bus_recovered_from_its_snapshot_keeps_its_drop_counters()
+    {
+        var settings = EventBusSettings.Default with { PersistenceId = $"event-bus-{Guid.NewGuid():N}", SnapshotEvery = 2 };
+        var bus = Sys.ActorOf(EventBus.Props(settings));
+        async Task<PublishOutcome> Publish(TaskEvent e) => (await bus.Ask<Published>(new Publish(e, WantAck: true), Timeout)).Outcome;
+        Assert.Equal(PublishOutcome.Delivered, await Publish(Ev(Topics.Start, "c1", pid: 30)));
+        Assert.Equal(PublishOutcome.DroppedDuplicate, await Publish(Ev(Topics.Start, "c1", pid: 30)));
+        Assert.Equal(PublishOutcome.DroppedStale, await Publish(Ev(Topics.Exit, "c1", pid: 31)));
+        // The second write takes the snapshot; drops write nothing, so the snapshot is where their counters survive.
+        Assert.Equal(PublishOutcome.Delivered, await Publish(Ev(Topics.Exit, "c2", pid: 40)));
+        await AwaitAssertAsync(async () => Assert.Equal(2L, (await StatsAsync(bus)).LastOffset));
+        await WatchAsync(bus);
+        Sys.Stop(bus);
+        await ExpectTerminatedAsync(bus);
+
+        var recovered = await StatsAsync(Sys.ActorOf(EventBus.Props(settings)));
+        Assert.Equal((2L, 1L, 1L), (recovered.LastOffset, recovered.DroppedDuplicates, recovered.DroppedStale));
+    }
 }

@@ -90,6 +90,30 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
         Assert.Single(EventsOf("c1", Topics.Exit, "e1"));
     }
 
+    [Fact]
+    public async Task Dead_shim_cleanup_keeps_the_record_when_the_bus_does_not_confirm_and_the_next_start_settles_it()
+    {
+        await RunAsync("c1");
+        await Journal.Ask<GatedJournal.Done>(new GatedJournal.Hold(BusId), Bound);
+        await Launcher["c1"].KillAsync();
+
+        // The cleanup gives up waiting for the write (its cleanup timeout) and finishes, but keeps what is owed.
+        await ExpectCleanedAsync("c1");
+        Assert.False(Directory.Exists(BundlePath("c1")));
+        Assert.Contains(await RecordsAsync(), r => r.ContainerId == "c1");
+
+        // The bus writes late; the next start settles the kept record (its bundle gone), and the bus drops the copies.
+        await Journal.Ask<GatedJournal.Done>(new GatedJournal.Release(), Bound);
+        await WaitForEventAsync("c1", Topics.Delete);
+        await StopRuntimeAsync();
+        await StartRuntimeAsync();
+        await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
+        await EventuallyAsync(async () => (await RecordsAsync()).All(r => r.ContainerId != "c1"), "the kept record to be settled", Bound);
+        await QuietAsync();
+        Assert.Single(EventsOf("c1", Topics.Exit));
+        Assert.Single(EventsOf("c1", Topics.Delete));
+    }
+
     /// <summary>c1 runs and exits; its exit is written.</summary>
     private async Task ExitedAsync(string id)
     {

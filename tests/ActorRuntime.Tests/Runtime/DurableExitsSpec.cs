@@ -114,6 +114,29 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
         Assert.Single(EventsOf("c1", Topics.Delete));
     }
 
+    [Fact]
+    public async Task Records_settled_at_start_are_forgotten_only_once_their_events_are_written()
+    {
+        await RunAsync("c1");
+        await StopRuntimeAsync();
+        // While the runtime is down the shim and the bundle go; and the restarted bus is slow to write.
+        await Launcher["c1"].KillAsync();
+        Directory.Delete(BundlePath("c1"), recursive: true);
+        await Journal.Ask<GatedJournal.Done>(new GatedJournal.Hold(BusId), Bound);
+        await StartRuntimeAsync();
+
+        // The exit's write is held (the journal gets the delete only after it): nothing of the two is written yet.
+        await HeldAsync(e => e is { ContainerId: "c1", Topic: Topics.Exit });
+        Assert.Contains(await RecordsAsync(), r => r.ContainerId == "c1");
+
+        await Journal.Ask<GatedJournal.Done>(new GatedJournal.Release(), Bound);
+        await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
+        await EventuallyAsync(async () => (await RecordsAsync()).All(r => r.ContainerId != "c1"), "the settled record to be forgotten", Bound);
+        await QuietAsync();
+        Assert.Single(EventsOf("c1", Topics.Exit));
+        Assert.Single(EventsOf("c1", Topics.Delete));
+    }
+
     /// <summary>c1 runs and exits; its exit is written.</summary>
     private async Task ExitedAsync(string id)
     {

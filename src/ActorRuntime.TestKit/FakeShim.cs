@@ -97,7 +97,17 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
     /// The shim process is SIGKILLed: as <see cref="DieAsync"/>, but its socket file stays behind, refusing connections,
     /// until someone removes it.
     /// </summary>
-    public async Task KillAsync()
+    public Task KillAsync()
+    {
+        // One kill, awaited by every caller: a cleanup that runs the shim's delete while the test's kill is still under
+        // way must not see the socket file before it stays behind (as with a real SIGKILL, which is instantaneous).
+        lock (_killLock) return _kill ??= KillOnceAsync();
+    }
+
+    private readonly object _killLock = new();
+    private Task? _kill;
+
+    private async Task KillOnceAsync()
     {
         if (IsDead) return;
         await DieAsync().ConfigureAwait(false);

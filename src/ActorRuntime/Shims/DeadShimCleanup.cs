@@ -14,7 +14,9 @@ namespace ActorRuntime.Shims;
 /// (so the id stays taken until everything else is done).
 /// <para>What is owed is not decided here: the task's <see cref="ProcessRecord"/> says (its owner; see there). With a
 /// record, the exit and the delete go to <see cref="Exits"/> — the record's real exit if it holds one, else the delete's
-/// pid, status and time, or 255 and now when the delete failed — and the record is forgotten. One refinement: the delete
+/// pid, status and time, or 255 and now when the delete failed — each started exec's exit before them (its recorded
+/// exit, else 255), and once the bus has acknowledged writing all of them the record is forgotten (unconfirmed, it
+/// stays for the next start to settle). One refinement: the delete
 /// always reports 137 (it kills what is left); when the init had already exited before it (it ended while nothing
 /// watched and its shim died too) its real status is lost, and we say so with 255.</para>
 /// </summary>
@@ -37,20 +39,43 @@ public static class DeadShimCleanup
         await CleanUpAsync(Bundle.TryLoad(settings.StateDirectory, settings.Namespace, containerId), services.Launcher, timeout,
             services.ShimLog, async deleted =>
             {
-                if (owed is null) return;
-                published = Witness(owed, deleted);
-                try
-                {
-                    // Awaited, so the exit and delete are on their way to the bus before the id is free for a new run.
-                    await services.Exits.Ask<Exits.Entered>(new Exits.Deleted(published, WantAck: true), timeout).ConfigureAwait(false);
-                }
-                catch (AskTimeoutException)
-                {
-                    services.ShimLog.LogWarning("cleanup of {Id}: exits did not confirm within {Timeout}", containerId, timeout);
-                }
-                services.Processes.Tell(new ProcessStoreProtocol.Forget(settings.Namespace, containerId), ActorRefs.NoSender);
+                if (owed is not { } o) return;
+                var (task, execs) = o;
+                published = Witness(task, deleted);
+                var witnesses = ExecExits(ExitWitness.Source.DeadShim, execs)
+                    .Append<object>(new Exits.Deleted(published, WantAck: true));
+                // The record is forgotten only once the bus has written what it says is owed (and before the bundle goes,
+                // so the id stays taken until then). Unconfirmed, it stays: the next start settles it (its bundle gone).
+                if (await EnteredAsync(services, containerId, witnesses, timeout).ConfigureAwait(false))
+                    services.Processes.Tell(new ProcessStoreProtocol.Forget(settings.Namespace, containerId), ActorRefs.NoSender);
             }).ConfigureAwait(false);
         return new Outcome(containerId, published);
+    }
+
+    /// <summary>
+    /// The exits owed to a container's execs when its shim is gone or its bundle lost (containerd publishes one
+    /// <c>/tasks/exit</c> per exec run and no delete): for every exec that was started, its recorded exit, else 255 and
+    /// now. An exec never started has no run and is owed nothing. Offered before the init's exit and delete.
+    /// </summary>
+    internal static IEnumerable<object> ExecExits(ExitWitness.Source from, IEnumerable<ProcessRecord> execs) =>
+        execs.Where(e => e.HasExited || e.Pid != 0)
+            .OrderBy(e => e.ExecId, StringComparer.Ordinal)
+            .Select(e => new Exits.Exited(ExitWitness.Unsure(from, e, 0, UnknownExitStatus, DateTimeOffset.UtcNow), WantAck: true));
+
+    /// <summary>Whether the bus acknowledged the write of everything <paramref name="witnesses"/> brought (logged when not).</summary>
+    internal static async Task<bool> EnteredAsync(ShimServices services, string containerId, IEnumerable<object> witnesses, TimeSpan timeout)
+    {
+        try
+        {
+            await Exits.EnterAsync(services.Exits, witnesses, timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e)
+        {
+            services.ShimLog.LogWarning("{Id}: the event bus did not confirm the owed exits within {Timeout} ({Error}); " +
+                "the record stays and the next start settles it", containerId, timeout, e.Message);
+            return false;
+        }
     }
 
     /// <summary>
@@ -92,15 +117,19 @@ public static class DeadShimCleanup
     }
 
     /// <summary>
-    /// The task's record, or null when it has none (never created, or deleted). When the store does not answer, nothing
+    /// The task's record and its execs' records, or null when it has none (never created, or deleted). When the store does not answer, nothing
     /// is settled now and the record stays: the next start settles it (its bundle will be gone).
     /// </summary>
-    private static async Task<ProcessRecord?> OwedAsync(ShimSettings settings, ShimServices services, string containerId, TimeSpan timeout)
+    private static async Task<(ProcessRecord Task, IReadOnlyList<ProcessRecord> Execs)?> OwedAsync(ShimSettings settings,
+        ShimServices services, string containerId, TimeSpan timeout)
     {
         try
         {
             var all = await services.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), timeout).ConfigureAwait(false);
-            return all.Tasks.FirstOrDefault(t => t.Namespace == settings.Namespace && t.ContainerId == containerId && t.ExecId.Length == 0);
+            var ours = all.Tasks.Where(t => t.Namespace == settings.Namespace && t.ContainerId == containerId).ToList();
+            return ours.FirstOrDefault(t => t.ExecId.Length == 0) is { } task
+                ? (task, ours.Where(t => t.ExecId.Length > 0).ToList())
+                : null;
         }
         catch (Exception e)
         {

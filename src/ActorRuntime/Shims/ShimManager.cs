@@ -28,6 +28,9 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     private sealed record CleanupFailed(string ContainerId, Exception Cause);
 
+    /// <summary>The settling of lost records is done; these containers' owed events are written.</summary>
+    private sealed record RecordsSettled(IReadOnlyList<ProcessRecord> Written);
+
     public IStash Stash { get; set; } = null!;
 
     public ShimManager(ShimSettings settings, IShimLauncher launcher, IActorRef eventBus, IActorRef processes, ILogger shimLog)
@@ -39,8 +42,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         Receive<ProcessStoreProtocol.All>(all =>
         {
             SettleRecords(all.Tasks);
-            Become(Ready);
-            Stash.UnstashAll();
+            Become(Settling);
         });
         Receive<Status.Failure>(f => throw new InvalidOperationException("process store did not answer", f.Cause));
         ReceiveAny(_ => Stash.Stash());
@@ -137,21 +139,45 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     /// <summary>
     /// Applies the recovered records: reloading tasks get their recorded execs to re-attach; a task recorded whose
-    /// bundle is gone is owed its exit (recorded, or 255) and delete, which are settled now.
+    /// bundle is gone is owed its exit (recorded, or 255) and delete, and each of its started execs its exit; they are
+    /// settled now. A record is forgotten only once the bus has acknowledged writing what it owed (<see cref="Settling"/>);
+    /// one the bus did not confirm within the cleanup timeout stays, and the next start settles it again.
     /// </summary>
     private void SettleRecords(IReadOnlyList<ProcessRecord> recorded)
     {
         foreach (var execs in recorded.Where(t => t.ExecId.Length > 0).GroupBy(t => t.ContainerId))
             _state.ShimOf(execs.Key)?.Tell(new ShimActor.ReattachExecs(execs.ToList()));
         // Every bundle found at start has a shim actor (their deaths wait in the stash until now), so no second listing.
-        foreach (var lost in recorded.Where(t => t.ExecId.Length == 0 && _state.ShimOf(t.ContainerId) is null))
+        var lost = recorded.Where(t => t.ExecId.Length == 0 && _state.ShimOf(t.ContainerId) is null).ToList();
+        var settled = lost.Select(async task =>
         {
-            var witness = ExitWitness.Unsure(ExitWitness.Source.Settled, lost, lost.Pid, DeadShimCleanup.UnknownExitStatus,
+            var witness = ExitWitness.Unsure(ExitWitness.Source.Settled, task, task.Pid, DeadShimCleanup.UnknownExitStatus,
                 DateTimeOffset.UtcNow);
-            _services.Exits.Tell(new Exits.Deleted(witness));
-            _services.Processes.Tell(new ProcessStoreProtocol.Forget(lost.Namespace, lost.ContainerId));
-            _cleanedUp++;
-        }
+            var witnesses = DeadShimCleanup.ExecExits(ExitWitness.Source.Settled,
+                    recorded.Where(e => e.ContainerId == task.ContainerId && e.ExecId.Length > 0))
+                .Append<object>(new Exits.Deleted(witness, WantAck: true));
+            var written = await DeadShimCleanup.EnteredAsync(_services, task.ContainerId, witnesses, _settings.Runtime.CleanupTimeout)
+                .ConfigureAwait(false);
+            return written ? task : null;
+        }).ToList();
+        _cleanedUp += lost.Count;
+        Task.WhenAll(settled).PipeTo(Self, success: written => new RecordsSettled(written.OfType<ProcessRecord>().ToList()));
+    }
+
+    /// <summary>
+    /// Until the settled records' events are written, commands wait: a Create of a settled id must not be forgotten
+    /// with the old record.
+    /// </summary>
+    private void Settling()
+    {
+        Receive<RecordsSettled>(settled =>
+        {
+            foreach (var task in settled.Written)
+                _services.Processes.Tell(new ProcessStoreProtocol.Forget(task.Namespace, task.ContainerId));
+            Become(Ready);
+            Stash.UnstashAll();
+        });
+        ReceiveAny(_ => Stash.Stash());
     }
 
     private void ReplyLoadedIfDone()

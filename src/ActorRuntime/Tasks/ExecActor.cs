@@ -24,6 +24,8 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
 
     private sealed record Retry;
 
+    private sealed record LostSettled(bool Durable);
+
     /// <param name="reattach">A recorded exec of a reloaded task: learn its state from the shim before anything else.</param>
     public ExecActor(ProcessRecord record, ProcessServices services, bool reattach)
         : base(record, services)
@@ -71,13 +73,23 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         Receive<Retry>(_ => AskState());
         Receive<ReattachFailed>(_ =>
         {
-            // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed, as unknown.
-            OfferExit(ExitWitness.Unsure(ExitWitness.Source.Lost, Record, 0, DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow));
-            Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
-            Context.Parent.Tell(new ExecDeleted(ExecId, Self));
-            var gone = new TaskProtocol.Failed(ContainerId, TtrpcCode.NotFound, $"process does not exist {ExecId}: not found");
-            foreach (var envelope in Stash.ClearStash()) envelope.Sender.Tell(gone);
-            Context.Stop(Self);
+            // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed, as unknown. Its
+            // record is forgotten once that exit is written; unconfirmed, it stays for the next start.
+            var witness = ExitWitness.Unsure(ExitWitness.Source.Lost, Record, 0, DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow);
+            EnterDurablyAsync(new Exits.Exited(witness, WantAck: true)).PipeTo(Self, success: durable => new LostSettled(durable));
+            Become(() =>
+            {
+                Receive<LostSettled>(settled =>
+                {
+                    if (settled.Durable) Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
+                    Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+                    // What waited for the re-attach is answered, never dropped (a WaitExec has no deadline).
+                    var gone = new TaskProtocol.Failed(ContainerId, TtrpcCode.NotFound, $"process does not exist {ExecId}: not found");
+                    foreach (var envelope in Stash.ClearStash()) envelope.Sender.Tell(gone);
+                    Context.Stop(Self);
+                });
+                ReceiveAny(_ => Stash.Stash());
+            });
         });
         ReceiveAny(_ => Stash.Stash());
     }
@@ -127,14 +139,18 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         Receive<TaskProtocol.ResizeExecPty>(p => RunEmpty(() => Shim.ResizePtyAsync(ContainerId, ExecId, p.Width, p.Height)));
         Receive<TaskProtocol.DeleteExec>(_ => RunLifecycle(async () =>
         {
-            var deleted = await Shim.DeleteAsync(ContainerId, ExecId).ConfigureAwait(false);
+            var record = Record;
+            var deleted = await Shim.DeleteAsync(record.ContainerId, record.ExecId).ConfigureAwait(false);
+            // Its exit (unless in already; an exec gets no delete event) is written before its record is forgotten and
+            // the caller answered. Unconfirmed, the record stays (the next start settles it) and the caller is told so.
+            var durable = await EnterDurablyAsync(new Exits.Exited(ExitWitness.Deleted(record, deleted), WantAck: true))
+                .ConfigureAwait(false);
             return new Outcome(r => r, null, requester =>
             {
-                OfferExit(ExitWitness.Deleted(Record, deleted));
                 FailPendingCloses();
-                Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
+                if (durable) Processes.Tell(new ProcessStoreProtocol.ForgetExec(record.Namespace, record.ContainerId, record.ExecId));
                 Context.Parent.Tell(new ExecDeleted(ExecId, Self));
-                requester.Tell(deleted);
+                requester.Tell(durable ? deleted : NotDurable(record.ExecId));
                 Context.Stop(Self);
             });
         }));

@@ -21,6 +21,14 @@ namespace ActorRuntime.Tasks;
 /// <para>A run is forgotten when our side ends it (<see cref="ExitWitness.EndsRun"/>; a container's end ends its execs):
 /// an id starts its next run only after that. A copy arriving later, such as a slow forward retry, passes on to the
 /// EventBus, which keeps exactly-once as the last line.</para>
+/// <para><b>Acknowledgement:</b> a witness sent with WantAck is answered with <see cref="Entered"/> only once the bus has
+/// acknowledged the write of everything it entered (<see cref="EventBusProtocol.Published"/>: written, or dropped as a
+/// duplicate or stale), and of everything entered for the same process before it, so <c>Entered(0)</c> (nothing needed
+/// entering) also means the run's earlier events are durable. When the bus fails the write or does not answer within
+/// the ack timeout the sender gets a <see cref="Status.Failure"/> instead. Who forgets a process record, removes a
+/// bundle or answers a Delete waits for this first: the record says an exit is owed until its events are durable
+/// (<see cref="EnterAsync"/>). One limit: the bus answers a duplicate at once, so a copy of an event whose first copy
+/// is still being written (it can only come from a run this door has already forgotten) is acknowledged early.</para>
 /// </summary>
 internal sealed class Exits : ReceiveActor
 {
@@ -30,27 +38,71 @@ internal sealed class Exits : ReceiveActor
     /// <summary>A container's init was deleted (or is gone for good): its exit, then its delete.</summary>
     public sealed record Deleted(ExitWitness Witness, bool WantAck = false);
 
-    /// <summary>Reply to a witness sent with WantAck, once what it brought is on its way to the bus.</summary>
+    /// <summary>Reply to a witness sent with WantAck, once the bus has acknowledged the write of what it entered.</summary>
     public sealed record Entered(int Events);
 
+    /// <summary>How long the door waits for the bus to acknowledge a write before it fails the witnesses waiting on it.</summary>
+    public static readonly TimeSpan DefaultAckTimeout = TimeSpan.FromSeconds(30);
+
+    private sealed record WritesSettled((string, string, string) Key, Task Writes);
+
+    private readonly IActorRef _eventBus;
+    private readonly TimeSpan _ackTimeout;
     private ExitsState _state = ExitsState.Empty;
     private ShimManagerProtocol.ExitStats _stats = new(ImmutableDictionary<ExitWitness.Source, long>.Empty, 0, 0);
 
-    public Exits(IActorRef eventBus)
+    /// <summary>Per process, the bus's acknowledgements of what was entered for it and not yet acknowledged.</summary>
+    private ImmutableDictionary<(string, string, string), Task> _unacked = ImmutableDictionary<(string, string, string), Task>.Empty;
+
+    public Exits(IActorRef eventBus, TimeSpan? ackTimeout = null)
     {
-        Receive<Exited>(m => Witness(eventBus, m.Witness, deleted: false, m.WantAck));
-        Receive<Deleted>(m => Witness(eventBus, m.Witness, deleted: true, m.WantAck));
+        _eventBus = eventBus;
+        _ackTimeout = ackTimeout ?? DefaultAckTimeout;
+        Receive<Exited>(m => Witness(m.Witness, deleted: false, m.WantAck));
+        Receive<Deleted>(m => Witness(m.Witness, deleted: true, m.WantAck));
+        Receive<WritesSettled>(w =>
+        {
+            if (_unacked.TryGetValue(w.Key, out var current) && current == w.Writes) _unacked = _unacked.Remove(w.Key);
+        });
         Receive<ShimManagerProtocol.GetExitStats>(_ => Sender.Tell(_stats));
     }
 
-    public static Props Props(IActorRef eventBus) => Akka.Actor.Props.Create(() => new Exits(eventBus));
+    public static Props Props(IActorRef eventBus, TimeSpan? ackTimeout = null) =>
+        Akka.Actor.Props.Create(() => new Exits(eventBus, ackTimeout));
 
-    private void Witness(IActorRef eventBus, ExitWitness witness, bool deleted, bool wantAck)
+    /// <summary>
+    /// Offers <paramref name="witnesses"/> (<see cref="Exited"/> or <see cref="Deleted"/>, sent with WantAck, in this
+    /// order) and completes once the bus has acknowledged every write they needed; throws when it did not
+    /// (<see cref="AskTimeoutException"/> after <paramref name="timeout"/>, or the bus's failure).
+    /// </summary>
+    public static Task EnterAsync(IActorRef exits, IEnumerable<object> witnesses, TimeSpan timeout) =>
+        Task.WhenAll(witnesses.Select(w => exits.Ask<Entered>(w, timeout)).ToList());
+
+    private void Witness(ExitWitness witness, bool deleted, bool wantAck)
     {
         (_state, var enter) = _state.Witness(witness, deleted);
         _stats = Count(_stats, witness.From, enter.Count);
-        foreach (var e in enter) eventBus.Tell(new EventBusProtocol.Publish(e));
-        if (wantAck) Sender.Tell(new Entered(enter.Count));
+        var key = (witness.Namespace, witness.ContainerId, witness.ExecId);
+        // Sent one after the other from here, so the bus decides and writes them in this order.
+        var writes = enter.Select(e => (Task)_eventBus.Ask<EventBusProtocol.Published>(new EventBusProtocol.Publish(e, WantAck: true),
+            _ackTimeout)).ToList();
+        if (_unacked.TryGetValue(key, out var earlier)) writes.Insert(0, earlier);
+        var acked = writes.Count switch
+        {
+            0 => Task.CompletedTask,
+            1 => writes[0],
+            _ => Task.WhenAll(writes),
+        };
+        if (!acked.IsCompleted)
+        {
+            _unacked = _unacked.SetItem(key, acked);
+            var self = Self;
+            acked.ContinueWith(t => self.Tell(new WritesSettled(key, t)), TaskScheduler.Default);
+        }
+        if (!wantAck) return;
+        var entered = new Entered(enter.Count);
+        if (acked.IsCompletedSuccessfully) Sender.Tell(entered);
+        else acked.PipeTo(Sender, success: () => entered, failure: e => new Status.Failure(e));
     }
 
     private static ShimManagerProtocol.ExitStats Count(ShimManagerProtocol.ExitStats stats, ExitWitness.Source from, int entered) =>

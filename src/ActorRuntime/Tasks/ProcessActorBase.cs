@@ -57,8 +57,31 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     /// <summary>Offers an account of this process's exit to <see cref="Exits"/>, the one way it reaches the bus.</summary>
     protected void OfferExit(ExitWitness witness) => _services.Exits.Tell(new Exits.Exited(witness));
 
-    /// <summary>Offers the init's exit and delete to <see cref="Exits"/>.</summary>
-    protected void OfferDelete(ExitWitness witness) => _services.Exits.Tell(new Exits.Deleted(witness));
+    /// <summary>
+    /// Offers a witness (sent with WantAck) to <see cref="Exits"/> and waits until the bus has acknowledged writing what
+    /// it entered: false when it did not within <see cref="DurableTimeout"/>. Callable off the actor's thread.
+    /// </summary>
+    protected async Task<bool> EnterDurablyAsync(object witness)
+    {
+        try
+        {
+            await Tasks.Exits.EnterAsync(_services.Exits, [witness], DurableTimeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The answer to a Delete whose events the bus did not confirm: the shim deleted the process, but the caller must
+    /// not take its exit as delivered. The process record stays, so the next start settles what is owed.
+    /// </summary>
+    protected TaskProtocol.Failed NotDurable(string execId) =>
+        new(ContainerId, Protocol.Ttrpc.TtrpcCode.Unavailable,
+            $"delete of {ContainerId}{(execId.Length > 0 ? "/" + execId : "")}: the event bus did not confirm its events within " +
+            $"{DurableTimeout.TotalSeconds:0}s; they are settled at the next start");
 
     /// <summary>Result of a lifecycle call: how the record changes, what the caller gets (null: someone else answers), what follows.</summary>
     protected sealed record Outcome(Func<ProcessRecord, ProcessRecord> Apply, object? Reply, Action<IActorRef>? After = null);

@@ -4,9 +4,11 @@ namespace ActorRuntime.Tasks;
 /// What a task or exec actor knows about its process. Immutable; changed only by the pure functions below so the actor
 /// just sequences shim calls and applies their results. Kept durable in the <see cref="Store.ProcessStore"/>.
 /// <para><b>The one owner of "exit owed":</b> a task whose init record is in the store is owed its exit and its delete
-/// on the bus. The task actor writes it (durably) before it answers Create and forgets it once it has handed the
-/// delete to <see cref="Exits"/>; dead-shim cleanup and the settling of records after a restart look it up, publish what
-/// it says is owed (its real exit when <see cref="HasExited"/>) and forget it. Nothing else — no bundle on disk, no
+/// on the bus (and each started exec's record, its exit). The task actor writes it (durably) before it answers Create
+/// and forgets it once the bus has acknowledged writing the delete it handed to <see cref="Exits"/>; dead-shim cleanup
+/// and the settling of records after a restart look it up, publish what it says is owed (its real exit when
+/// <see cref="HasExited"/>) and forget it once the bus has written that. A record whose events the bus did not confirm
+/// stays, and the next start settles it (the bus drops what it already has). Nothing else — no bundle on disk, no
 /// list in the ShimManager — says whether an exit is owed, so a shim that failed to start or died after its task was
 /// deleted is cleaned up without a word on the bus.</para>
 /// </summary>

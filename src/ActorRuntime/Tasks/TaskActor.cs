@@ -18,8 +18,12 @@ internal sealed class TaskActor : ProcessActorBase
     private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
     private long _execRuns;
 
-    /// <summary>Told to the parent shim actor once the shim deleted the task; the parent finishes the teardown and answers.</summary>
-    public sealed record TaskDeleted(TaskProtocol.Exited Result, IActorRef ReplyTo);
+    /// <summary>
+    /// Told to the parent shim actor once the shim deleted the task and the bus wrote its exit and delete; the parent
+    /// finishes the teardown and answers <paramref name="Result"/> (the <see cref="TaskProtocol.Exited"/>, or a
+    /// <see cref="TaskProtocol.Failed"/> when the bus did not confirm the events).
+    /// </summary>
+    public sealed record TaskDeleted(object Result, IActorRef ReplyTo);
 
     /// <summary>Told to the parent shim actor when the shim refused Create; the parent tears the shim down and answers.</summary>
     public sealed record CreateFailed(TaskProtocol.Failed Failure, IActorRef ReplyTo);
@@ -109,14 +113,17 @@ internal sealed class TaskActor : ProcessActorBase
         Receive<TaskProtocol.Shutdown>(s => RunEmpty(() => Shim.ShutdownAsync(ContainerId, s.Now)));
         Receive<TaskProtocol.Delete>(_ => RunLifecycle(async () =>
         {
-            var deleted = await Shim.DeleteAsync(ContainerId, "").ConfigureAwait(false);
-            // No reply here: the shim actor answers once the shim and bundle are gone.
+            var record = Record;
+            var deleted = await Shim.DeleteAsync(record.ContainerId, "").ConfigureAwait(false);
+            // Its exit (unless in already) and delete go out, and are written, before anything forgets they were owed.
+            var durable = await EnterDurablyAsync(new Exits.Deleted(ExitWitness.Deleted(record, deleted), WantAck: true))
+                .ConfigureAwait(false);
+            // No reply here: the shim actor answers once the shim and bundle are gone. Unconfirmed, the record stays
+            // (the next start settles it) and the caller is told so.
             return new Outcome(r => r, null, requester =>
             {
-                // Its exit (unless in already) and delete go out; after that nothing is owed.
-                OfferDelete(ExitWitness.Deleted(Record, deleted));
-                Processes.Tell(new ProcessStoreProtocol.Forget(Record.Namespace, ContainerId));
-                Context.Parent.Tell(new TaskDeleted(deleted, requester));
+                if (durable) Processes.Tell(new ProcessStoreProtocol.Forget(record.Namespace, record.ContainerId));
+                Context.Parent.Tell(new TaskDeleted(durable ? deleted : NotDurable(""), requester));
             });
         }));
         Receive<TaskProtocol.Exec>(e =>

@@ -31,8 +31,15 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     {
     }
 
-    private RuntimeSpecBase(ActorRuntimeOptions options, ITestOutputHelper output)
-        : base(ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(RuntimeTopology.Config(options)), output: output)
+    /// <summary>With <paramref name="hocon"/> laid over the runtime's configuration (e.g. <see cref="GatedJournal.Hocon"/>).</summary>
+    protected RuntimeSpecBase(ITestOutputHelper output, string hocon, Action<ActorRuntimeOptions>? configure = null)
+        : this(NewOptions(configure), output, hocon)
+    {
+    }
+
+    private RuntimeSpecBase(ActorRuntimeOptions options, ITestOutputHelper output, string hocon = "")
+        : base(ConfigurationFactory.ParseString("akka.loglevel = INFO\n" + hocon).WithFallback(RuntimeTopology.Config(options)),
+            output: output)
     {
         Options = options;
         Options.ShimLauncher = Launcher.For;

@@ -1,5 +1,6 @@
 using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.TestKit;
 using Akka.Actor;
@@ -70,5 +71,64 @@ public sealed class ShimCleanupSpec(ITestOutputHelper output) : RuntimeSpecBase(
         await QuietAsync();
         Assert.Empty(EventsOf("c1", Topics.Exit));
         Assert.Empty(EventsOf("c1", Topics.Delete));
+    }
+
+    [Fact]
+    public async Task A_dead_shim_owes_each_started_exec_its_exit_and_the_init_its_exit_and_delete()
+    {
+        const string process = """{"args":["sh"],"cwd":"/"}""";
+        await RunAsync("c1");
+        foreach (var exec in new[] { "e1", "e2", "e3" }) await Runtime.ExecAsync("c1", exec, process);
+        var e1 = await Runtime.StartExecAsync("c1", "e1");
+        var e2 = await Runtime.StartExecAsync("c1", "e2");
+        // e2 ends (its exit is in, with its real status); e1 still runs when the shim dies; e3 never started.
+        var wait = Runtime.WaitExecAsync("c1", "e2");
+        await Launcher["c1"].ExitAsync("c1", 7, "e2");
+        await wait.WaitAsync(Bound);
+        await WaitForEventAsync("c1", Topics.Exit, "e2");
+
+        await Launcher["c1"].KillAsync();
+        Assert.True((await ExpectCleanedAsync("c1")).Published);
+
+        await QuietAsync();
+        // Counted as received, not de-duplicated: one exit per exec run, the init's exit and delete, no exec delete.
+        var running = Assert.Single(EventsOf("c1", Topics.Exit, "e1"));
+        Assert.Equal((e1, DeadShimCleanup.UnknownExitStatus), (running.Pid, running.ExitStatus));
+        var exited = Assert.Single(EventsOf("c1", Topics.Exit, "e2"));
+        Assert.Equal((e2, 7u), (exited.Pid, exited.ExitStatus));
+        Assert.Empty(EventsOf("c1", Topics.Exit, "e3"));
+        Assert.Single(EventsOf("c1", Topics.Exit));
+        Assert.Single(EventsOf("c1", Topics.Delete));
+        Assert.DoesNotContain(EventsOf("c1", Topics.Delete, null), e => e.ExecId.Length > 0);
+        // Exec exits before the init's.
+        var order = Events.Where(e => e.ContainerId == "c1" && e.Topic == Topics.Exit).Select(e => e.ExecId).ToList();
+        Assert.Equal("", order[^1]);
+        Assert.Empty((await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks);
+    }
+
+    [Fact]
+    public async Task Records_settled_after_a_restart_owe_each_started_exec_its_exit_and_the_init_its_exit_and_delete()
+    {
+        const string process = """{"args":["sh"],"cwd":"/"}""";
+        await RunAsync("c1");
+        await Runtime.ExecAsync("c1", "e1", process);
+        var e1 = await Runtime.StartExecAsync("c1", "e1");
+        await StopRuntimeAsync();
+        // While the runtime is down the shim and the bundle go: only the records are left.
+        await Launcher["c1"].KillAsync();
+        Directory.Delete(BundlePath("c1"), recursive: true);
+
+        await StartRuntimeAsync();
+        await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
+        await WaitForEventAsync("c1", Topics.Delete);
+        await QuietAsync();
+
+        var exit = Assert.Single(EventsOf("c1", Topics.Exit, "e1"));
+        Assert.Equal((e1, DeadShimCleanup.UnknownExitStatus), (exit.Pid, exit.ExitStatus));
+        Assert.Single(EventsOf("c1", Topics.Exit));
+        Assert.Single(EventsOf("c1", Topics.Delete));
+        await EventuallyAsync(async () =>
+            (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks.Count == 0,
+            "the settled records to be forgotten", Bound);
     }
 }

@@ -160,6 +160,10 @@ public sealed class ShimManagerSpec(ITestOutputHelper output) : RuntimeSpecBase(
         var pid = await RunAsync("c1");
         await Launcher["c1"].ExitAsync("c1", 3);
         await WaitForEventAsync("c1", Topics.Exit);
+        // Seen by our Wait too (the event may be the shim's forward, which does not touch the record).
+        await EventuallyAsync(async () => (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(
+            new ProcessStoreProtocol.GetAll(), Bound)).Tasks.Any(t => t is { ContainerId: "c1", ExecId: "", HasExited: true }),
+            "the record to hold the exit", Bound);
         await Launcher["c1"].DieAsync();
 
         await ExpectCleanedAsync("c1");

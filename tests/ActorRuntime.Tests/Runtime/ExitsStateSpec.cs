@@ -84,4 +84,46 @@ public sealed class ExitsStateSpec
         Assert.Equal((10u, 255u), (unsure.Pid, unsure.ExitStatus));
         Assert.Equal((10u, 3u, (DateTimeOffset?)At), (recorded.Pid, recorded.ExitStatus, recorded.ExitedAt));
     }
+
+    [Fact]
+    public void A_late_copy_of_a_run_our_side_ended_enters_nothing_and_leaves_nothing_behind()
+    {
+        var (ended, ours) = Delete(ExitsState.Empty, Witness(Source.DeleteResponse, 10, 7));
+        // The shim's own exit and delete, forwarded while it handled our Delete, arrive after its reply.
+        var (s, lateExit) = Exit(ended, Witness(Source.Forwarded, 10, 7));
+        var (s2, lateDelete) = Delete(s, Witness(Source.Forwarded, 10, 7));
+
+        Assert.Equal([Topics.Exit, Topics.Delete], ours.Select(e => e.Topic));
+        Assert.Empty(lateExit);
+        Assert.Empty(lateDelete);
+        Assert.Empty(s2.Runs);
+        Assert.Equal(10u, Assert.Single(s2.Ended).Value);
+
+        // The id's next run (another pid) is a run of its own.
+        var (_, next) = Exit(s2, Witness(Source.Forwarded, 11, 0));
+        Assert.Equal(11u, Assert.Single(next).Pid);
+    }
+
+    [Fact]
+    public void Ended_runs_are_kept_up_to_the_cap_oldest_forgotten_first()
+    {
+        var s = ExitsState.WithMaxEnded(2);
+        foreach (var (id, pid) in new[] { ("c1", 10u), ("c2", 20u), ("c3", 30u) })
+            (s, _) = Delete(s, Witness(Source.DeleteResponse, pid, 0, containerId: id));
+
+        Assert.Empty(s.Runs);
+        Assert.Equal(["c2", "c3"], s.Ended.Keys.Select(k => k.ContainerId).Order());
+        // Forgotten: a copy of c1 enters again here, and the bus drops it as the last line.
+        Assert.Equal(2, Delete(s, Witness(Source.Forwarded, 10, 0, containerId: "c1")).Item2.Count);
+    }
+
+    [Fact]
+    public void A_container_s_end_ends_its_exec_runs_too()
+    {
+        var (s, _) = Exit(ExitsState.Empty, Witness(Source.Waited, 50, 1, execId: "e1"));
+        (s, _) = Delete(s, Witness(Source.DeleteResponse, 10, 0));
+
+        Assert.Empty(s.Runs);
+        Assert.Empty(Exit(s, Witness(Source.Forwarded, 50, 1, execId: "e1")).Item2);
+    }
 }

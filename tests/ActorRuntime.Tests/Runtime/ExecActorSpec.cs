@@ -9,7 +9,8 @@ using Methods = ActorRuntime.Protocol.Shim.TaskApi.Methods;
 
 namespace ActorRuntime.Tests.Runtime;
 
-public sealed class ExecActorSpec(ITestOutputHelper output) : RuntimeSpecBase(output)
+// Lifecycle calls get a deadline no delay of the machine reaches: a spec here holds one in flight on purpose.
+public sealed class ExecActorSpec(ITestOutputHelper output) : RuntimeSpecBase(output, o => o.CallTimeout = TimeSpan.FromSeconds(30))
 {
     private const string ProcessSpec = """{"args":["sh"],"cwd":"/"}""";
 
@@ -154,16 +155,19 @@ public sealed class ExecActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
         await Runtime.ExecAsync("c1", "e1", ProcessSpec);
         await Runtime.StartExecAsync("c1", "e1");
         var shim = Launcher["c1"];
-        shim.Inject(Methods.Pause, new ShimFault.Delay(TimeSpan.FromMilliseconds(800)));
+        // Pause stays in flight at the shim until the exec's queries have been answered.
+        var release = new TaskCompletionSource();
+        shim.Inject(Methods.Pause, new ShimFault.Gate(release.Task));
 
         var pause = Runtime.PauseAsync("c1");
         await EventuallyAsync(() => CallsOf(shim, Methods.Pause) == 1, "Pause to reach the shim");
-        var state = await Runtime.ExecStateAsync("c1", "e1").WaitAsync(TimeSpan.FromMilliseconds(500));
+        var state = await Runtime.ExecStateAsync("c1", "e1").WaitAsync(Bound);
         Assert.Equal(ProcessStatus.Running, state.Status);
         var wait = Runtime.WaitExecAsync("c1", "e1");
         await Launcher["c1"].ExitAsync("c1", 9, "e1");
-        Assert.Equal(9u, (await wait.WaitAsync(TimeSpan.FromMilliseconds(500))).ExitStatus);
+        Assert.Equal(9u, (await wait.WaitAsync(Bound)).ExitStatus);
         Assert.False(pause.IsCompleted);
+        release.SetResult();
         await pause.WaitAsync(Bound);
     }
 }

@@ -17,7 +17,9 @@ public sealed class TaskActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
     {
         await Runtime.CreateAsync("c1", Spec, []);
         var shim = Launcher["c1"];
-        shim.Inject(Methods.Start, new ShimFault.Delay(TimeSpan.FromMilliseconds(800)));
+        // Start stays in flight at the shim until released below (within the 1 s call timeout).
+        var release = new TaskCompletionSource();
+        shim.Inject(Methods.Start, new ShimFault.Gate(release.Task));
 
         var start = Runtime.StartAsync("c1");
         await EventuallyAsync(() => CallsOf(shim, Methods.Start) == 1, "Start to reach the shim");
@@ -28,11 +30,12 @@ public sealed class TaskActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
         Assert.Equal(ProcessStatus.Created, state.Status);
         Assert.False(start.IsCompleted);
 
-        // The Kill waits for the Start: it has not reached the shim while Start is in flight.
+        // The Kill waits for the Start: given time to overtake it, it has not reached the shim while Start is in flight.
         await Task.Delay(200);
         Assert.False(start.IsCompleted);
         Assert.Equal(0, CallsOf(shim, Methods.Kill));
 
+        release.SetResult();
         var pid = await start.WaitAsync(Bound); // would fail "cannot start a stopped process" had Kill overtaken it
         await kill.WaitAsync(Bound);
         Assert.Equal(1, CallsOf(shim, Methods.Kill));

@@ -84,7 +84,7 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
                     if (settled.Durable) Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
                     Context.Parent.Tell(new ExecDeleted(ExecId, Self));
                     // What waited for the re-attach is answered, never dropped (a WaitExec has no deadline).
-                    var gone = new TaskProtocol.Failed(ContainerId, TtrpcCode.NotFound, $"process does not exist {ExecId}: not found");
+                    var gone = TaskProtocol.Failed.NoSuchProcess(ContainerId, ExecId);
                     foreach (var envelope in Stash.ClearStash()) envelope.Sender.Tell(gone);
                     Context.Stop(Self);
                 });
@@ -166,8 +166,7 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
     private void FailPendingCloses()
     {
         foreach (var (_, replyTo) in _closeBeforeStart)
-            replyTo.Tell(new TaskProtocol.Failed(ContainerId, TtrpcCode.NotFound,
-                $"process does not exist {ExecId}: not found"));
+            replyTo.Tell(TaskProtocol.Failed.NoSuchProcess(ContainerId, ExecId));
         _closeBeforeStart.Clear();
     }
 

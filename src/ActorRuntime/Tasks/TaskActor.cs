@@ -147,8 +147,7 @@ internal sealed class TaskActor : ProcessActorBase
     private void ForwardToExec(IWithExecId command)
     {
         if (!_execs.TryGetValue(command.ExecId, out var child))
-            Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.NotFound,
-                $"process does not exist {command.ExecId}: not found"));
+            Sender.Tell(TaskProtocol.Failed.NoSuchProcess(ContainerId, command.ExecId));
         else
             child.Forward(command);
     }

@@ -158,6 +158,10 @@ public static class TaskProtocol
         public static Failed NotFound(string containerId) =>
             new(containerId, TtrpcCode.NotFound, $"task {containerId}: not found");
 
+        /// <summary>An exec id the task does not know (containerd's words).</summary>
+        public static Failed NoSuchProcess(string containerId, string execId) =>
+            new(containerId, TtrpcCode.NotFound, $"process does not exist {execId}: not found");
+
         public static Failed AlreadyExists(string containerId) =>
             new(containerId, TtrpcCode.AlreadyExists, $"task {containerId}: already exists");
     }

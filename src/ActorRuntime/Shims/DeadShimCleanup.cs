@@ -65,17 +65,10 @@ public static class DeadShimCleanup
     /// <summary>Whether the bus acknowledged the write of everything <paramref name="witnesses"/> brought (logged when not).</summary>
     internal static async Task<bool> EnteredAsync(ShimServices services, string containerId, IEnumerable<object> witnesses, TimeSpan timeout)
     {
-        try
-        {
-            await Exits.EnterAsync(services.Exits, witnesses, timeout).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e)
-        {
-            services.ShimLog.LogWarning("{Id}: the event bus did not confirm the owed exits within {Timeout} ({Error}); " +
-                "the record stays and the next start settles it", containerId, timeout, e.Message);
-            return false;
-        }
+        if (await Exits.TryEnterAsync(services.Exits, witnesses, timeout).ConfigureAwait(false) is not { } error) return true;
+        services.ShimLog.LogWarning("{Id}: the event bus did not confirm the owed exits within {Timeout} ({Error}); " +
+            "the record stays and the next start settles it", containerId, timeout, error.Message);
+        return false;
     }
 
     /// <summary>

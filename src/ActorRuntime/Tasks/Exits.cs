@@ -72,11 +72,21 @@ internal sealed class Exits : ReceiveActor
 
     /// <summary>
     /// Offers <paramref name="witnesses"/> (<see cref="Exited"/> or <see cref="Deleted"/>, sent with WantAck, in this
-    /// order) and completes once the bus has acknowledged every write they needed; throws when it did not
-    /// (<see cref="AskTimeoutException"/> after <paramref name="timeout"/>, or the bus's failure).
+    /// order) and completes once the bus has acknowledged every write they needed: with null, or with why it did not
+    /// (<see cref="AskTimeoutException"/> after <paramref name="timeout"/>, or the bus's failure). Callable off an actor's thread.
     /// </summary>
-    public static Task EnterAsync(IActorRef exits, IEnumerable<object> witnesses, TimeSpan timeout) =>
-        Task.WhenAll(witnesses.Select(w => exits.Ask<Entered>(w, timeout)).ToList());
+    public static async Task<Exception?> TryEnterAsync(IActorRef exits, IEnumerable<object> witnesses, TimeSpan timeout)
+    {
+        try
+        {
+            await Task.WhenAll(witnesses.Select(w => exits.Ask<Entered>(w, timeout)).ToList()).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
 
     private void Witness(ExitWitness witness, bool deleted, bool wantAck)
     {

@@ -61,18 +61,8 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     /// Offers a witness (sent with WantAck) to <see cref="Exits"/> and waits until the bus has acknowledged writing what
     /// it entered: false when it did not within <see cref="DurableTimeout"/>. Callable off the actor's thread.
     /// </summary>
-    protected async Task<bool> EnterDurablyAsync(object witness)
-    {
-        try
-        {
-            await Tasks.Exits.EnterAsync(_services.Exits, [witness], DurableTimeout).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception)
-        {
-            return false;
-        }
-    }
+    protected async Task<bool> EnterDurablyAsync(object witness) =>
+        await Tasks.Exits.TryEnterAsync(_services.Exits, [witness], DurableTimeout).ConfigureAwait(false) is null;
 
     /// <summary>
     /// The answer to a Delete whose events the bus did not confirm: the shim deleted the process, but the caller must

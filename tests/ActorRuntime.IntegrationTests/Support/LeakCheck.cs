@@ -14,7 +14,7 @@ public static class LeakCheck
     public static async Task AssertCleanAsync(ShimTestEnvironment env)
     {
         // A shim that was just shut down or killed takes a moment to exit and be reaped by init.
-        await EventuallyAsync(() => env.OwnShims().Count == 0, "the environment's shims to exit", TimeSpan.FromSeconds(3),
+        await EventuallyAsync(() => env.OwnShims().Count == 0, "the environment's shims to exit", TimeSpan.FromSeconds(10),
             () => "shim processes left: " + string.Join("; ",
                 env.OwnShims().Select(s => $"{s.Pid} cwd={s.Cwd} {string.Join(' ', s.CommandLine)}")));
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using ActorRuntime.Shims;
 using ActorRuntime.Testing;
@@ -49,10 +48,9 @@ public sealed class ShimLogPipeSpec : IDisposable
         var logger = new RecordingLogger();
         var first = ShimLogPipe.Open(bundle, logger);
 
-        var stopwatch = Stopwatch.StartNew();
+        // Dispose returns once the shared poller let go of the fd; it waits on no poll timeout (FifoPollerSpec).
         first.Dispose();
         Assert.True(first.Completion.IsCompleted);
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1), $"Dispose took {stopwatch.Elapsed}");
         Assert.DoesNotContain(bundle.LogFifoPath, OpenFilesOfThisProcess()); // the fd is closed
 
         // As after a restart of our process: a new reader on the same FIFO works.

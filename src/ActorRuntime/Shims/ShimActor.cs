@@ -233,12 +233,15 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         // The teardown owns the connection and log reader from here; in a group the reader passes to the group.
         var (connection, address, logPipe) = (_connection!, _address!, _logPipe);
         (_connection, _address, _logPipe) = (null, null, null);
-        var othersRemain = _services.Groups.Leave(address, logPipe);
-        return ShutDownOrCleanUpAsync(connection, othersRemain);
+        var departure = _services.Groups.Leave(address, logPipe);
+        return ShutDownOrCleanUpAsync(connection, departure);
     }
 
-    private async Task ShutDownOrCleanUpAsync(ShimConnection connection, bool othersRemain)
+    /// <summary>Shutdown goes first; the log readers close after it (the shim logs while it shuts down).</summary>
+    private async Task ShutDownOrCleanUpAsync(ShimConnection connection, ShimGroups.Departure departure)
     {
+        using var closeLogsAfterwards = departure;
+        var othersRemain = departure.OthersRemain;
         try
         {
             if (othersRemain) _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);
@@ -262,7 +265,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     {
         // Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).
         _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
-        if (_address is not null) _services.Groups.Leave(_address, _logPipe);
+        if (_address is not null) _services.Groups.Leave(_address, _logPipe).Dispose();
         else _logPipe?.Dispose();
         // Stopped mid-launch: the connection and log reader the launch still gets go to dead letters with Connected.
         if (_launching is { } launching) _ = ReleaseLateAsync(launching);

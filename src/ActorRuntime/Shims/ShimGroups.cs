@@ -20,30 +20,35 @@ public sealed class ShimGroups
     }
 
     /// <summary>
-    /// Leaves the group, handing over this member's log reader. Returns true when others still use the shim (so it
-    /// must not be shut down); the readers are disposed when the last member leaves.
+    /// Leaves the group, handing over this member's log reader. <see cref="Departure.OthersRemain"/>: others still use
+    /// the shim (so it must not be shut down). When the last member leaves, the departure carries every reader of the
+    /// group, for the caller to dispose once it is done with the shim: the shim logs while it shuts down, and a Go
+    /// program whose stderr has no reader left dies of SIGPIPE.
     /// </summary>
-    public bool Leave(string address, IDisposable? log)
+    public Departure Leave(string address, IDisposable? log)
     {
-        List<IDisposable> toDispose;
         lock (_lock)
         {
             if (!_groups.TryGetValue(address, out var group))
-            {
-                log?.Dispose();
-                return false;
-            }
+                return new Departure(false, log is null ? [] : [log]);
             if (log is not null) group.Logs.Add(log);
             if (group.Members > 1)
             {
                 _groups[address] = (group.Members - 1, group.Logs);
-                return true;
+                return new Departure(true, []);
             }
             _groups.Remove(address);
-            toDispose = group.Logs;
+            return new Departure(false, group.Logs);
         }
-        foreach (var d in toDispose) d.Dispose();
-        return false;
+    }
+
+    /// <summary>What leaving a group left to the member: whether the shim lives on, and the log readers to close.</summary>
+    public sealed record Departure(bool OthersRemain, IReadOnlyList<IDisposable> Logs) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var log in Logs) log.Dispose();
+        }
     }
 
     public int MembersOf(string address)

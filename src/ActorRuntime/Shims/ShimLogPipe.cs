@@ -1,4 +1,5 @@
 using System.Text;
+using ActorRuntime.Io;
 using ActorRuntime.Native;
 using Microsoft.Extensions.Logging;
 
@@ -11,40 +12,38 @@ namespace ActorRuntime.Shims;
 /// never sees a reader-less FIFO and the reader never sees EOF when a shim goes away. Re-opening after a restart of
 /// this process (reload of a live shim) is simply another <see cref="Open"/>.
 /// </summary>
-public sealed class ShimLogPipe : IDisposable
+public sealed class ShimLogPipe : IDisposable, FifoPoller.ISink
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
-    private const int BufferSize = 16 * 1024;
     private const int MaxLineLength = 64 * 1024;
-    // Bounds the final drain so a shim that keeps writing cannot hold Dispose up.
-    private const int MaxDrainReadsAfterStop = 16;
 
     private readonly int _fd;
     private readonly ILogger _logger;
     private readonly string _source;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _readLoop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<byte> _partialLine = [];
+    private readonly FifoPoller.Registration _registration;
     private int _disposed;
 
-    private ShimLogPipe(int fd, ILogger logger, string source)
+    private ShimLogPipe(int fd, ILogger logger, string source, FifoPoller poller)
     {
         _fd = fd;
         _logger = logger;
         _source = source;
-        // LongRunning: a dedicated thread that spends its life in poll(); it must not occupy a pool thread.
-        _readLoop = Task.Factory.StartNew(ReadLoop, CancellationToken.None, TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
+        // One epoll thread serves every shim's log; nothing here holds a thread or waits on a poll timeout.
+        _registration = poller.Register(fd, $"shim log of {source}", this);
     }
 
     /// <summary>Completes when the reader stopped (after <see cref="Dispose"/>, or on a read error).</summary>
-    public Task Completion => _readLoop;
+    public Task Completion => _stopped.Task;
 
     /// <summary>Opens the bundle's <c>log</c> FIFO; throws <see cref="IOException"/> if it is missing or not a FIFO.</summary>
     public static ShimLogPipe Open(Bundle bundle, ILogger logger) =>
         Open(bundle.LogFifoPath, logger, $"{bundle.Namespace}/{bundle.Id}");
 
-    public static ShimLogPipe Open(string fifoPath, ILogger logger, string source)
+    public static ShimLogPipe Open(string fifoPath, ILogger logger, string source) =>
+        Open(fifoPath, logger, source, FifoPoller.Shared);
+
+    internal static ShimLogPipe Open(string fifoPath, ILogger logger, string source, FifoPoller poller)
     {
         ArgumentNullException.ThrowIfNull(logger);
         // Checked before open: O_RDWR on a regular file would succeed and we would forward nothing, forever.
@@ -55,67 +54,38 @@ public sealed class ShimLogPipe : IDisposable
         }
         var fd = Libc.Open(fifoPath, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
         if (fd < 0) throw Libc.Error("open", fifoPath, Libc.LastError);
-        return new ShimLogPipe(fd, logger, source);
+        try
+        {
+            return new ShimLogPipe(fd, logger, source, poller);
+        }
+        catch
+        {
+            Libc.Close(fd);
+            throw;
+        }
     }
 
     /// <summary>True when <paramref name="path"/> itself (not a symlink to one) is a FIFO.</summary>
     public static bool IsFifo(string path) => Libc.FileTypeOf(path) == Libc.S_IFIFO;
 
+    /// <summary>
+    /// Returns as soon as the poller has drained what is left (a bounded amount) and let go of the fd; only then is it
+    /// closed, so no read can hit a reused fd number.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _stop.Cancel();
-        // The loop wakes at the latest one poll interval later, drains a bounded amount, then exits. Only then is the
-        // fd closed: closing it under a running poll()/read() could hit a reused fd number.
-        _readLoop.Wait();
+        _registration.Dispose();
         Libc.Close(_fd);
-        _stop.Dispose();
     }
 
-    private unsafe void ReadLoop()
-    {
-        var buffer = new byte[BufferSize];
-        var drainReads = 0;
-        try
-        {
-            while (true)
-            {
-                var stopping = _stop.IsCancellationRequested;
-                if (stopping && drainReads++ >= MaxDrainReadsAfterStop) break;
-                var pollFd = new Libc.PollFd { Fd = _fd, Events = Libc.POLLIN };
-                var ready = Libc.Poll(&pollFd, 1, stopping ? 0 : (int)PollInterval.TotalMilliseconds);
-                if (ready < 0)
-                {
-                    if (Libc.LastError == Libc.EINTR) continue;
-                    throw Libc.Error("poll", _source, Libc.LastError);
-                }
-                if (ready == 0 || (pollFd.Revents & Libc.POLLIN) == 0)
-                {
-                    if (stopping) break;
-                    // POLLHUP cannot occur while we hold a write end ourselves; if it ever did, stop rather than spin.
-                    if ((pollFd.Revents & (Libc.POLLERR | Libc.POLLNVAL | Libc.POLLHUP)) != 0)
-                        throw new IOException($"poll on shim log of {_source}: revents 0x{pollFd.Revents:x}");
-                    continue;
-                }
+    void FifoPoller.ISink.OnData(ReadOnlySpan<byte> data) => Consume(data);
 
-                nint count;
-                fixed (byte* p = buffer) count = Libc.Read(_fd, p, (nuint)buffer.Length);
-                if (count < 0)
-                {
-                    var errno = Libc.LastError;
-                    if (errno is Libc.EAGAIN or Libc.EINTR) continue;
-                    throw Libc.Error("read", _source, errno);
-                }
-                if (count == 0) // EOF cannot happen while we hold a write end ourselves; never spin on it
-                    throw new IOException($"unexpected end of the shim log of {_source}");
-                Consume(buffer.AsSpan(0, (int)count));
-            }
-            FlushPartialLine();
-        }
-        catch (Exception e)
-        {
-            _logger.LogError(e, "shim log reader for {Source} stopped", _source);
-        }
+    void FifoPoller.ISink.OnStopped(Exception? error)
+    {
+        FlushPartialLine();
+        if (error is not null) _logger.LogError(error, "shim log reader for {Source} stopped", _source);
+        _stopped.TrySetResult();
     }
 
     private void Consume(ReadOnlySpan<byte> data)

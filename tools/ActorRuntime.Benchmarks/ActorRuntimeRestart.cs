@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using ActorRuntime.Testing;
-using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Benchmarks;
 
@@ -13,84 +10,44 @@ internal static class ActorRuntimeRestart
 {
     public static async Task<RestartResult> RunAsync(int n, int parallel, TextWriter log)
     {
-        var tag = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        var dir = $"/tmp/arbench-{tag}";
-        var state = Path.Combine(dir, "state");
-        var runcRoot = Path.Combine(dir, "runc");
-        var ns = $"arbench-{tag}";
-        string[] args = ["--root", Path.Combine(dir, "root"), "--state-dir", state, "--namespace", ns, "--runc-root", runcRoot,
-            "--no-stream-events"];
-        var image = BusyboxImage.Ensure(Path.Combine(dir, "root", "images", "busybox"));
+        await using var bench = BenchHost.Prepare();
         var ids = Enumerable.Range(0, n).Select(i => $"bench-{i:D4}").ToList();
-        HostProcess? host = null;
-        try
+        var host = await bench.StartAsync(TimeSpan.FromSeconds(60));
+        var sw = Stopwatch.StartNew();
+        await Shell.ForEachAsync(ids, parallel, async id =>
         {
-            host = await HostProcess.StartAsync(args, 0, TimeSpan.FromSeconds(60));
-            var sw = Stopwatch.StartNew();
-            await Shell.ForEachAsync(ids, parallel, async id =>
-            {
-                await host.CreateAsync(id, ["sleep", "1000"], image);
-                await host.StartTaskAsync(id);
-            });
-            var createMs = sw.Elapsed.TotalMilliseconds;
-            log.WriteLine($"actorruntime: {n} containers running after {createMs:F0} ms; SIGKILL host {host.Pid}");
-            await host.KillAsync();
-            await host.DisposeAsync();
+            await host.CreateAsync(id, ["sleep", "1000"], bench.Image);
+            await host.StartTaskAsync(id);
+        });
+        var createMs = sw.Elapsed.TotalMilliseconds;
+        log.WriteLine($"actorruntime: {n} containers running after {createMs:F0} ms; SIGKILL host {host.Pid}");
+        await bench.KillAsync();
 
-            var restart = Stopwatch.StartNew();
-            host = await HostProcess.StartAsync(args, 1, TimeSpan.FromSeconds(120));
-            var readyMs = restart.Elapsed.TotalMilliseconds;
-            var reloaded = host.Ready["reloaded"]!.GetValue<int>();
-            if (reloaded != n || host.Ready["cleanedUp"]!.GetValue<int>() != 0)
-                throw new InvalidOperationException($"reload: {host.Ready.ToJsonString()}");
-            await Shell.ForEachAsync(ids, parallel, async id =>
-            {
-                var s = await host.StateAsync(id);
-                if (s["status"]!.GetValue<string>() != "running") throw new InvalidOperationException($"{id}: {s.ToJsonString()}");
-            });
-            var allStateMs = restart.Elapsed.TotalMilliseconds;
-            log.WriteLine($"actorruntime: ready {readyMs:F0} ms (load {host.Ready["loadMs"]} ms), all state {allStateMs:F0} ms");
+        var restart = Stopwatch.StartNew();
+        host = await bench.StartAsync(TimeSpan.FromSeconds(120));
+        var readyMs = restart.Elapsed.TotalMilliseconds;
+        var reloaded = host.Ready["reloaded"]!.GetValue<int>();
+        if (reloaded != n || host.Ready["cleanedUp"]!.GetValue<int>() != 0)
+            throw new InvalidOperationException($"reload: {host.Ready.ToJsonString()}");
+        await Shell.ForEachAsync(ids, parallel, async id =>
+        {
+            var s = await host.StateAsync(id);
+            if (s["status"]!.GetValue<string>() != "running") throw new InvalidOperationException($"{id}: {s.ToJsonString()}");
+        });
+        var allStateMs = restart.Elapsed.TotalMilliseconds;
+        log.WriteLine($"actorruntime: ready {readyMs:F0} ms (load {host.Ready["loadMs"]} ms), all state {allStateMs:F0} ms");
 
-            sw.Restart();
-            await Shell.ForEachAsync(ids, parallel, async id =>
-            {
-                await host.KillTaskAsync(id, 9);
-                await host.WaitTaskAsync(id, TimeSpan.FromSeconds(30));
-                await host.DeleteAsync(id);
-            });
-            var cleanupMs = sw.Elapsed.TotalMilliseconds;
-            if ((await host.ListAsync()).Count != 0) throw new InvalidOperationException("tasks left after cleanup");
-            return new RestartResult("ActorRuntime", n, createMs, readyMs, readyMs, allStateMs,
-                host.Ready["loadMs"]!.GetValue<double>(), cleanupMs,
-                $"ready line at {readyMs:F0} ms includes .NET start-up ({host.Ready["sinceProcessStartMs"]} ms in-process incl. reload)");
-        }
-        finally
+        sw.Restart();
+        await Shell.ForEachAsync(ids, parallel, async id =>
         {
-            if (host is not null) await host.DisposeAsync();
-            await ForceCleanAsync(state, runcRoot, ns, dir);
-        }
-    }
-
-    /// <summary>Whatever is left after a failure: shims in our state dir, runc containers, mounts, the directory.</summary>
-    private static async Task ForceCleanAsync(string state, string runcRoot, string ns, string dir)
-    {
-        foreach (var shim in HostProcesses.All().Where(p => HostProcesses.IsShim(p) && p.Cwd?.StartsWith(state + "/", StringComparison.Ordinal) == true))
-            HostProcesses.Kill(shim.Pid);
-        var root = Path.Combine(runcRoot, ns);
-        if (Directory.Exists(root))
-        {
-            var (_, list) = await Shell.RunAsync("runc", ["--root", root, "list", "-q"]);
-            foreach (var id in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                await Shell.RunAsync("runc", ["--root", root, "delete", "--force", id]);
-        }
-        await Shell.UnmountUnderAsync(dir);
-        foreach (var h in Directory.EnumerateDirectories("/sys/fs/cgroup"))
-        {
-            var cg = Path.Combine(h, ns);
-            if (!Directory.Exists(cg)) continue;
-            foreach (var d in Directory.EnumerateDirectories(cg, "*", SearchOption.AllDirectories).Append(cg).OrderByDescending(d => d.Length))
-                try { Directory.Delete(d); } catch (IOException) { }
-        }
-        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            await host.KillTaskAsync(id, 9);
+            await host.WaitTaskAsync(id, TimeSpan.FromSeconds(30));
+            await host.DeleteAsync(id);
+        });
+        var cleanupMs = sw.Elapsed.TotalMilliseconds;
+        if ((await host.ListAsync()).Count != 0) throw new InvalidOperationException("tasks left after cleanup");
+        return new RestartResult("ActorRuntime", n, createMs, readyMs, readyMs, allStateMs,
+            host.Ready["loadMs"]!.GetValue<double>(), cleanupMs,
+            $"ready line at {readyMs:F0} ms includes .NET start-up ({host.Ready["sinceProcessStartMs"]} ms in-process incl. reload)");
     }
 }

@@ -4,16 +4,19 @@ using ActorRuntime.Benchmarks;
 
 // actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
 // actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
+// actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
 const string Usage = """
     usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
            actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
+           actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
     """;
-if (args.Length == 0 || args[0] is not ("restart" or "events"))
+if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
 }
 if (args[0] == "events") return await EventsBenchmark(args);
+if (args[0] == "lifecycle") return await LifecycleCommand.RunAsync(args[1..]);
 var n = 100;
 var parallel = 8;
 bool json = false, skipContainerd = false;

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace ActorRuntime.Benchmarks;
+
+/// <summary>One runtime's figures for the lifecycle scenario.</summary>
+internal sealed record LifecycleResult(
+    string Runtime,
+    double ColdStartMs,
+    double SequentialMedianMs,
+    double SequentialP90Ms,
+    double ParallelPerSecond,
+    double CpuMsPerLifecycle,
+    double IdleCpuMsPerSecond,
+    ProcStat Idle,
+    ProcStat With20,
+    ProcStat WithAll,
+    double ShimRssMbPerContainer,
+    double ClientSpawnMs,
+    string Notes);
+
+/// <summary>
+/// The lifecycle scenario, the same workload for both runtimes on this machine in one run: cold start; N sequential
+/// lifecycles of busybox <c>/bin/true</c> (create, start, wait, delete, container metadata included) and the daemon's
+/// CPU time over them; M lifecycles by <c>workers</c> clients at once; idle CPU with no container; resident memory and
+/// threads idle, with 20 and with <c>running</c> sleeping containers, and the shims' memory per container.
+/// ActorRuntime is driven through actorruntime-host (requests on its stdin: no client process per call); containerd
+/// through <c>ctr run --rm</c>, one ctr process per lifecycle, whose own start-up is measured apart (<c>ctr version</c>).
+/// </summary>
+internal static class LifecycleBenchmark
+{
+    public sealed record Workload(int Sequential, int Parallel, int Workers, int Running, TimeSpan IdleWindow);
+
+    public static async Task<LifecycleResult> RunActorRuntimeAsync(Workload w, TextWriter log)
+    {
+        await using var bench = BenchHost.Prepare();
+        var first = Stopwatch.StartNew();
+        await bench.StartAsync(TimeSpan.FromSeconds(60));
+        log.WriteLine($"actorruntime: first start (new database) ready after {first.Elapsed.TotalMilliseconds:F0} ms");
+        await bench.KillAsync();
+        var cold = Stopwatch.StartNew();
+        var host = await bench.StartAsync(TimeSpan.FromSeconds(60));
+        var coldMs = cold.Elapsed.TotalMilliseconds;
+        log.WriteLine($"actorruntime: cold start (existing database, no containers) ready after {coldMs:F0} ms");
+
+        async Task Lifecycle(string id)
+        {
+            await host.CreateAsync(id, ["/bin/true"], bench.Image);
+            await host.StartTaskAsync(id);
+            await host.WaitTaskAsync(id, TimeSpan.FromSeconds(30));
+            await host.DeleteAsync(id);
+        }
+        async Task Run(string id)
+        {
+            await host.CreateAsync(id, ["sleep", "1000"], bench.Image);
+            await host.StartTaskAsync(id);
+        }
+        async Task Stop(string id)
+        {
+            await host.KillTaskAsync(id, 9);
+            await host.WaitTaskAsync(id, TimeSpan.FromSeconds(30));
+            await host.DeleteAsync(id);
+        }
+        return await MeasureAsync("ActorRuntime", w, host.Pid, coldMs, clientSpawnMs: 0, Lifecycle, Run, Stop, bench.ShimPids, log,
+            "driven over actorruntime-host's stdin (no client process per call); cold start = spawn → ready line, .NET start-up included");
+    }
+
+    public static async Task<LifecycleResult> RunContainerdAsync(Workload w, TextWriter log)
+    {
+        await using var containerd = await ContainerdDaemon.StartAsync();
+        await containerd.KillAsync();
+        var cold = Stopwatch.StartNew();
+        await containerd.SpawnAsync();
+        await WaitUntilAcceptingAsync(containerd.Socket, TimeSpan.FromSeconds(30));
+        var coldMs = cold.Elapsed.TotalMilliseconds;
+        await containerd.WaitUntilAnsweringAsync();
+        log.WriteLine($"containerd: cold start (spawn → gRPC socket accepts) {coldMs:F0} ms");
+
+        var spawns = new List<double>();
+        for (var i = 0; i < 10; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await Shell.CheckAsync("ctr", ["-a", containerd.Socket, "version"]);
+            spawns.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        var clientSpawnMs = Median(spawns);
+
+        Task Lifecycle(string id) =>
+            Shell.CheckAsync("ctr", containerd.Ctr("run", "--rm", "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/true"));
+        Task Run(string id) =>
+            Shell.CheckAsync("ctr", containerd.Ctr("run", "-d", "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/sleep", "1000"));
+        async Task Stop(string id)
+        {
+            await Shell.CheckAsync("ctr", containerd.Ctr("task", "rm", "-f", id));
+            await Shell.CheckAsync("ctr", containerd.Ctr("container", "rm", id));
+        }
+        return await MeasureAsync("containerd 1.6.20", w, containerd.Pid, coldMs, clientSpawnMs, Lifecycle, Run, Stop, containerd.ShimPids, log,
+            $"one `ctr run --rm` per lifecycle: each figure includes starting ctr ({clientSpawnMs:F0} ms median for `ctr version`)");
+    }
+
+    private static async Task<LifecycleResult> MeasureAsync(string runtime, Workload w, int daemonPid, double coldMs, double clientSpawnMs,
+        Func<string, Task> lifecycle, Func<string, Task> run, Func<string, Task> stop, Func<IReadOnlyList<int>> shimPids,
+        TextWriter log, string notes)
+    {
+        var tag = runtime.Split(' ')[0].ToLowerInvariant();
+        for (var i = 0; i < 5; i++) await lifecycle($"warm-{i}");
+
+        var idleCpu = await ProcStat.CpuMsPerSecondAsync(daemonPid, w.IdleWindow);
+        var idle = ProcStat.Of(daemonPid);
+        log.WriteLine($"{tag}: idle {idleCpu:F1} ms CPU/s, {idle.RssMb:F0} MB, {idle.Threads} threads");
+
+        var durations = new List<double>();
+        var cpuBefore = ProcStat.Of(daemonPid).CpuMs;
+        for (var i = 0; i < w.Sequential; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await lifecycle($"seq-{i}");
+            durations.Add(sw.Elapsed.TotalMilliseconds);
+            if ((i + 1) % 25 == 0) log.WriteLine($"{tag}: {i + 1}/{w.Sequential} sequential, median so far {Median(durations):F0} ms");
+        }
+        var cpuPerLifecycle = (ProcStat.Of(daemonPid).CpuMs - cpuBefore) / w.Sequential;
+
+        var parallel = Stopwatch.StartNew();
+        await Shell.ForEachAsync(Enumerable.Range(0, w.Parallel), w.Workers, i => lifecycle($"par-{i}"));
+        var perSecond = w.Parallel / parallel.Elapsed.TotalSeconds;
+        log.WriteLine($"{tag}: {w.Parallel} lifecycles by {w.Workers} workers: {perSecond:F1}/s");
+
+        var ids = Enumerable.Range(0, w.Running).Select(i => $"run-{i}").ToList();
+        await Shell.ForEachAsync(ids.Take(20), 5, run);
+        await Task.Delay(1000);
+        var with20 = ProcStat.Of(daemonPid);
+        await Shell.ForEachAsync(ids.Skip(20), 5, run);
+        await Task.Delay(1000);
+        var withAll = ProcStat.Of(daemonPid);
+        var shims = shimPids();
+        var shimRssPerContainer = ProcStat.RssMbOf(shims) / w.Running;
+        log.WriteLine($"{tag}: {w.Running} running: {withAll.RssMb:F0} MB, {withAll.Threads} threads; {shims.Count} shims, {shimRssPerContainer:F1} MB each");
+        await Shell.ForEachAsync(ids, 5, stop);
+
+        return new LifecycleResult(runtime, coldMs, Median(durations), Percentile(durations, 0.9), perSecond, cpuPerLifecycle,
+            idleCpu, idle, with20, withAll, shimRssPerContainer, clientSpawnMs, notes);
+    }
+
+    /// <summary>Spins on connect (1 ms apart) so the figure is containerd's, not a polling interval's.</summary>
+    private static async Task WaitUntilAcceptingAsync(string socketPath, TimeSpan bound)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+                return;
+            }
+            catch (SocketException) when (deadline.Elapsed < bound)
+            {
+                await Task.Delay(1);
+            }
+        }
+    }
+
+    public static double Median(IReadOnlyList<double> values) => Percentile(values, 0.5);
+
+    public static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
+    }
+}

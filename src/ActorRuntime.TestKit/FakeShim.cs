@@ -77,6 +77,15 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
     public uint? PidOf(string containerId, string execId = "") =>
         _processes.TryGetValue((containerId, execId), out var p) ? p.Pid : null;
 
+    /// <summary>
+    /// The shim no longer knows the container (init and execs), yet keeps serving: as after its own Delete of the task
+    /// when the runtime crashed before its teardown, or as a shim that was started but never got the Create.
+    /// </summary>
+    public void ForgetTask(string containerId)
+    {
+        foreach (var key in _processes.Keys.Where(k => k.Id == containerId)) _processes.TryRemove(key, out _);
+    }
+
     /// <summary>Closes every connection but keeps listening (a dropped connection, not a dead shim).</summary>
     public async Task DropConnectionsAsync()
     {

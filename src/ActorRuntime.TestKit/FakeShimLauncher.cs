@@ -27,6 +27,12 @@ public sealed class FakeShimLauncher : IAsyncDisposable
     /// <summary>When set, `delete` fails with this error (the shim binary's delete could not run); the shim is left as it is.</summary>
     public TtrpcException? DeleteFailure { get; set; }
 
+    /// <summary>
+    /// When set, `delete` is as the real binary's: it ends the container's processes but leaves a shim that still serves
+    /// running (and its socket in place). Unset, it also kills the shim, which the cleanup of a wedged shim relies on here.
+    /// </summary>
+    public bool DeleteLeavesLiveShims { get; set; }
+
     /// <summary>`delete` takes this long before it does anything (a slow shim binary delete).</summary>
     public TimeSpan DeleteDelay { get; set; }
 
@@ -66,6 +72,11 @@ public sealed class FakeShimLauncher : IAsyncDisposable
             if (!owner._shims.TryGetValue(bundle.Id, out var shim))
                 throw new NotFoundException($"no shim for {bundle.Id}: not found");
             var response = shim.CleanupResponse(bundle.Id);
+            if (owner.DeleteLeavesLiveShims && !shim.IsDead)
+            {
+                shim.ForgetTask(bundle.Id);
+                return response;
+            }
             // Whatever ran is gone afterwards; like a killed daemon it leaves its socket file for the caller to remove.
             await shim.KillAsync().ConfigureAwait(false);
             return response;

@@ -1,5 +1,6 @@
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
+using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
@@ -9,16 +10,18 @@ namespace ActorRuntime.Shims;
 
 /// <summary>
 /// containerd's cleanupAfterDeadShim, the one cleanup for a shim we will not talk to again — one that died, one that
-/// failed to start, one that would not shut down: run the shim binary's <c>delete</c> under the cleanup timeout (it kills
-/// and removes what runc left, unmounts rootfs), settle what is owed, remove a stale socket, remove the bundle last
-/// (so the id stays taken until everything else is done).
+/// failed to start, one that would not shut down, one alive that no longer knows its task: run the shim binary's
+/// <c>delete</c> under the cleanup timeout (it kills and removes what runc left, unmounts rootfs; it does not stop a
+/// shim process that still serves, which is why a live one is asked to shut down first, see
+/// <see cref="ShutDownLiveShimAsync"/>), settle what is owed, remove a stale socket, remove the bundle last (so the id
+/// stays taken until everything else is done).
 /// <para>What is owed is not decided here: the task's <see cref="ProcessRecord"/> says (its owner; see there). With a
-/// record, the exit and the delete go to <see cref="Exits"/> — the record's real exit if it holds one, else the delete's
-/// pid, status and time, or 255 and now when the delete failed — each started exec's exit before them (its recorded
-/// exit, else 255), and once the bus has acknowledged writing all of them the record is forgotten (unconfirmed, it
-/// stays for the next start to settle). One refinement: the delete
-/// always reports 137 (it kills what is left); when the init had already exited before it (it ended while nothing
-/// watched and its shim died too) its real status is lost, and we say so with 255.</para>
+/// record, what it says is owed goes to <see cref="Exits"/> (<see cref="SettleAsync"/>): each started exec's exit, the
+/// init's exit unless published, and its delete with the same figures — the record's real exit if it holds one, else
+/// the delete's pid, status and time, or 255 and now when the status is unknown. Without a record (a task never
+/// created) nothing is published. The delete always reports 137 (it kills what is left), which is real only if it
+/// killed the init: when the init had already exited (it ended while nothing watched and its shim died too) or was
+/// not there at all (pid 0: the shim had deleted it) the status is lost, and we say so with 255.</para>
 /// </summary>
 public static class DeadShimCleanup
 {
@@ -40,35 +43,88 @@ public static class DeadShimCleanup
             services.ShimLog, async deleted =>
             {
                 if (owed is not { } o) return;
-                var (task, execs) = o;
-                published = Witness(task, deleted);
-                var witnesses = ExecExits(ExitWitness.Source.DeadShim, execs)
-                    .Append<object>(new Exits.Deleted(published, WantAck: true));
-                // The record is forgotten only once the bus has written what it says is owed (and before the bundle goes,
-                // so the id stays taken until then). Unconfirmed, it stays: the next start settles it (its bundle gone).
-                if (await EnteredAsync(services, containerId, witnesses, timeout).ConfigureAwait(false))
-                    services.Processes.Tell(new ProcessStoreProtocol.Forget(settings.Namespace, containerId), ActorRefs.NoSender);
+                published = Witness(o.Task, deleted);
+                // Settled before the bundle goes, so the id stays taken until then (or until the timeout).
+                await SettleAsync(services, ExitWitness.Source.DeadShim, o.Task, o.Execs, published, timeout).ConfigureAwait(false);
             }).ConfigureAwait(false);
         return new Outcome(containerId, published);
     }
 
     /// <summary>
-    /// The exits owed to a container's execs when its shim is gone or its bundle lost (containerd publishes one
-    /// <c>/tasks/exit</c> per exec run and no delete): for every exec that was started, its recorded exit, else 255 and
-    /// now. An exec never started has no run and is owed nothing. Offered before the init's exit and delete.
+    /// Offers what a task's records say is owed — each started exec's exit not yet published (its recorded exit, else
+    /// 255 and now; containerd publishes one <c>/tasks/exit</c> per exec run and no delete; an exec never started has no
+    /// run and is owed nothing), the init's <paramref name="exit"/> unless published, then its delete with the same
+    /// figures — and records each step once the bus has acknowledged it: an exec's record is forgotten, the init's says
+    /// its exit is published (so a restart, however late, owes only the delete), and once the delete is written too
+    /// the task's record is forgotten. Each record is changed only if it is still that run (a later Create of the id is
+    /// another), so the bus may confirm after <paramref name="timeout"/>, when the caller has given up waiting: true
+    /// when everything was confirmed in time. What the bus never confirms stays owed, and the next start settles it.
     /// </summary>
-    internal static IEnumerable<object> ExecExits(ExitWitness.Source from, IEnumerable<ProcessRecord> execs) =>
-        execs.Where(e => e.HasExited || e.Pid != 0)
-            .OrderBy(e => e.ExecId, StringComparer.Ordinal)
-            .Select(e => new Exits.Exited(ExitWitness.Unsure(from, e, 0, UnknownExitStatus, DateTimeOffset.UtcNow), WantAck: true));
-
-    /// <summary>Whether the bus acknowledged the write of everything <paramref name="witnesses"/> brought (logged when not).</summary>
-    internal static async Task<bool> EnteredAsync(ShimServices services, string containerId, IEnumerable<object> witnesses, TimeSpan timeout)
+    internal static async Task<bool> SettleAsync(ShimServices services, ExitWitness.Source from, ProcessRecord task,
+        IEnumerable<ProcessRecord> execs, ExitWitness exit, TimeSpan timeout)
     {
-        if (await Exits.TryEnterAsync(services.Exits, witnesses, timeout).ConfigureAwait(false) is not { } error) return true;
-        services.ShimLog.LogWarning("{Id}: the event bus did not confirm the owed exits within {Timeout} ({Error}); " +
-            "the record stays and the next start settles it", containerId, timeout, error.Message);
+        // The door fails what the bus does not confirm within its own ack timeout; until then a late confirmation counts.
+        var bound = Exits.DefaultAckTimeout + timeout;
+        Task<bool> Offer(object witness) => Exits.TryEnterAsync(services.Exits, [witness], bound)
+            .ContinueWith(t => t.Result is null, TaskScheduler.Default);
+        // Offered at once and in this order, so the door enters them in this order.
+        var execExits = execs.Where(e => e.ExitOwed).OrderBy(e => e.ExecId, StringComparer.Ordinal)
+            .Select(e => (Record: e, Written: Offer(new Exits.Exited(
+                ExitWitness.Unsure(from, e, 0, UnknownExitStatus, DateTimeOffset.UtcNow), WantAck: true))))
+            .ToList();
+        var exitWritten = exit.ExitPublished ? null : Offer(new Exits.Exited(exit, WantAck: true));
+        var deleteWritten = Offer(new Exits.Deleted(exit, WantAck: true));
+
+        async Task<bool> RecordAsync()
+        {
+            var execsDone = execExits.Select(async e =>
+            {
+                if (!await e.Written.ConfigureAwait(false)) return false;
+                services.Processes.Tell(new ProcessStoreProtocol.ForgetRun(e.Record), ActorRefs.NoSender);
+                return true;
+            }).ToList();
+            // One after the other, so the store hears that the exit is published before it forgets the record.
+            if (exitWritten is not null)
+            {
+                if (!await exitWritten.ConfigureAwait(false)) return false;
+                var exited = task.HasExited ? task : task.Exited(exit.ExitStatus, exit.ExitedAt ?? DateTimeOffset.UtcNow);
+                services.Processes.Tell(new ProcessStoreProtocol.ExitPublished(exited), ActorRefs.NoSender);
+            }
+            if (!await deleteWritten.ConfigureAwait(false)) return false;
+            // A task's record goes with its execs', so only once every exec's exit is written too.
+            if ((await Task.WhenAll(execsDone).ConfigureAwait(false)).Any(written => !written)) return false;
+            services.Processes.Tell(new ProcessStoreProtocol.ForgetRun(task), ActorRefs.NoSender);
+            return true;
+        }
+
+        var recording = RecordAsync();
+        try
+        {
+            if (await recording.WaitAsync(timeout).ConfigureAwait(false)) return true;
+        }
+        catch (TimeoutException)
+        {
+        }
+        services.ShimLog.LogWarning("{Id}: the event bus did not confirm the owed exits within {Timeout}; what it has not " +
+            "confirmed stays owed and the next start settles it", task.ContainerId, timeout);
         return false;
+    }
+
+    /// <summary>
+    /// A shim that answers but no longer knows its task — a crash between its Delete and our teardown, or between its
+    /// <c>start</c> and Create — serves nothing any more, and the binary's <c>delete</c> would leave it (and its socket)
+    /// running for ever: it is asked to shut down (it exits when it holds no container) before the cleanup runs.
+    /// </summary>
+    internal static async Task ShutDownLiveShimAsync(ShimConnection connection, string containerId, ILogger logger)
+    {
+        try
+        {
+            await connection.ShutDownShimAsync(containerId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TtrpcException or TimeoutException)
+        {
+            logger.LogWarning("{Id}: its shim no longer knows the task and did not shut down: {Error}", containerId, e.Message);
+        }
     }
 
     /// <summary>
@@ -105,8 +161,9 @@ public static class DeadShimCleanup
     {
         if (deleted.Response is not { } d)
             return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, 0, UnknownExitStatus, DateTimeOffset.UtcNow);
-        return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, d.Pid, deleted.InitHadExited ? UnknownExitStatus : d.ExitStatus,
-            d.ExitedAt);
+        // A delete that found no init (pid 0: the shim had deleted it already) or found it ended reports no real status.
+        var unknown = deleted.InitHadExited || d.Pid == 0;
+        return ExitWitness.Unsure(ExitWitness.Source.DeadShim, record, d.Pid, unknown ? UnknownExitStatus : d.ExitStatus, d.ExitedAt);
     }
 
     /// <summary>

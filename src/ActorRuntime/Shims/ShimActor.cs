@@ -33,10 +33,17 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     public sealed record Launch : Mode;
 
-    /// <summary>Reconnect to the shim found on disk; its recorded execs follow in <see cref="ReattachExecs"/>.</summary>
+    /// <summary>Reconnect to the shim found on disk; its durable records follow in <see cref="Recovered"/>.</summary>
     public sealed record Reload : Mode;
 
-    /// <summary>The recorded execs of a reloaded task, sent once the durable records have recovered.</summary>
+    /// <summary>
+    /// The durable records of a reloading container (none when its task was never recorded), sent to every reloading
+    /// shim actor once the process store has recovered. The task actor starts only with them: the shim's view says how
+    /// the processes stand, the records what only our side knows (whether an exit is already on the bus).
+    /// </summary>
+    public sealed record Recovered(ProcessRecord? Task, IReadOnlyList<ProcessRecord> Execs);
+
+    /// <summary>The recorded execs of a reloaded task, each to re-attach to the shim's view of it.</summary>
     public sealed record ReattachExecs(IReadOnlyList<ProcessRecord> Execs);
 
     private sealed record Connected(ShimConnection Connection, ShimLogPipe LogPipe, ProcessRecord Record, string Address);
@@ -87,19 +94,35 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     {
         _launching = start;
         start.PipeTo(Self, failure: e => new StartFailed(e));
-        Receive<Connected>(c =>
+        Connected? connected = null;
+        // A launch has no records yet; a reload waits for them.
+        Recovered? recovered = create is null ? null : new Recovered(null, []);
+        void StartTask()
         {
-            _launching = null;
+            if (connected is not { } c || recovered is not { } r) return;
             (_connection, _logPipe, _address) = (c.Connection, c.LogPipe, c.Address);
             _services.Groups.Join(c.Address);
             var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
-            _task = Context.ActorOf(TaskActor.Props(c.Record, services, _settings.RuncOptions, _services.Manager, reloaded: create is null), "task");
+            _task = Context.ActorOf(TaskActor.Props(c.Record.Reloaded(r.Task), services, _settings.RuncOptions, _services.Manager,
+                reloaded: create is null), "task");
             Context.Watch(_task);
             c.Connection.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
             // The task actor answers the caller itself.
             if (create is not null) _task.Tell(create, requester);
+            if (r.Execs.Count > 0) _task.Tell(new ReattachExecs(r.Execs));
             Become(Running);
             Stash.UnstashAll();
+        }
+        Receive<Connected>(c =>
+        {
+            _launching = null;
+            connected = c;
+            StartTask();
+        });
+        Receive<Recovered>(r =>
+        {
+            recovered = r;
+            StartTask();
         });
         Receive<StartFailed>(f =>
         {
@@ -138,7 +161,6 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             Context.Stop(Self);
         });
         Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
-        Receive<ReattachExecs>(r => _task!.Forward(r));
         Receive<IWithContainerId>(command => _task!.Forward(command));
     }
 
@@ -210,6 +232,13 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
                 var record = ShimConnection.Observe(new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path,
                     new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal)), state);
                 return new Connected(connection, logPipe, record, address);
+            }
+            catch (NotFoundException)
+            {
+                // Alive, but without the task: not a shim to reload. It goes, and the manager cleans up after it.
+                await DeadShimCleanup.ShutDownLiveShimAsync(connection, _containerId, _services.ShimLog).ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
             catch
             {

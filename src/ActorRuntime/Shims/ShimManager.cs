@@ -28,8 +28,8 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     private sealed record CleanupFailed(string ContainerId, Exception Cause);
 
-    /// <summary>The settling of lost records is done; these containers' owed events are written.</summary>
-    private sealed record RecordsSettled(IReadOnlyList<ProcessRecord> Written);
+    /// <summary>The settling of lost records is done (written, or given up waiting for).</summary>
+    private sealed record RecordsSettled;
 
     public IStash Stash { get; set; } = null!;
 
@@ -138,42 +138,40 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     }
 
     /// <summary>
-    /// Applies the recovered records: reloading tasks get their recorded execs to re-attach; a task recorded whose
+    /// Applies the recovered records: reloading shim actors get their container's records (see <see cref="ShimActor.Recovered"/>); a task recorded whose
     /// bundle is gone is owed its exit (recorded, or 255) and delete, and each of its started execs its exit; they are
-    /// settled now. A record is forgotten only once the bus has acknowledged writing what it owed (<see cref="Settling"/>);
-    /// one the bus did not confirm within the cleanup timeout stays, and the next start settles it again.
+    /// settled now (<see cref="DeadShimCleanup.SettleAsync"/>): a record is forgotten only once the bus has acknowledged
+    /// writing what it owed; what the bus never confirms stays, and the next start settles it again.
     /// </summary>
     private void SettleRecords(IReadOnlyList<ProcessRecord> recorded)
     {
-        foreach (var execs in recorded.Where(t => t.ExecId.Length > 0).GroupBy(t => t.ContainerId))
-            _state.ShimOf(execs.Key)?.Tell(new ShimActor.ReattachExecs(execs.ToList()));
+        // Every shim actor now is a reloading one (Creates wait in the stash): each gets its container's records.
+        foreach (var (id, shim) in _state.Shims)
+        {
+            shim.Tell(new ShimActor.Recovered(recorded.FirstOrDefault(t => t.ContainerId == id && t.ExecId.Length == 0),
+                recorded.Where(t => t.ContainerId == id && t.ExecId.Length > 0).ToList()));
+        }
         // Every bundle found at start has a shim actor (their deaths wait in the stash until now), so no second listing.
         var lost = recorded.Where(t => t.ExecId.Length == 0 && _state.ShimOf(t.ContainerId) is null).ToList();
-        var settled = lost.Select(async task =>
+        var settled = lost.Select(task =>
         {
             var witness = ExitWitness.Unsure(ExitWitness.Source.Settled, task, task.Pid, DeadShimCleanup.UnknownExitStatus,
                 DateTimeOffset.UtcNow);
-            var witnesses = DeadShimCleanup.ExecExits(ExitWitness.Source.Settled,
-                    recorded.Where(e => e.ContainerId == task.ContainerId && e.ExecId.Length > 0))
-                .Append<object>(new Exits.Deleted(witness, WantAck: true));
-            var written = await DeadShimCleanup.EnteredAsync(_services, task.ContainerId, witnesses, _settings.Runtime.CleanupTimeout)
-                .ConfigureAwait(false);
-            return written ? task : null;
+            return DeadShimCleanup.SettleAsync(_services, ExitWitness.Source.Settled, task,
+                recorded.Where(e => e.ContainerId == task.ContainerId && e.ExecId.Length > 0), witness, _settings.Runtime.CleanupTimeout);
         }).ToList();
         _cleanedUp += lost.Count;
-        Task.WhenAll(settled).PipeTo(Self, success: written => new RecordsSettled(written.OfType<ProcessRecord>().ToList()));
+        Task.WhenAll(settled).PipeTo(Self, success: _ => new RecordsSettled());
     }
 
     /// <summary>
-    /// Until the settled records' events are written, commands wait: a Create of a settled id must not be forgotten
-    /// with the old record.
+    /// Until the settled records' events are written (or the cleanup timeout passed), commands wait: a Create of a settled
+    /// id is not taken for the old task.
     /// </summary>
     private void Settling()
     {
-        Receive<RecordsSettled>(settled =>
+        Receive<RecordsSettled>(_ =>
         {
-            foreach (var task in settled.Written)
-                _services.Processes.Tell(new ProcessStoreProtocol.Forget(task.Namespace, task.ContainerId));
             Become(Ready);
             Stash.UnstashAll();
         });

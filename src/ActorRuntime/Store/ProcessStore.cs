@@ -22,6 +22,19 @@ public static class ProcessStoreProtocol
     /// <summary>The exec was deleted.</summary>
     public sealed record ForgetExec(string Namespace, string ContainerId, string ExecId) : IProcessStoreCommand;
 
+    /// <summary>
+    /// The bus wrote the exit of this run (<paramref name="Process"/>, with the figures it published): its stored record,
+    /// if it is still that run (same pid), says so from now on (<see cref="ProcessRecord.ExitPublished"/>).
+    /// </summary>
+    public sealed record ExitPublished(ProcessRecord Process) : IProcessStoreCommand;
+
+    /// <summary>
+    /// What this run owed is written: its stored record is forgotten (an init's with its container's execs) if it is still
+    /// that run (same pid). For those who settle a record without owning it, and may hear from the bus after the id was
+    /// taken again.
+    /// </summary>
+    public sealed record ForgetRun(ProcessRecord Process) : IProcessStoreCommand;
+
     public sealed record GetAll : IProcessStoreCommand;
 
     public sealed record All(IReadOnlyList<ProcessRecord> Tasks);

@@ -43,7 +43,13 @@ public sealed record ProcessStoreState(ImmutableDictionary<(string ContainerId, 
             ProcessDecision.Persist(new ProcessStoreEvent.TaskForgotten(f.Namespace, f.ContainerId)),
         ForgetExec f when Tasks.ContainsKey((f.ContainerId, f.ExecId)) =>
             ProcessDecision.Persist(new ProcessStoreEvent.ExecForgotten(f.Namespace, f.ContainerId, f.ExecId)),
-        Forget or ForgetExec => ProcessDecision.None,
+        ExitPublished p when Stored(p.Process) is { ExitPublished: false } stored =>
+            ProcessDecision.Persist(new ProcessStoreEvent.ProcessRecorded(stored.PublishedExit(p.Process))),
+        ForgetRun f when Stored(f.Process) is { ExecId.Length: 0 } task =>
+            ProcessDecision.Persist(new ProcessStoreEvent.TaskForgotten(task.Namespace, task.ContainerId)),
+        ForgetRun f when Stored(f.Process) is { } exec =>
+            ProcessDecision.Persist(new ProcessStoreEvent.ExecForgotten(exec.Namespace, exec.ContainerId, exec.ExecId)),
+        Forget or ForgetExec or ExitPublished or ForgetRun => ProcessDecision.None,
         GetAll => ProcessDecision.Respond(new All(Tasks.Values.ToList())),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a process store command"),
     };
@@ -55,6 +61,10 @@ public sealed record ProcessStoreState(ImmutableDictionary<(string ContainerId, 
         ProcessStoreEvent.ExecForgotten f => new(Tasks.Remove((f.ContainerId, f.ExecId))),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "not a process store event"),
     };
+
+    /// <summary>The stored record of <paramref name="run"/>'s process if it is still that run (a new run has another pid).</summary>
+    private ProcessRecord? Stored(ProcessRecord run) =>
+        Tasks.GetValueOrDefault((run.ContainerId, run.ExecId)) is { } stored && stored.Pid == run.Pid ? stored : null;
 
     private static Recorded? AckOf(Record r) => r.WantAck ? new Recorded(r.Task.ContainerId, r.Task.ExecId) : null;
 }

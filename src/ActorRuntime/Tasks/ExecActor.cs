@@ -73,10 +73,12 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         Receive<Retry>(_ => AskState());
         Receive<ReattachFailed>(_ =>
         {
-            // The shim no longer knows the exec (it was deleted, or the shim lost it): its exit is owed, as unknown. Its
-            // record is forgotten once that exit is written; unconfirmed, it stays for the next start.
+            // The shim no longer knows the exec (it was deleted, or the shim lost it): a started one's exit is owed (its
+            // recorded one, else unknown) unless already published. Its record is forgotten once that exit is written;
+            // unconfirmed, it stays for the next start.
             var witness = ExitWitness.Unsure(ExitWitness.Source.Lost, Record, 0, DeadShimCleanup.UnknownExitStatus, DateTimeOffset.UtcNow);
-            EnterDurablyAsync(new Exits.Exited(witness, WantAck: true)).PipeTo(Self, success: durable => new LostSettled(durable));
+            (Record.ExitOwed ? EnterDurablyAsync(new Exits.Exited(witness, WantAck: true)) : Task.FromResult(true))
+                .PipeTo(Self, success: durable => new LostSettled(durable));
             Become(() =>
             {
                 Receive<LostSettled>(settled =>
@@ -143,8 +145,9 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
             var deleted = await Shim.DeleteAsync(record.ContainerId, record.ExecId).ConfigureAwait(false);
             // Its exit (unless in already; an exec gets no delete event) is written before its record is forgotten and
             // the caller answered. Unconfirmed, the record stays (the next start settles it) and the caller is told so.
-            var durable = await EnterDurablyAsync(new Exits.Exited(ExitWitness.Deleted(record, deleted), WantAck: true))
-                .ConfigureAwait(false);
+            // An exec never started had no run and gets no exit, as in containerd (and as the dead-shim cleanup does).
+            var durable = !record.HasRun ||
+                await EnterDurablyAsync(new Exits.Exited(ExitWitness.Deleted(record, deleted), WantAck: true)).ConfigureAwait(false);
             return new Outcome(r => r, null, requester =>
             {
                 FailPendingCloses();

@@ -2,7 +2,11 @@ using ActorRuntime.Events;
 
 namespace ActorRuntime.Tasks;
 
-/// <summary>One account of how a process ended, from whoever saw it; offered to <see cref="Exits"/>, which decides what enters the bus.</summary>
+/// <summary>
+/// One account of how a process ended, from whoever saw it; offered to <see cref="Exits"/>, which decides what enters the
+/// bus. <paramref name="ExitPublished"/>: the process record says the bus already wrote this run's exit (maybe before a
+/// restart, long enough ago for the bus to have forgotten the run), so only a delete may still enter.
+/// </summary>
 public sealed record ExitWitness(
     ExitWitness.Source From,
     string Namespace,
@@ -11,7 +15,8 @@ public sealed record ExitWitness(
     uint Pid,
     uint ExitStatus,
     DateTimeOffset? ExitedAt,
-    DateTimeOffset Timestamp)
+    DateTimeOffset Timestamp,
+    bool ExitPublished = false)
 {
     public enum Source
     {
@@ -37,7 +42,7 @@ public sealed record ExitWitness(
         Settled,
     }
 
-    /// <summary>Our side is done with the run: nothing more of it will come from us.</summary>
+    /// <summary>Our side is done with the run: nothing more of it will come from us (of an init's, once it brings the delete).</summary>
     public bool EndsRun => From is Source.DeleteResponse or Source.Lost or Source.DeadShim or Source.Settled;
 
     public static ExitWitness Forwarded(TaskEvent e) =>
@@ -45,11 +50,15 @@ public sealed record ExitWitness(
 
     /// <summary>The exit a record holds (seen by our Wait, or read from the shim's State).</summary>
     public static ExitWitness Recorded(Source from, ProcessRecord r) =>
-        new(from, r.Namespace, r.ContainerId, r.ExecId, r.Pid, r.ExitStatus, r.ExitedAt ?? DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        new(from, r.Namespace, r.ContainerId, r.ExecId, r.Pid, r.ExitStatus, r.ExitedAt ?? DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
+            r.ExitPublished);
 
+    /// <summary>The shim's Delete reply; once the record's exit is on the bus, the delete repeats that exit's figures.</summary>
     public static ExitWitness Deleted(ProcessRecord r, TaskProtocol.Exited deleted) =>
-        new(Source.DeleteResponse, r.Namespace, r.ContainerId, r.ExecId, deleted.Pid, deleted.ExitStatus, deleted.ExitedAt,
-            DateTimeOffset.UtcNow);
+        r.ExitPublished && r.HasExited
+            ? Recorded(Source.DeleteResponse, r)
+            : new(Source.DeleteResponse, r.Namespace, r.ContainerId, r.ExecId, deleted.Pid, deleted.ExitStatus, deleted.ExitedAt,
+                DateTimeOffset.UtcNow, r.ExitPublished);
 
     /// <summary>
     /// For a witness that has to make the status up because the shim can no longer tell: the record's real exit when
@@ -58,7 +67,8 @@ public sealed record ExitWitness(
     public static ExitWitness Unsure(Source from, ProcessRecord r, uint pid, uint status, DateTimeOffset exitedAt) =>
         r.HasExited
             ? Recorded(from, r)
-            : new(from, r.Namespace, r.ContainerId, r.ExecId, pid == 0 ? r.Pid : pid, status, exitedAt, DateTimeOffset.UtcNow);
+            : new(from, r.Namespace, r.ContainerId, r.ExecId, pid == 0 ? r.Pid : pid, status, exitedAt, DateTimeOffset.UtcNow,
+                r.ExitPublished);
 
     public TaskEvent ToEvent(string topic) => new(Namespace, topic, ContainerId, ExecId, Pid, ExitStatus, ExitedAt, Timestamp);
 }

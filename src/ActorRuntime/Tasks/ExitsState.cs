@@ -5,7 +5,8 @@ namespace ActorRuntime.Tasks;
 
 /// <summary>
 /// What <see cref="Exits"/> remembers: per process (namespace, container, exec id) the run whose end has begun to
-/// enter the bus — its pid, and whether its exit and its delete are in — and, for runs our side has ended, their pid
+/// enter the bus — its pid, the exit that is in (whose figures its delete repeats: a delete never contradicts the exit
+/// before it) and whether its delete is in — and, for runs our side has ended, their pid
 /// (<see cref="Ended"/>), so that a late copy of an ended run (the shim's own forward racing our Delete reply) enters
 /// nothing and leaves nothing behind. Ended runs are kept up to <see cref="MaxEnded"/>, oldest forgotten first; a copy
 /// older than that reaches the bus, which drops it as the last line. Pure transitions.
@@ -16,7 +17,11 @@ internal sealed record ExitsState(
     ImmutableQueue<((string Namespace, string ContainerId, string ExecId) Key, uint Pid)> EndedOrder,
     int MaxEnded)
 {
-    public sealed record Run(uint Pid, bool ExitIn, bool DeleteIn);
+    /// <param name="Exit">The exit in for the run: the event that entered, or the witness's when the record says it was published.</param>
+    public sealed record Run(uint Pid, TaskEvent? Exit, bool DeleteIn)
+    {
+        public bool ExitIn => Exit is not null;
+    }
 
     public static readonly ExitsState Empty = WithMaxEnded(10_000);
 
@@ -25,8 +30,9 @@ internal sealed record ExitsState(
         ImmutableQueue<((string, string, string), uint)>.Empty, maxEnded);
 
     /// <summary>
-    /// The events of <paramref name="witness"/> that enter the bus — its exit unless the run's exit is in, and with
-    /// <paramref name="deleted"/> its delete (after that exit) unless the run's delete is in — and the state after.
+    /// The events of <paramref name="witness"/> that enter the bus — its exit unless the run's exit is in (here, or
+    /// published before as the witness's record says), and with <paramref name="deleted"/> its delete (after that exit,
+    /// with its figures) unless the run's delete is in — and the state after.
     /// </summary>
     public (ExitsState Next, IReadOnlyList<TaskEvent> Enter) Witness(ExitWitness witness, bool deleted)
     {
@@ -34,12 +40,14 @@ internal sealed record ExitsState(
         // A late copy of a run we ended: its exit and delete are in already.
         if (!Runs.ContainsKey(key) && witness.Pid != 0 && Ended.TryGetValue(key, out var endedPid) && endedPid == witness.Pid)
             return (this, []);
-        var run = Runs.TryGetValue(key, out var known) && SameRun(known.Pid, witness.Pid) ? known : new Run(witness.Pid, false, false);
+        var run = Runs.TryGetValue(key, out var known) && SameRun(known.Pid, witness.Pid) ? known : new Run(witness.Pid, null, false);
         var enter = new List<TaskEvent>(2);
-        if (!run.ExitIn) enter.Add(witness.ToEvent(Topics.Exit));
-        if (deleted && !run.DeleteIn) enter.Add(witness.ToEvent(Topics.Delete));
-        var next = new Run(run.Pid == 0 ? witness.Pid : run.Pid, ExitIn: true, DeleteIn: run.DeleteIn || deleted);
-        if (!witness.EndsRun) return (this with { Runs = Runs.SetItem(key, next) }, enter);
+        var exit = run.Exit ?? witness.ToEvent(Topics.Exit);
+        if (!run.ExitIn && !witness.ExitPublished) enter.Add(exit);
+        if (deleted && !run.DeleteIn) enter.Add(exit with { Topic = Topics.Delete, Timestamp = witness.Timestamp });
+        var next = new Run(run.Pid == 0 ? witness.Pid : run.Pid, exit, DeleteIn: run.DeleteIn || deleted);
+        // An init's run is ended by its delete (the exit a settling witness offers first leaves it open for that delete).
+        if (!witness.EndsRun || (witness.ExecId.Length == 0 && !deleted)) return (this with { Runs = Runs.SetItem(key, next) }, enter);
         // A container's end is its execs' end too.
         var ending = witness.ExecId.Length > 0
             ? [(key, next.Pid)]

@@ -51,11 +51,18 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     /// <summary>Every change of the record is made durable, so a restarted runtime knows what is owed.</summary>
     protected void OnRecordChanged(ProcessRecord record) => Processes.Tell(new ProcessStoreProtocol.Record(record));
 
-    /// <summary>Offers the exit the record holds to <see cref="Exits"/>.</summary>
-    protected void WitnessExit(ExitWitness.Source from) => OfferExit(ExitWitness.Recorded(from, Record));
-
-    /// <summary>Offers an account of this process's exit to <see cref="Exits"/>, the one way it reaches the bus.</summary>
-    protected void OfferExit(ExitWitness witness) => _services.Exits.Tell(new Exits.Exited(witness));
+    /// <summary>
+    /// Offers the exit the record holds to <see cref="Exits"/> unless the record says the bus has it already, and once
+    /// the bus has acknowledged writing it, records that durably (<see cref="ProcessRecord.ExitPublished"/>): a later
+    /// restart, however late, does not publish it again.
+    /// </summary>
+    protected void WitnessExit(ExitWitness.Source from)
+    {
+        if (Record.ExitPublished) return;
+        var exited = Record;
+        EnterDurablyAsync(new Exits.Exited(ExitWitness.Recorded(from, exited), WantAck: true))
+            .PipeTo(Self, success: durable => new ExitEntered(exited, durable));
+    }
 
     /// <summary>
     /// Offers a witness (sent with WantAck) to <see cref="Exits"/> and waits until the bus has acknowledged writing what
@@ -83,6 +90,8 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     private sealed record WaitCompleted(uint Status, DateTimeOffset ExitedAt);
 
     private sealed record WaitFailed(Exception Error);
+
+    private sealed record ExitEntered(ProcessRecord Exited, bool Durable);
 
     /// <summary>How long a reply waits for the store's write; past it the reply goes out anyway (logged by the journal).</summary>
     private static readonly TimeSpan DurableTimeout = TimeSpan.FromSeconds(5);
@@ -152,6 +161,13 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
             foreach (var waiter in _waiters) waiter.Tell(reply);
             _waiters.Clear();
         });
+        Receive<ExitEntered>(e => e.Durable && e.Exited.SameRun(_record), e =>
+        {
+            // Not a change of what the actor knows of the process, so no whole-record write: the store marks its record.
+            _record = _record.PublishedExit(e.Exited);
+            Processes.Tell(new ProcessStoreProtocol.ExitPublished(e.Exited));
+        });
+        Receive<ExitEntered>(_ => { });
         Receive<WaitFailed>(f =>
         {
             _waiting = false;

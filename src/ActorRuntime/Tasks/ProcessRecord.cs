@@ -11,6 +11,9 @@ namespace ActorRuntime.Tasks;
 /// stays, and the next start settles it (the bus drops what it already has). Nothing else — no bundle on disk, no
 /// list in the ShimManager — says whether an exit is owed, so a shim that failed to start or died after its task was
 /// deleted is cleaned up without a word on the bus.</para>
+/// <para><see cref="ExitPublished"/>: the bus has acknowledged writing this run's exit. The bus forgets a run some
+/// minutes after it ends, so only this durable flag keeps a restart from publishing the exit again; what is still owed
+/// then is the delete alone (and, for an exec, nothing).</para>
 /// </summary>
 public sealed record ProcessRecord(
     string Namespace,
@@ -21,9 +24,32 @@ public sealed record ProcessRecord(
     uint Pid = 0,
     ProcessStatus Status = ProcessStatus.Unknown,
     uint ExitStatus = 0,
-    DateTimeOffset? ExitedAt = null)
+    DateTimeOffset? ExitedAt = null,
+    bool ExitPublished = false)
 {
     public bool HasExited => Status == ProcessStatus.Stopped && ExitedAt is not null;
+
+    /// <summary>The process ran (an init once created, an exec once started): only a run ends with an exit.</summary>
+    public bool HasRun => Pid != 0 || HasExited;
+
+    /// <summary>Its exit has yet to reach the bus.</summary>
+    public bool ExitOwed => HasRun && !ExitPublished;
+
+    /// <summary>The bus wrote the exit of this run, with <paramref name="published"/>'s figures if this record has none.</summary>
+    public ProcessRecord PublishedExit(ProcessRecord published) =>
+        (HasExited || !published.HasExited ? this : Exited(published.ExitStatus, published.ExitedAt!.Value)) with { ExitPublished = true };
+
+    /// <summary>Two records of the same run (told apart by pid; 0, not yet known, matches any).</summary>
+    public bool SameRun(ProcessRecord other) =>
+        Namespace == other.Namespace && ContainerId == other.ContainerId && ExecId == other.ExecId &&
+        (Pid == 0 || other.Pid == 0 || Pid == other.Pid);
+
+    /// <summary>
+    /// The shim's view of a reloaded task (this), with what only our side knows from <paramref name="stored"/>: whether
+    /// the run's exit is already on the bus.
+    /// </summary>
+    public ProcessRecord Reloaded(ProcessRecord? stored) =>
+        stored is not null && stored.ExitPublished && SameRun(stored) ? PublishedExit(stored) : this;
 
     public ProcessRecord Created(uint pid) => this with { Pid = pid, Status = ProcessStatus.Created };
 

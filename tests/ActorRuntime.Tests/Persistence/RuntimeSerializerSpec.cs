@@ -4,6 +4,7 @@ using System.Text;
 using ActorRuntime.Events;
 using ActorRuntime.Store;
 using ActorRuntime.Store.Contracts;
+using ActorRuntime.Tasks;
 using Akka.Actor;
 using Xunit.Abstractions;
 
@@ -60,15 +61,46 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
     public void A_row_that_does_not_fit_its_contract_is_refused_naming_its_manifest()
     {
         var serializer = new RuntimeSerializer(Ext);
+        foreach (var manifest in new[] { "task-recorded-v1", "task-recorded-v2" })
         foreach (var json in new[] { """{"task":null}""", "{}", """{"namespace":"ns"}""" })
         {
-            var ex = Assert.Throws<SerializationException>(() => serializer.FromBinary(Encoding.UTF8.GetBytes(json), "task-recorded-v1"));
-            Assert.Contains("\"task-recorded-v1\"", ex.Message);
+            var ex = Assert.Throws<SerializationException>(() => serializer.FromBinary(Encoding.UTF8.GetBytes(json), manifest));
+            Assert.Contains($"\"{manifest}\"", ex.Message);
         }
         var status = Assert.Throws<SerializationException>(() => serializer.FromBinary(Encoding.UTF8.GetBytes(
             """{"task":{"namespace":"ns","containerId":"c","execId":"","bundle":"/b","stdio":{"stdin":"","stdout":"","stderr":"","terminal":false},"pid":1,"status":17,"exitStatus":0,"exitedAt":null}}"""),
             "task-recorded-v1"));
         Assert.Contains("status 17", status.Message);
+    }
+
+    [Fact]
+    public void A_v1_process_row_with_null_strings_or_stdio_reads_them_as_empty_instead_of_stopping_recovery()
+    {
+        var serializer = new RuntimeSerializer(Ext);
+        var read = (ProcessStoreEvent.ProcessRecorded)serializer.FromBinary(Encoding.UTF8.GetBytes(
+            """{"task":{"namespace":"ns","containerId":"c","execId":null,"bundle":null,"stdio":{"stdin":null,"stdout":"/o","stderr":null,"terminal":true},"pid":1,"status":2,"exitStatus":0,"exitedAt":null}}"""),
+            "task-recorded-v1");
+        Assert.Equal(new ProcessRecord("ns", "c", "", "", new Stdio("", "/o", "", true), 1, ProcessStatus.Running), read.Process);
+        var noStdio = (ProcessStoreState)serializer.FromBinary(Encoding.UTF8.GetBytes(
+            """{"tasks":[{"namespace":"ns","containerId":"c","execId":"","bundle":"/b","stdio":null,"pid":1,"status":3,"exitStatus":7,"exitedAt":"2026-03-01T12:00:00+00:00"}]}"""),
+            "task-registry-snapshot-v1");
+        var task = Assert.Single(noStdio.Tasks.Values);
+        Assert.Equal((new Stdio("", "", "", false), 7u, false), (task.Stdio, task.ExitStatus, task.ExitPublished));
+    }
+
+    [Fact]
+    public void A_process_record_is_written_as_v2_and_keeps_whether_its_exit_was_published()
+    {
+        var serializer = new RuntimeSerializer(Ext);
+        var record = new ProcessRecord("ns", "c", "e", "/b", new Stdio("", "", "", false), 9, ProcessStatus.Stopped, 3,
+            DateTimeOffset.UnixEpoch, ExitPublished: true);
+        var recorded = new ProcessStoreEvent.ProcessRecorded(record);
+        Assert.Equal("task-recorded-v2", serializer.Manifest(recorded));
+        Assert.Equal(recorded, serializer.FromBinary(serializer.ToBinary(recorded), "task-recorded-v2"));
+        var state = ProcessStoreState.Of([record]);
+        Assert.Equal("task-registry-snapshot-v2", serializer.Manifest(state));
+        var back = (ProcessStoreState)serializer.FromBinary(serializer.ToBinary(state), "task-registry-snapshot-v2");
+        Assert.Equal(record, Assert.Single(back.Tasks.Values));
     }
 
     [Fact]
@@ -86,12 +118,13 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
     [Fact]
     public void The_runtime_reads_every_manifest_it_ever_wrote_and_binds_every_type_it_writes()
     {
-        // event-bus-snapshot-v1 is read only (upcast); v2 is what the bus writes since offsets are its own.
+        // event-bus-snapshot-v1 is read only (upcast); v2 is what the bus writes since offsets are its own. Likewise the
+        // process store's v1 records and snapshots; v2 records whether a run's exit is published.
         Assert.Equal(
         [
             "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
             "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-delivered-v1", "exec-forgotten-v1", "runs-forgotten-v1", "task-event-v1",
-            "task-forgotten-v1", "task-recorded-v1", "task-registry-snapshot-v1",
+            "task-forgotten-v1", "task-recorded-v1", "task-recorded-v2", "task-registry-snapshot-v1", "task-registry-snapshot-v2",
         ], RuntimeFormats.All.Manifests);
         Assert.Equal(13, RuntimeFormats.All.WrittenTypes.Count());
         foreach (var type in RuntimeFormats.All.WrittenTypes)

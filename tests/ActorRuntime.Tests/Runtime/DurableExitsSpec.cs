@@ -72,14 +72,17 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
     public async Task DeleteExec_keeps_the_exec_record_and_answers_only_once_the_exec_exit_is_written()
     {
         await RunAsync("c1");
-        // Never started: nothing but the Delete's own reply witnesses its end, so the exit can only be held after the
-        // shim answered the Delete, and the caller's answer may only follow its write.
         await Runtime.ExecAsync("c1", "e1", ProcessSpec);
+        await Runtime.StartExecAsync("c1", "e1");
         await Journal.Ask<GatedJournal.Done>(new GatedJournal.Hold(BusId), Bound);
+        // The exec ends; its exit's write is held, and the Delete that follows may be answered only after that write.
+        await Launcher["c1"].ExitAsync("c1", 3, "e1");
+        await Runtime.WaitExecAsync("c1", "e1").WaitAsync(Bound);
+        await HeldAsync(e => e is { ContainerId: "c1", ExecId: "e1", Topic: Topics.Exit });
 
         var caller = CreateTestProbe();
         Manager.Tell(new TaskProtocol.DeleteExec("c1", "e1"), caller);
-        await HeldAsync(e => e is { ContainerId: "c1", ExecId: "e1", Topic: Topics.Exit });
+        await EventuallyAsync(() => CallsOf(Launcher["c1"], ActorRuntime.Protocol.Shim.TaskApi.Methods.Delete) == 1, "the shim's Delete", Bound);
         Assert.Contains(await RecordsAsync(), r => r is { ContainerId: "c1", ExecId: "e1" });
         Assert.False(caller.HasMessages, "DeleteExec answered before the exec's exit was written");
 

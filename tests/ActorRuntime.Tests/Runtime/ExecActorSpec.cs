@@ -4,6 +4,7 @@ using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using ActorRuntime.TestKit;
+using Akka.Actor;
 using Xunit.Abstractions;
 using Methods = ActorRuntime.Protocol.Shim.TaskApi.Methods;
 
@@ -40,6 +41,23 @@ public sealed class ExecActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
         var exit = Assert.Single(EventsOf("c1", Topics.Exit, "e1"));
         Assert.Equal((pid, 5u), (exit.Pid, exit.ExitStatus));
         Assert.Empty(EventsOf("c1", Topics.Exit));
+    }
+
+    [Fact]
+    public async Task Deleting_an_exec_that_never_started_publishes_no_exit_as_the_dead_shim_cleanup_does_not_either()
+    {
+        await RunAsync("c1");
+        await Runtime.ExecAsync("c1", "e1", ProcessSpec);
+        // Never started, so no run: containerd publishes an exit only for a process that was started.
+        await Runtime.DeleteExecAsync("c1", "e1");
+        await Assert.ThrowsAsync<NotFoundException>(() => Runtime.ExecStateAsync("c1", "e1"));
+        var records = await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound);
+        Assert.DoesNotContain(records.Tasks, r => r.ExecId == "e1");
+
+        await QuietAsync();
+        Assert.Single(EventsOf("c1", Topics.ExecAdded, "e1"));
+        Assert.Empty(EventsOf("c1", Topics.Exit, "e1"));
+        Assert.Equal(0L, (await Runtime.ExitStatsAsync()).Entered);
     }
 
     [Fact]

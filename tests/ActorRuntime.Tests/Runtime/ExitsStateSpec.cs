@@ -47,6 +47,24 @@ public sealed class ExitsStateSpec
     }
 
     [Fact]
+    public void A_delete_repeats_the_figures_of_the_exit_in_before_it_rather_than_a_made_up_status()
+    {
+        var (s, _) = Exit(ExitsState.Empty, Witness(Source.Forwarded, 10, 3));
+        var (_, events) = Delete(s, Witness(Source.DeadShim, 10, 255) with { ExitedAt = At.AddMinutes(1) });
+        var delete = Assert.Single(events);
+        Assert.Equal((Topics.Delete, 10u, 3u, (DateTimeOffset?)At), (delete.Topic, delete.Pid, delete.ExitStatus, delete.ExitedAt));
+    }
+
+    [Fact]
+    public void A_witness_whose_record_says_the_exit_is_published_enters_no_exit_only_the_delete()
+    {
+        var published = Witness(Source.Settled, 10, 3) with { ExitPublished = true };
+        Assert.Empty(Exit(ExitsState.Empty, published).Item2);
+        var delete = Assert.Single(Delete(ExitsState.Empty, published).Item2);
+        Assert.Equal((Topics.Delete, 3u), (delete.Topic, delete.ExitStatus));
+    }
+
+    [Fact]
     public void A_witness_with_another_pid_is_another_run_and_an_unknown_pid_matches_the_known_one()
     {
         var (s, _) = Exit(ExitsState.Empty, Witness(Source.Waited, 10, 1, execId: "e1"));

@@ -2,6 +2,7 @@ using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
+using ActorRuntime.Tasks;
 using ActorRuntime.TestKit;
 using Akka.Actor;
 using Xunit.Abstractions;
@@ -52,6 +53,61 @@ public sealed class ShimCleanupSpec(ITestOutputHelper output) : RuntimeSpecBase(
         Assert.Equal(expected, EventsOf("c1", Topics.Delete).Count);
         // Once: the manager does not clean up again after a shim actor that released its bundle.
         Assert.Equal(1, Launcher.DeleteCalls);
+    }
+
+    [Fact]
+    public async Task A_live_shim_that_deleted_its_task_before_a_crash_is_shut_down_and_only_the_delete_follows_with_the_exit_s_status()
+    {
+        // As the real shim binary's delete, which would leave a shim that still serves running for ever.
+        Launcher.DeleteLeavesLiveShims = true;
+        var pid = await RunAsync("c1");
+        await Launcher["c1"].ExitAsync("c1", 3);
+        await Runtime.WaitAsync("c1").WaitAsync(Bound);
+        await WaitForEventAsync("c1", Topics.Exit);
+        await EventuallyAsync(async () => (await RecordsAsync()).Any(r => r is { ContainerId: "c1", ExitPublished: true }),
+            "the record to say its exit is published", Bound);
+        // The crash comes between the shim's Delete of the task and our teardown: the shim lives on without it.
+        await StopRuntimeAsync();
+        Launcher["c1"].ForgetTask("c1");
+        await StartRuntimeAsync();
+        await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
+
+        var cleaned = await ExpectCleanedAsync("c1");
+        Assert.Equal((true, 3u), (cleaned.Published, cleaned.ExitStatus));
+        Assert.True(Launcher["c1"].IsDead, "the shim that no longer knew its task still runs");
+        Assert.False(File.Exists(Launcher["c1"].SocketPath), "its socket stays");
+        Assert.False(Directory.Exists(BundlePath("c1")));
+        Assert.DoesNotContain(await RecordsAsync(), r => r.ContainerId == "c1");
+        await QuietAsync();
+        // Counted as received: the exit once (before the crash), the owed delete once, with the exit's figures.
+        var exit = Assert.Single(EventsOf("c1", Topics.Exit));
+        var delete = Assert.Single(EventsOf("c1", Topics.Delete));
+        Assert.Equal((pid, 3u), (exit.Pid, exit.ExitStatus));
+        Assert.Equal((pid, 3u, exit.ExitedAt), (delete.Pid, delete.ExitStatus, delete.ExitedAt));
+        Assert.Equal(1L, (await Runtime.ExitStatsAsync()).Entered);
+    }
+
+    [Fact]
+    public async Task A_live_shim_started_for_a_Create_that_never_reached_it_before_a_crash_is_shut_down_without_a_word_on_the_bus()
+    {
+        Launcher.DeleteLeavesLiveShims = true;
+        var never = new TaskCompletionSource();
+        Launcher.Configure = s => s.Inject(Methods.Create, new ShimFault.Gate(never.Task));
+        Manager.Tell(new TaskProtocol.Create("c1", Spec, [], new Stdio("", "", "", false)), CreateTestProbe());
+        await EventuallyAsync(() => Launcher.Shims.Count == 1 && CallsOf(Launcher["c1"], Methods.Create) == 1, "the Create to reach the shim", Bound);
+        // The crash: the Create is lost with the runtime's connection, the shim stays without a task.
+        await StopRuntimeAsync();
+        Assert.Null(Launcher["c1"].StatusOf("c1"));
+        await StartRuntimeAsync();
+        await Runtime.AwaitLoadedAsync().WaitAsync(Bound);
+
+        Assert.False((await ExpectCleanedAsync("c1")).Published);
+        Assert.True(Launcher["c1"].IsDead, "the shim that never got its task still runs");
+        Assert.False(File.Exists(Launcher["c1"].SocketPath), "its socket stays");
+        Assert.False(Directory.Exists(BundlePath("c1")));
+        await QuietAsync();
+        Assert.DoesNotContain(Events, e => e.ContainerId == "c1");
+        never.SetResult();
     }
 
     [Fact]
@@ -131,4 +187,7 @@ public sealed class ShimCleanupSpec(ITestOutputHelper output) : RuntimeSpecBase(
             (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks.Count == 0,
             "the settled records to be forgotten", Bound);
     }
+
+    private async Task<IReadOnlyList<ProcessRecord>> RecordsAsync() =>
+        (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks;
 }

@@ -41,7 +41,7 @@ public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
         await AwaitAssertAsync(() => Assert.Equal(200L, _db.Scalar("SELECT MIN(sequence_number) FROM journal WHERE persistence_id = 'tasks-ns'")),
             Timeout);
         Assert.Equal(203L, _db.Scalar("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = 'tasks-ns'"));
-        Assert.Equal(200L, _db.Scalar("SELECT sequence_number FROM snapshot WHERE persistence_id = 'tasks-ns' AND manifest = 'task-registry-snapshot-v1'"));
+        Assert.Equal(200L, _db.Scalar("SELECT sequence_number FROM snapshot WHERE persistence_id = 'tasks-ns' AND manifest = 'task-registry-snapshot-v2'"));
 
         // "keep" was only ever event 1, deleted now: it comes back from the snapshot alone.
         var recovered = await Restart(store, () => ProcessStore.Props("ns"));

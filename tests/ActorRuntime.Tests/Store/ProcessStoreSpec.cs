@@ -32,6 +32,31 @@ public sealed class ProcessStoreSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
+    public void A_published_exit_and_a_settled_run_change_only_the_same_run_s_record()
+    {
+        var at = DateTimeOffset.UnixEpoch.AddDays(1);
+        var state = ProcessStoreState.Of([Task("a").Started(10), Task("a", "e1").Started(11)]);
+
+        // The settling witness's figures are taken by a record that had none; a later run's record (pid 20) is left alone.
+        var published = Assert.Single(state.Decide(new ProcessStoreProtocol.ExitPublished(Task("a").Started(10).Exited(255, at))).Events);
+        state = state.Apply(published);
+        Assert.Equal(Task("a").Started(10).Exited(255, at) with { ExitPublished = true }, state.Tasks[("a", "")]);
+        Assert.Empty(state.Decide(new ProcessStoreProtocol.ExitPublished(Task("a").Started(10).Exited(3, at))).Events);
+        Assert.Empty(state.Decide(new ProcessStoreProtocol.ExitPublished(Task("a", "e1").Started(99).Exited(3, at))).Events);
+        Assert.Empty(state.Decide(new ProcessStoreProtocol.ForgetRun(Task("a").Started(20))).Events);
+
+        // A recorded real exit is never overwritten by the figures a settling witness made up.
+        var exec = ProcessStoreState.Of([Task("a", "e1").Started(11).Exited(3, at)]);
+        exec = exec.Apply(Assert.Single(exec.Decide(new ProcessStoreProtocol.ExitPublished(Task("a", "e1").Started(11).Exited(255, at))).Events));
+        Assert.Equal((3u, true), (exec.Tasks[("a", "e1")].ExitStatus, exec.Tasks[("a", "e1")].ExitPublished));
+
+        state = state.Apply(Assert.Single(state.Decide(new ProcessStoreProtocol.ForgetRun(Task("a", "e1").Started(11))).Events));
+        Assert.Equal([("a", "")], state.Tasks.Keys);
+        state = state.Apply(Assert.Single(state.Decide(new ProcessStoreProtocol.ForgetRun(Task("a").Started(10))).Events));
+        Assert.Empty(state.Tasks);
+    }
+
+    [Fact]
     public async Task Records_survive_a_restart_with_their_exit_status()
     {
         var store = Sys.ActorOf(ProcessStore.Props("ns"));

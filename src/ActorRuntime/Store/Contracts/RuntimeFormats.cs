@@ -16,7 +16,7 @@ namespace ActorRuntime.Store.Contracts;
 /// </summary>
 public static class RuntimeFormats
 {
-    // v1 stored ProcessStatus as its enum number; this table pins what each number means, whatever the enum becomes.
+    // v1 and v2 store ProcessStatus as its enum number; this table pins what each number means, whatever the enum becomes.
     private static readonly ProcessStatus[] StatusV1 =
     [
         ProcessStatus.Unknown, ProcessStatus.Created, ProcessStatus.Running, ProcessStatus.Stopped, ProcessStatus.Paused,
@@ -26,13 +26,16 @@ public static class RuntimeFormats
     public static readonly PersistedFormats All = new(
     [
         // ProcessStore (persistence id "tasks-<ns>")
-        PersistedFormat.Current<ProcessRecorded, TaskRecordedV1>("task-recorded-v1",
+        PersistedFormat.Legacy<TaskRecordedV1, ProcessRecorded>("task-recorded-v1", c => new(ToDomain(c.Task))),
+        PersistedFormat.Current<ProcessRecorded, TaskRecordedV2>("task-recorded-v2",
             e => new(ToContract(e.Process)), c => new(ToDomain(c.Task))),
         PersistedFormat.Current<TaskForgotten, TaskForgottenV1>("task-forgotten-v1",
             e => new(e.Namespace, e.ContainerId), c => new(c.Namespace, c.ContainerId)),
         PersistedFormat.Current<ExecForgotten, ExecForgottenV1>("exec-forgotten-v1",
             e => new(e.Namespace, e.ContainerId, e.ExecId), c => new(c.Namespace, c.ContainerId, c.ExecId)),
-        PersistedFormat.Current<ProcessStoreState, ProcessStoreSnapshotV1>("task-registry-snapshot-v1",
+        PersistedFormat.Legacy<ProcessStoreSnapshotV1, ProcessStoreState>("task-registry-snapshot-v1",
+            c => ProcessStoreState.Of(c.Tasks.Select(ToDomain))),
+        PersistedFormat.Current<ProcessStoreState, ProcessStoreSnapshotV2>("task-registry-snapshot-v2",
             s => new(s.Tasks.Values.Select(ToContract).ToList()), c => ProcessStoreState.Of(c.Tasks.Select(ToDomain))),
 
         // ContainerStore (persistence id "containers-<ns>")
@@ -64,12 +67,19 @@ public static class RuntimeFormats
     private static IReadOnlyList<EventBusSnapshot.RunEntry> ToDomain(IReadOnlyList<RunEntryV1> runs) =>
         runs.Select(r => new EventBusSnapshot.RunEntry(ToDomain(r.Key), ToDomain(r.Run))).ToList();
 
-    private static ProcessRecordV1 ToContract(ProcessRecord p) => new(
-        p.Namespace, p.ContainerId, p.ExecId, p.Bundle, new StdioV1(p.Stdio.Stdin, p.Stdio.Stdout, p.Stdio.Stderr, p.Stdio.Terminal),
-        p.Pid, StatusNumber(p.Status), p.ExitStatus, p.ExitedAt);
+    private static ProcessRecordV2 ToContract(ProcessRecord p) => new(
+        p.Namespace, p.ContainerId, p.ExecId, p.Bundle, new StdioV2(p.Stdio.Stdin, p.Stdio.Stdout, p.Stdio.Stderr, p.Stdio.Terminal),
+        p.Pid, StatusNumber(p.Status), p.ExitStatus, p.ExitedAt, p.ExitPublished);
 
-    private static ProcessRecord ToDomain(ProcessRecordV1 c) => new(
+    private static ProcessRecord ToDomain(ProcessRecordV2 c) => new(
         c.Namespace, c.ContainerId, c.ExecId, c.Bundle, new Stdio(c.Stdio.Stdin, c.Stdio.Stdout, c.Stdio.Stderr, c.Stdio.Terminal),
+        c.Pid, StatusOf(c.Status), c.ExitStatus, c.ExitedAt, c.ExitPublished);
+
+    // v1 did not know whether an exit was published: false, so a restart offers it again (the bus drops a copy it still
+    // remembers). Nulls read as empty.
+    private static ProcessRecord ToDomain(ProcessRecordV1 c) => new(
+        c.Namespace ?? "", c.ContainerId ?? "", c.ExecId ?? "", c.Bundle ?? "",
+        new Stdio(c.Stdio?.Stdin ?? "", c.Stdio?.Stdout ?? "", c.Stdio?.Stderr ?? "", c.Stdio?.Terminal ?? false),
         c.Pid, StatusOf(c.Status), c.ExitStatus, c.ExitedAt);
 
     private static int StatusNumber(ProcessStatus status) => Array.IndexOf(StatusV1, status) is var n && n >= 0

@@ -8,8 +8,8 @@ namespace ActorRuntime.Shims;
 /// <summary>
 /// One shim process and its connection, for one container. Launches the shim for the first Create it is given (or
 /// reconnects to the one found on disk), hosts the task actor and hands it that Create, tears the shim down after the
-/// task is deleted or its Create failed, and stops itself when the connection drops unexpectedly so the ShimManager
-/// cleans up after the dead shim. It serves its bundle's lifetime: it creates the bundle first (or found it), and any
+/// task is deleted or its Create failed (a connection lost in the middle of Create included), and when the connection drops
+/// unexpectedly stops once its task actor has answered what it owes, so the ShimManager cleans up after the dead shim. It serves its bundle's lifetime: it creates the bundle first (or found it), and any
 /// later Create routed to it finds the bundle taken; before ending the bundle itself it tells the manager
 /// <see cref="ShimManagerProtocol.Released"/>.
 /// </summary>
@@ -43,7 +43,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record StartFailed(Exception Error);
 
-    private sealed record ConnectionLost(Exception? Error);
+    /// <summary>The shim's connection is gone; told on to the task actor, which stops once its call under way is answered.</summary>
+    public sealed record ConnectionLost(Exception? Error);
 
     private sealed record TornDown(object Reply, IActorRef ReplyTo);
 
@@ -128,7 +129,10 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         Receive<ConnectionLost>(lost =>
         {
             _log.Warning("shim connection for {0} lost: {1}", _containerId, lost.Error?.Message ?? "closed");
-            Context.Stop(Self);
+            // Not stopped here: the task actor first answers the call under way (a Create it saw fail comes back as
+            // CreateFailed, torn down as below); its stop then ends this actor and the manager cleans up after the shim.
+            _task!.Tell(lost);
+            Become(Lost);
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_task), _ =>
         {
@@ -140,6 +144,17 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
         Receive<ReattachExecs>(r => _task!.Forward(r));
         Receive<IWithContainerId>(command => _task!.Forward(command));
+    }
+
+    /// <summary>The connection is gone; the task actor answers what it owes and stops, then so does this actor.</summary>
+    private void Lost()
+    {
+        Receive<TaskActor.CreateFailed>(f => TearDown(ShutDownAsync, f.Failure, f.ReplyTo));
+        Receive<TaskActor.TaskDeleted>(d => TearDown(ShutDownAsync, d.Result, d.ReplyTo));
+        Receive<Terminated>(t => t.ActorRef.Equals(_task), _ => Context.Stop(Self));
+        Receive<ReattachExecs>(_ => { });
+        Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
+        Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.ConnectionLost(_containerId)));
     }
 
     /// <summary>
@@ -239,6 +254,15 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private async Task ShutDownOrCleanUpAsync(ShimConnection connection, bool othersRemain)
     {
+        if (!othersRemain && connection.Closed.IsCompleted)
+        {
+            // Lost before we asked (e.g. in the middle of its Create): nothing says the shim exited or removed what it
+            // created, so it goes through the one cleanup (its binary's delete kills what is left).
+            _log.Warning("shim of {0} lost its connection before shutdown; cleaning up after it", _containerId);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            await DeadShimCleanup.RunAsync(_settings, _services, _containerId).ConfigureAwait(false);
+            return;
+        }
         try
         {
             if (othersRemain) _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);

@@ -151,7 +151,14 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     {
         Receive<TaskActor.CreateFailed>(f => TearDown(ShutDownAsync, f.Failure, f.ReplyTo));
         Receive<TaskActor.TaskDeleted>(d => TearDown(ShutDownAsync, d.Result, d.ReplyTo));
-        Receive<Terminated>(t => t.ActorRef.Equals(_task), _ => Context.Stop(Self));
+        Receive<Terminated>(t => t.ActorRef.Equals(_task), _ =>
+        {
+            // Routing ends before this actor does, so nothing is forwarded to it once stopped (a caller left waiting);
+            // the manager then cleans up after the shim, with the connection and log reader already let go.
+            ReleaseConnection();
+            Context.Parent.Tell(new ShimManagerProtocol.Lost(_containerId));
+        });
+        Receive<ShimManagerProtocol.Unrouted>(_ => Context.Stop(Self));
         Receive<ReattachExecs>(_ => { });
         Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
         Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.ConnectionLost(_containerId)));
@@ -284,13 +291,19 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     protected override void PostStop()
     {
-        // Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).
-        _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
-        if (_address is not null) _services.Groups.Leave(_address, _logPipe);
-        else _logPipe?.Dispose();
+        ReleaseConnection();
         // Stopped mid-launch: the connection and log reader the launch still gets go to dead letters with Connected.
         if (_launching is { } launching) _ = ReleaseLateAsync(launching);
         base.PostStop();
+    }
+
+    /// <summary>Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).</summary>
+    private void ReleaseConnection()
+    {
+        _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
+        if (_address is not null) _services.Groups.Leave(_address, _logPipe);
+        else _logPipe?.Dispose();
+        (_connection, _address, _logPipe) = (null, null, null);
     }
 
     private static async Task ReleaseLateAsync(Task<Connected> launching)

@@ -8,10 +8,11 @@ namespace ActorRuntime.Shims;
 /// <summary>
 /// One shim process and its connection, for one container. Launches the shim for the first Create it is given (or
 /// reconnects to the one found on disk), hosts the task actor and hands it that Create, tears the shim down after the
-/// task is deleted or its Create failed (a connection lost in the middle of Create included), and when the connection drops
-/// unexpectedly stops once its task actor has answered what it owes, so the ShimManager cleans up after the dead shim. It serves its bundle's lifetime: it creates the bundle first (or found it), and any
-/// later Create routed to it finds the bundle taken; before ending the bundle itself it tells the manager
-/// <see cref="ShimManagerProtocol.Released"/>.
+/// task is deleted or its Create failed (a connection lost in the middle of Create included). When the connection drops
+/// unexpectedly, it stops once its task actor has answered what it owes and the manager has stopped routing to it
+/// (<see cref="ShimManagerProtocol.Lost"/>), and the manager cleans up after the dead shim. It serves its bundle's
+/// lifetime: it creates the bundle first (or found it), and any later Create routed to it finds the bundle taken; before
+/// ending the bundle itself it tells the manager <see cref="ShimManagerProtocol.Released"/>.
 /// </summary>
 internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 {

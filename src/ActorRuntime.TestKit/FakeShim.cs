@@ -15,7 +15,7 @@ namespace ActorRuntime.TestKit;
 /// An in-process shim serving the Task API over real ttrpc on a real unix socket, with the runc shim's semantics
 /// where tests depend on them (processes run until killed; Delete only when stopped; Shutdown ignored while a
 /// container is registered) and switches for faults: per-method delay/failure/hang, events forwarded twice,
-/// connection drops and death. This file: the controls a test uses and the fault switch every call passes through;
+/// connection drops (also in the middle of a call) and death. This file: the controls a test uses and the fault switch every call passes through;
 /// the Task API itself is in FakeShim.TaskApi.cs, event forwarding in <see cref="FakeShimEvents"/>.
 /// </summary>
 public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
@@ -144,6 +144,10 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
             case ShimFault.Gate g:
                 await g.Open.WaitAsync(CancellationTokenSource.CreateLinkedTokenSource(
                     context.CancellationToken, _dead.Token).Token).ConfigureAwait(false);
+                break;
+            case ShimFault.Drop d:
+                context.DropConnectionInsteadOfReplying();
+                if (!d.AfterEffect) throw new TtrpcClosedException("connection dropped before the call took effect");
                 break;
             case ShimFault.Hang:
                 await Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(

@@ -16,4 +16,11 @@ public abstract record ShimFault
 
     /// <summary>Never answer (until the connection goes): a wedged shim, as under SIGSTOP.</summary>
     public sealed record Hang : ShimFault;
+
+    /// <summary>
+    /// The shim closes the connection in the middle of the call: it has read the request and never replies. Before the
+    /// call has any effect, or with <paramref name="AfterEffect"/> once it has (the task created, started, deleted; its
+    /// events forwarded), as a shim whose connection breaks just before its reply.
+    /// </summary>
+    public sealed record Drop(bool AfterEffect = false) : ShimFault;
 }

@@ -162,9 +162,10 @@ public sealed class TtrpcClient : IAsyncDisposable
         if (Interlocked.Exchange(ref _closing, 1) == 1) return;
         _shutdown.Cancel();
         await _channel.DisposeAsync().ConfigureAwait(false);
+        // Closed first: whoever sees a call fail with TtrpcClosedException finds the connection closed.
+        _closed.TrySetResult(error);
         foreach (var (_, completion) in _pending)
             completion.TrySetException(new TtrpcClosedException(inner: error));
-        _closed.TrySetResult(error);
     }
 
     /// <summary>Orderly close: pending calls fail with <see cref="TtrpcClosedException"/>, <see cref="Closed"/> completes.</summary>

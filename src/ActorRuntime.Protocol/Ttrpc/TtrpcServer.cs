@@ -12,8 +12,18 @@ public sealed record TtrpcCallContext(
     IReadOnlyList<KeyValue> Metadata,
     CancellationToken CancellationToken)
 {
+    private int _drop;
+
     public string? GetMetadata(string key) =>
         Metadata.LastOrDefault(kv => string.Equals(kv.Key, key, StringComparison.OrdinalIgnoreCase))?.Value;
+
+    /// <summary>
+    /// Fault injection: when the handler ends (returns or throws), the connection this call came in on closes and no
+    /// reply is sent, as when a server dies in the middle of a call. Other calls on that connection end unanswered too.
+    /// </summary>
+    public void DropConnectionInsteadOfReplying() => Interlocked.Exchange(ref _drop, 1);
+
+    internal bool DropRequested => Volatile.Read(ref _drop) == 1;
 }
 
 /// <summary>Handler registry keyed by (service, method), as ttrpc addresses methods.</summary>
@@ -170,8 +180,7 @@ public sealed class TtrpcServer : IAsyncDisposable
                 // Off the read loop: a handler that blocks before its first await must not stall the connection.
                 var streamId = header.StreamId;
                 var body = frame.Body;
-                var token = connectionGone.Token;
-                var handling = Task.Run(() => HandleAsync(channel, registry, streamId, body, token), CancellationToken.None);
+                var handling = Task.Run(() => HandleAsync(channel, registry, streamId, body, connectionGone), CancellationToken.None);
                 inFlight[handling] = 0;
                 _ = handling.ContinueWith(t => inFlight.TryRemove(t, out _), CancellationToken.None,
                     TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -200,8 +209,9 @@ public sealed class TtrpcServer : IAsyncDisposable
     }
 
     private static async Task HandleAsync(FrameChannel channel, TtrpcServiceRegistry registry, uint streamId,
-        byte[] body, CancellationToken connectionToken)
+        byte[] body, CancellationTokenSource connection)
     {
+        var connectionToken = connection.Token;
         Request request;
         try
         {
@@ -243,6 +253,12 @@ public sealed class TtrpcServer : IAsyncDisposable
         catch (Exception e)
         {
             response = new Response { Status = new Rpc.Status { Code = (int)TtrpcCode.Unknown, Message = e.Message } };
+        }
+        if (context.DropRequested)
+        {
+            // Ends the read loop, which closes the connection once the calls in flight are over.
+            connection.Cancel();
+            return;
         }
 
         var responseBody = response.ToByteArray();

@@ -20,6 +20,9 @@ internal sealed class BackendDispatcher : ReceiveActor
     private long _failures;
     private EventOffset _lastHanded;
     private EventOffset _lastCompleted;
+    // Offsets handed to lanes and not yet finished, and the last one received: lanes finish out of order across containers.
+    private readonly SortedSet<long> _unfinished = [];
+    private EventOffset _lastReceived;
 
     public BackendDispatcher(string id, Func<TaskEvent, Task> callback, TimeSpan? timeout)
     {
@@ -37,6 +40,8 @@ internal sealed class BackendDispatcher : ReceiveActor
                 _lanes[key] = lane;
             }
             lane.Pending++;
+            _unfinished.Add(d.Event.Offset);
+            _lastReceived = EventOffset.Of(d.Event);
             lane.Actor.Tell(d);
         });
 
@@ -51,6 +56,7 @@ internal sealed class BackendDispatcher : ReceiveActor
         {
             _completed++;
             if (f.Failed) _failures++;
+            _unfinished.Remove(f.Offset.Value);
             _lastCompleted = EventOffset.Max(_lastCompleted, f.Offset);
             if (_lanes.TryGetValue(f.Lane, out var lane) && --lane.Pending == 0)
             {
@@ -68,7 +74,8 @@ internal sealed class BackendDispatcher : ReceiveActor
     private static string LaneKey(TaskEvent e) => $"{e.Namespace}/{e.ContainerId}";
 
     private void Report() =>
-        Context.Parent.Tell(new WorkerProgress(_id, _handed, _completed, _lastHanded, _lastCompleted, _failures, _lanes.Count));
+        Context.Parent.Tell(new WorkerProgress(_id, _handed, _completed, _lastHanded, _lastCompleted, _failures, _lanes.Count,
+            _unfinished.Count == 0 ? _lastReceived : new EventOffset(_unfinished.Min - 1)));
 
     private sealed class Lane(IActorRef actor)
     {

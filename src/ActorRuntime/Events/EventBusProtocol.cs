@@ -38,8 +38,11 @@ public static class EventBusProtocol
     /// Subscribe an in-process callback (moby's libcontainerd backend). Calls for one container (namespace + container id,
     /// its execs included) run strictly in offset order, one at a time; different containers run in parallel. A failed
     /// or faulted callback is logged and counted; the container's queue moves on. In-process only (not serializable).
+    /// If the bus ends the subscription, <paramref name="Cancelled"/> is called (on the thread pool) with why and where to
+    /// resume (see <see cref="SubscriptionCancelled"/>).
     /// </summary>
-    public sealed record SubscribeBackend(IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : ISubscriptionCommand;
+    public sealed record SubscribeBackend(IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback,
+        Action<SubscriptionCancelled>? Cancelled = null) : ISubscriptionCommand;
 
     /// <summary>
     /// Resumable actor subscription: first every journaled event with offset &gt; <paramref name="AfterOffset"/> in offset
@@ -54,7 +57,8 @@ public static class EventBusProtocol
     }
 
     /// <summary>Resumable <see cref="SubscribeBackend"/>: replay after <paramref name="AfterOffset"/>, then live (see <see cref="SubscribeFrom"/>).</summary>
-    public sealed record SubscribeBackendFrom(long AfterOffset, IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback) : ISubscriptionCommand
+    public sealed record SubscribeBackendFrom(long AfterOffset, IReadOnlyList<string> Filters, Func<TaskEvent, Task> Callback,
+        Action<SubscriptionCancelled>? Cancelled = null) : ISubscriptionCommand
     {
         public EventOffset After => new(AfterOffset);
     }
@@ -69,8 +73,14 @@ public static class EventBusProtocol
     /// <summary>Cumulative acknowledgement from an actor subscriber: every event up to and including Offset is handled.</summary>
     public sealed record Ack(long Offset);
 
-    /// <summary>Sent to a subscriber whose subscription the bus ended (e.g. its queue overflowed).</summary>
-    public sealed record SubscriptionCancelled(string SubscriptionId, string Reason);
+    /// <summary>
+    /// The bus ended a subscription and says why: its queue overflowed, it fell behind while replaying, reading the
+    /// journal kept failing, or the bus's subscription side failed (or stopped). Sent to an actor subscriber; given to a
+    /// backend's Cancelled callback. Every matching event up to <paramref name="ResumeAfter"/> was handled (acked, or its
+    /// callback finished): <see cref="SubscribeFrom"/> / <see cref="SubscribeBackendFrom"/> after it continues without a
+    /// gap (an event after it that was in hand may come again).
+    /// </summary>
+    public sealed record SubscriptionCancelled(string SubscriptionId, string Reason, long ResumeAfter);
 
     /// <summary>Ask for <see cref="EventBusStats"/>.</summary>
     public sealed record GetStats : IEventBusCommand
@@ -84,14 +94,17 @@ public static class EventBusProtocol
 
     /// <summary>
     /// <paramref name="LastOffset"/>: the last event handed to the subscriptions (written, so a resume point).
-    /// The drop counters count since the bus started; <paramref name="TrackedRuns"/> is the size of its run bookkeeping.
+    /// The drop counters count since the bus started; <paramref name="TrackedRuns"/> is the size of its run bookkeeping;
+    /// <paramref name="CancelledSubscriptions"/> counts the subscriptions the bus ended (<see cref="SubscriptionCancelled"/>)
+    /// since its subscription side started.
     /// </summary>
     public sealed record EventBusStats(
         long LastOffset,
         long DroppedDuplicates,
         long DroppedStale,
         int TrackedRuns,
-        IReadOnlyList<SubscriptionStats> Subscriptions)
+        IReadOnlyList<SubscriptionStats> Subscriptions,
+        long CancelledSubscriptions)
     {
         public SubscriptionStats? this[string subscriptionId] =>
             Subscriptions.FirstOrDefault(s => s.SubscriptionId == subscriptionId);
@@ -145,7 +158,10 @@ public static class EventBusProtocol
     /// <summary>The subscription side hands one delivered event to a subscription worker.</summary>
     internal sealed record Dispatch(TaskEvent Event);
 
-    /// <summary>A worker's cumulative counters (idempotent: the latest report wins).</summary>
+    /// <summary>
+    /// A worker's cumulative counters (idempotent: the latest report wins). <paramref name="DoneThrough"/>: every event it
+    /// was handed up to this offset is handled (acked, or its callback finished), where a cancelled subscription resumes.
+    /// </summary>
     internal sealed record WorkerProgress(
         string SubscriptionId,
         long Handed,
@@ -153,10 +169,11 @@ public static class EventBusProtocol
         EventOffset LastHandedOffset,
         EventOffset LastCompletedOffset,
         long Failures,
-        int ActiveContainers)
+        int ActiveContainers,
+        EventOffset DoneThrough)
     {
         public static WorkerProgress None(string subscriptionId) =>
-            new(subscriptionId, 0, 0, EventOffset.Start, EventOffset.Start, 0, 0);
+            new(subscriptionId, 0, 0, EventOffset.Start, EventOffset.Start, 0, 0, EventOffset.Start);
     }
 
     /// <summary>A worker gives up (e.g. queue overflow); the subscription ends and the subscriber is told.</summary>

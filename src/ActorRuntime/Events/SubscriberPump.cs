@@ -81,5 +81,6 @@ internal sealed class SubscriberPump : ReceiveActor
     }
 
     private void Report() =>
-        Context.Parent.Tell(new WorkerProgress(_id, _handed, _completed, _lastHanded, _lastCompleted, 0, 0));
+        // Delivered in order and acked cumulatively: the last ack is where everything before is handled.
+        Context.Parent.Tell(new WorkerProgress(_id, _handed, _completed, _lastHanded, _lastCompleted, 0, 0, _lastCompleted));
 }

@@ -11,6 +11,8 @@ namespace ActorRuntime.Events;
 /// <param name="StartAfter">Live events at or below this offset are not for it (replayed instead, or before it began).</param>
 /// <param name="Enqueued">Events handed to its worker so far.</param>
 /// <param name="CatchUp">Set while it replays the journal; live events wait in it.</param>
+/// <param name="Origin">Where it began: the offset it replays after, or the live position when it opened.</param>
+/// <param name="OnCancelled">A backend's callback for <see cref="SubscriptionCancelled"/> (an actor subscriber is told).</param>
 internal sealed record Subscription(
     string Id,
     SubscriptionKind Kind,
@@ -21,8 +23,13 @@ internal sealed record Subscription(
     EventOffset StartAfter,
     long Enqueued,
     WorkerProgress Progress,
-    CatchUp? CatchUp)
+    CatchUp? CatchUp,
+    EventOffset Origin,
+    Action<SubscriptionCancelled>? OnCancelled)
 {
+    /// <summary>Where to resume after a cancellation: every matching event up to it was handled.</summary>
+    public EventOffset ResumeAfter => EventOffset.Max(Origin, Progress.DoneThrough);
+
     /// <summary>Handed to the worker and not yet acked/finished.</summary>
     public long Outstanding => Enqueued - Progress.Completed;
 
@@ -34,10 +41,10 @@ internal sealed record Subscription(
     /// </summary>
     public static Step Open(
         string id, SubscriptionKind kind, EventFilter filter, IReadOnlyList<string> filters, IActorRef worker,
-        IActorRef? subscriber, EventOffset live, EventOffset? after)
+        IActorRef? subscriber, EventOffset live, EventOffset? after, Action<SubscriptionCancelled>? onCancelled = null)
     {
         var subscription = new Subscription(id, kind, filter, filters, worker, subscriber,
-            EventOffset.Max(after ?? live, live), 0, WorkerProgress.None(id), null);
+            EventOffset.Max(after ?? live, live), 0, WorkerProgress.None(id), null, after ?? live, onCancelled);
         if (after is not { } from || from >= live) return new Step(subscription, []);
         var catchUp = new CatchUp(from, live, from.Value + 1, ImmutableQueue<TaskEvent>.Empty, 0, Reading: true, FailedReads: 0);
         return new Step(subscription with { CatchUp = catchUp }, [new HubEffect.ReadJournal(id, catchUp.NextSequenceNr)]);

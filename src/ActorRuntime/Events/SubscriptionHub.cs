@@ -32,6 +32,7 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
     private readonly string _persistenceId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private SubscriptionTable _table;
+    private Exception? _failure;
 
     public SubscriptionHub(EventBusSettings settings, IActorRef journal, string persistenceId, EventOffset live)
     {
@@ -41,10 +42,10 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
         _table = SubscriptionTable.At(live);
 
         Receive<Live>(l => Carry(_table.Route(l.Event, _settings.MaxQueuedPerSubscriber)));
-        Receive<Subscribe>(s => Open(null, s.Filters, s.Subscriber, null));
-        Receive<SubscribeFrom>(s => Open(s.After, s.Filters, s.Subscriber, null));
-        Receive<SubscribeBackend>(s => Open(null, s.Filters, null, s.Callback));
-        Receive<SubscribeBackendFrom>(s => Open(s.After, s.Filters, null, s.Callback));
+        Receive<Subscribe>(s => Open(null, s.Filters, s.Subscriber, null, null));
+        Receive<SubscribeFrom>(s => Open(s.After, s.Filters, s.Subscriber, null, null));
+        Receive<SubscribeBackend>(s => Open(null, s.Filters, null, s.Callback, s.Cancelled));
+        Receive<SubscribeBackendFrom>(s => Open(s.After, s.Filters, null, s.Callback, s.Cancelled));
         Receive<Unsubscribe>(u => Sender.Tell(new Unsubscribed(u.SubscriptionId, End(u.SubscriptionId))));
         Receive<CollectStats>(c => Sender.Tell(_table.Stats(c.DroppedDuplicates, c.DroppedStale, c.TrackedRuns)));
         Receive<JournalPage>(p => Carry(_table.Update(p.SubscriptionId, s => s.OnPage(p, _settings.ReplayPageSize))));
@@ -67,7 +68,8 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
     /// <summary>A worker that throws is stopped (its Terminated ends the subscription) rather than restarted with an empty queue.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    private void Open(EventOffset? after, IReadOnlyList<string> filters, IActorRef? subscriber, Func<TaskEvent, Task>? callback)
+    private void Open(EventOffset? after, IReadOnlyList<string> filters, IActorRef? subscriber, Func<TaskEvent, Task>? callback,
+        Action<SubscriptionCancelled>? onCancelled)
     {
         if (after is { } from && from > _table.Live)
         {
@@ -94,7 +96,7 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
         Context.Watch(worker);
 
         var kind = subscriber is null ? SubscriptionKind.Backend : SubscriptionKind.Actor;
-        var (table, effects) = _table.Open(kind, filter, filters.ToList(), worker, subscriber, after);
+        var (table, effects) = _table.Open(kind, filter, filters.ToList(), worker, subscriber, after, onCancelled);
         Sender.Tell(new Subscribed(id));
         Carry((table, effects));
     }
@@ -133,9 +135,10 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
                     Timers.StartSingleTimer(RetryKey(r.SubscriptionId), new RetryRead(r.SubscriptionId), ReadRetryDelay);
                     break;
                 case HubEffect.Cancel c:
-                    _log.Warning("Subscription {0}: {1}; cancelling it", c.Subscription.Id, c.Reason);
+                    _log.Warning("Subscription {0}: {1}; cancelling it (resume after offset {2})", c.Subscription.Id, c.Reason,
+                        c.Subscription.ResumeAfter);
                     Release(c.Subscription);
-                    c.Subscription.Subscriber?.Tell(new SubscriptionCancelled(c.Subscription.Id, c.Reason));
+                    Tell(c.Subscription, c.Reason);
                     break;
                 default:
                     throw new InvalidOperationException($"unknown effect {effect}");
@@ -170,6 +173,45 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
         Context.Stop(subscription.Worker);
         if (subscription.Subscriber is { } subscriber && !_table.HasSubscriber(subscriber))
             Context.Unwatch(subscriber);
+    }
+
+    /// <summary>Tells a subscription's subscriber (or backend callback) that it is over, why, and where to resume.</summary>
+    private static void Tell(Subscription subscription, string reason)
+    {
+        var cancelled = new SubscriptionCancelled(subscription.Id, reason, subscription.ResumeAfter.Value);
+        subscription.Subscriber?.Tell(cancelled);
+        if (subscription.OnCancelled is { } callback)
+            // Off this actor's thread, as every backend callback; its own failure has nobody left to tell.
+            _ = Task.Run(() => callback(cancelled)).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
+    /// <summary>Remembers why the hub fails: it stops with the bus's restart (see EventBus), and says so then.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The table goes with this actor (a failing hub fails the bus, which starts a new, empty one): every subscription
+    /// still open is told, never left waiting in silence.
+    /// </summary>
+    protected override void PostStop()
+    {
+        var reason = _failure is { } f
+            ? $"the event bus's subscription side failed ({f.GetType().Name}: {f.Message}) and restarted without its subscriptions"
+            : "the event bus stopped";
+        if (_failure is not null && !_table.ById.IsEmpty)
+            _log.Warning("{0}: telling {1} subscriptions to resubscribe", reason, _table.ById.Count);
+        foreach (var subscription in _table.ById.Values) Tell(subscription, reason);
+        base.PostStop();
     }
 
     private static string RetryKey(string subscriptionId) => $"replay-{subscriptionId}";

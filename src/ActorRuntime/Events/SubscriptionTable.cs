@@ -7,21 +7,22 @@ namespace ActorRuntime.Events;
 
 /// <summary>
 /// Everything the <see cref="SubscriptionHub"/> knows: the live position (offset of the last written event the bus
-/// handed over) and the subscriptions by id. Immutable; each change returns the next table and the effects to carry out.
+/// handed over), the subscriptions by id, and how many it cancelled. Immutable; each change returns the next table and
+/// the effects to carry out.
 /// </summary>
-internal sealed record SubscriptionTable(EventOffset Live, long LastId, ImmutableDictionary<string, Subscription> ById)
+internal sealed record SubscriptionTable(EventOffset Live, long LastId, ImmutableDictionary<string, Subscription> ById, long Cancelled)
 {
     public static SubscriptionTable At(EventOffset live) =>
-        new(live, 0, ImmutableDictionary.Create<string, Subscription>(StringComparer.Ordinal));
+        new(live, 0, ImmutableDictionary.Create<string, Subscription>(StringComparer.Ordinal), 0);
 
     public string NextId => (LastId + 1).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Adds a subscription under <see cref="NextId"/>; <paramref name="after"/> null = live only.</summary>
     public (SubscriptionTable Table, IReadOnlyList<HubEffect> Effects) Open(
         SubscriptionKind kind, EventFilter filter, IReadOnlyList<string> filters, IActorRef worker, IActorRef? subscriber,
-        EventOffset? after)
+        EventOffset? after, Action<SubscriptionCancelled>? onCancelled = null)
     {
-        var step = Subscription.Open(NextId, kind, filter, filters, worker, subscriber, Live, after);
+        var step = Subscription.Open(NextId, kind, filter, filters, worker, subscriber, Live, after, onCancelled);
         return (this with { LastId = LastId + 1, ById = ById.SetItem(step.Next!.Id, step.Next) }, step.Effects);
     }
 
@@ -36,7 +37,7 @@ internal sealed record SubscriptionTable(EventOffset Live, long LastId, Immutabl
             table = table.With(subscription, step.Next);
             effects.AddRange(step.Effects);
         }
-        return (table, effects);
+        return (table.Counting(effects), effects);
     }
 
     /// <summary>One step of one subscription; nothing when it is gone (a late page or progress report).</summary>
@@ -44,7 +45,7 @@ internal sealed record SubscriptionTable(EventOffset Live, long LastId, Immutabl
     {
         if (!ById.TryGetValue(id, out var subscription)) return (this, []);
         var next = step(subscription);
-        return (With(subscription, next.Next), next.Effects);
+        return (With(subscription, next.Next).Counting(next.Effects), next.Effects);
     }
 
     public (SubscriptionTable Table, Subscription? Removed) Remove(string id) =>
@@ -58,7 +59,12 @@ internal sealed record SubscriptionTable(EventOffset Live, long LastId, Immutabl
 
     public EventBusStats Stats(long droppedDuplicates, long droppedStale, int trackedRuns) => new(
         Live.Value, droppedDuplicates, droppedStale, trackedRuns,
-        ById.Values.OrderBy(s => long.Parse(s.Id, CultureInfo.InvariantCulture)).Select(s => s.Stats()).ToList());
+        ById.Values.OrderBy(s => long.Parse(s.Id, CultureInfo.InvariantCulture)).Select(s => s.Stats()).ToList(), Cancelled);
+
+    private SubscriptionTable Counting(IReadOnlyList<HubEffect> effects) =>
+        effects.Any(e => e is HubEffect.Cancel)
+            ? this with { Cancelled = Cancelled + effects.Count(e => e is HubEffect.Cancel) }
+            : this;
 
     private SubscriptionTable With(Subscription current, Subscription? next) =>
         ReferenceEquals(current, next) ? this

@@ -8,10 +8,11 @@ namespace ActorRuntime.Shims;
 /// <summary>
 /// One shim process and its connection, for one container. Launches the shim for the first Create it is given (or
 /// reconnects to the one found on disk), hosts the task actor and hands it that Create, tears the shim down after the
-/// task is deleted or its Create failed, and stops itself when the connection drops unexpectedly so the ShimManager
-/// cleans up after the dead shim. It serves its bundle's lifetime: it creates the bundle first (or found it), and any
-/// later Create routed to it finds the bundle taken; before ending the bundle itself it tells the manager
-/// <see cref="ShimManagerProtocol.Released"/>.
+/// task is deleted or its Create failed (a connection lost in the middle of Create included). When the connection drops
+/// unexpectedly, it stops once its task actor has answered what it owes and the manager has stopped routing to it
+/// (<see cref="ShimManagerProtocol.Lost"/>), and the manager cleans up after the dead shim. It serves its bundle's
+/// lifetime: it creates the bundle first (or found it), and any later Create routed to it finds the bundle taken; before
+/// ending the bundle itself it tells the manager <see cref="ShimManagerProtocol.Released"/>.
 /// </summary>
 internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 {
@@ -50,7 +51,8 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record StartFailed(Exception Error);
 
-    private sealed record ConnectionLost(Exception? Error);
+    /// <summary>The shim's connection is gone; told on to the task actor, which stops once its call under way is answered.</summary>
+    public sealed record ConnectionLost(Exception? Error);
 
     private sealed record TornDown(object Reply, IActorRef ReplyTo);
 
@@ -151,7 +153,10 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         Receive<ConnectionLost>(lost =>
         {
             _log.Warning("shim connection for {0} lost: {1}", _containerId, lost.Error?.Message ?? "closed");
-            Context.Stop(Self);
+            // Not stopped here: the task actor first answers the call under way (a Create it saw fail comes back as
+            // CreateFailed, torn down as below); its stop then ends this actor and the manager cleans up after the shim.
+            _task!.Tell(lost);
+            Become(Lost);
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_task), _ =>
         {
@@ -162,6 +167,24 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         });
         Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
         Receive<IWithContainerId>(command => _task!.Forward(command));
+    }
+
+    /// <summary>The connection is gone; the task actor answers what it owes and stops, then so does this actor.</summary>
+    private void Lost()
+    {
+        Receive<TaskActor.CreateFailed>(f => TearDown(ShutDownAsync, f.Failure, f.ReplyTo));
+        Receive<TaskActor.TaskDeleted>(d => TearDown(ShutDownAsync, d.Result, d.ReplyTo));
+        Receive<Terminated>(t => t.ActorRef.Equals(_task), _ =>
+        {
+            // Routing ends before this actor does, so nothing is forwarded to it once stopped (a caller left waiting);
+            // the manager then cleans up after the shim, with the connection and log reader already let go.
+            ReleaseConnection();
+            Context.Parent.Tell(new ShimManagerProtocol.Lost(_containerId));
+        });
+        Receive<ShimManagerProtocol.Unrouted>(_ => Context.Stop(Self));
+        Receive<ReattachExecs>(_ => { });
+        Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
+        Receive<IWithContainerId>(_ => Sender.Tell(TaskProtocol.Failed.ConnectionLost(_containerId)));
     }
 
     /// <summary>
@@ -271,6 +294,15 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     {
         using var closeLogsAfterwards = departure;
         var othersRemain = departure.OthersRemain;
+        if (!othersRemain && connection.Closed.IsCompleted)
+        {
+            // Lost before we asked (e.g. in the middle of its Create): nothing says the shim exited or removed what it
+            // created, so it goes through the one cleanup (its binary's delete kills what is left).
+            _log.Warning("shim of {0} lost its connection before shutdown; cleaning up after it", _containerId);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            await DeadShimCleanup.RunAsync(_settings, _services, _containerId).ConfigureAwait(false);
+            return;
+        }
         try
         {
             if (othersRemain) _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);
@@ -292,13 +324,19 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     protected override void PostStop()
     {
-        // Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).
-        _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
-        if (_address is not null) _services.Groups.Leave(_address, _logPipe).Dispose();
-        else _logPipe?.Dispose();
+        ReleaseConnection();
         // Stopped mid-launch: the connection and log reader the launch still gets go to dead letters with Connected.
         if (_launching is { } launching) _ = ReleaseLateAsync(launching);
         base.PostStop();
+    }
+
+    /// <summary>Only the connection is ours to drop; a live shim keeps its containers running (reloaded on restart).</summary>
+    private void ReleaseConnection()
+    {
+        _connection?.DisposeAsync().AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
+        if (_address is not null) _services.Groups.Leave(_address, _logPipe).Dispose();
+        else _logPipe?.Dispose();
+        (_connection, _address, _logPipe) = (null, null, null);
     }
 
     private static async Task ReleaseLateAsync(Task<Connected> launching)

@@ -10,7 +10,8 @@ namespace ActorRuntime.Shims;
 /// <summary>
 /// Supervises one shim actor per container: starts one for a Create and forwards the Create to it like every other
 /// command, reloads the shims it finds on disk at start (each under its own load timeout, all in parallel), routes
-/// commands by container id, and runs the dead-shim cleanup when a shim actor stops without having released its bundle.
+/// commands by container id, and runs the dead-shim cleanup when a shim actor stops without having released its bundle
+/// (or says, before it stops, that its connection was lost).
 /// It owns <see cref="Exits"/> and our events endpoint, through which the shims' own events come in.
 /// </summary>
 public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
@@ -84,21 +85,31 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             _loadWaiters.Add(Sender);
             ReplyLoadedIfDone();
         });
+        Receive<ShimManagerProtocol.Lost>(lost =>
+        {
+            (_state, var died) = _state.ShimStopped(Sender);
+            Sender.Tell(new ShimManagerProtocol.Unrouted(lost.ContainerId));
+            if (died is not null) CleanUpAfter(died);
+        });
         Receive<Terminated>(t =>
         {
             (_state, var died) = _state.ShimStopped(t.ActorRef);
-            if (died is null) return;
-            if (died.WasLoading) _cleanedUp++;
-            var id = died.ContainerId;
-            _log.Warning("shim actor of {0} stopped without releasing its bundle: cleaning up after the dead shim", id);
-            DeadShimCleanup.RunAsync(_settings, _services, id)
-                .PipeTo(Self, success: o => new CleanupDone(o), failure: e => new CleanupFailed(id, e));
-            ReplyLoadedIfDone();
+            if (died is not null) CleanUpAfter(died);
         });
         Receive<CleanupDone>(done => Context.System.EventStream.Publish(new ShimManagerProtocol.DeadShimCleaned(
             done.Outcome.ContainerId, done.Outcome.Published is not null,
             done.Outcome.Published?.ExitStatus ?? DeadShimCleanup.UnknownExitStatus)));
         Receive<CleanupFailed>(f => _log.Error(f.Cause, "dead-shim cleanup of {0} failed", f.ContainerId));
+    }
+
+    private void CleanUpAfter(ShimManagerState.Died died)
+    {
+        if (died.WasLoading) _cleanedUp++;
+        var id = died.ContainerId;
+        _log.Warning("shim actor of {0} ended without releasing its bundle: cleaning up after the dead shim", id);
+        DeadShimCleanup.RunAsync(_settings, _services, id)
+            .PipeTo(Self, success: o => new CleanupDone(o), failure: e => new CleanupFailed(id, e));
+        ReplyLoadedIfDone();
     }
 
     /// <summary>Shim actors stop on their own when their shim dies; never restart one with stale connection state.</summary>

@@ -18,7 +18,13 @@ public static class ShimManagerProtocol
     public sealed record Released(string ContainerId);
 
     /// <summary>
-    /// The manager's answer to <see cref="Released"/>: nothing more will be routed to that shim actor, so it may stop
+    /// Told by a shim actor whose connection was lost, once its task actor has answered what it owed: route nothing more
+    /// to it and clean up after its shim (<see cref="Unrouted"/> follows; the actor's stop is then no news).
+    /// </summary>
+    public sealed record Lost(string ContainerId);
+
+    /// <summary>
+    /// The manager's answer to <see cref="Released"/> and <see cref="Lost"/>: nothing more will be routed to that shim actor, so it may stop
     /// (once its teardown is done) without a command it was sent going to dead letters.
     /// </summary>
     public sealed record Unrouted(string ContainerId);

@@ -16,6 +16,9 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     private readonly ProcessServices _services;
     private ProcessRecord _record;
     private bool _waiting;
+    // The caller of the lifecycle call under way; and whether the shim's connection is gone (stop once it is answered).
+    private IActorRef? _inFlight;
+    private bool _connectionLost;
 
     protected ProcessActorBase(ProcessRecord record, ProcessServices services)
     {
@@ -100,14 +103,19 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     {
         if (done.Outcome.Reply is { } reply) done.ReplyTo.Tell(reply);
         done.Outcome.After?.Invoke(done.ReplyTo);
+        _inFlight = null;
         UnbecomeStacked();
-        Stash.UnstashAll();
+        // Connection gone: the call under way has been answered (it failed at once, or its reply beat the close); what
+        // waits in the stash is answered in PostStop.
+        if (_connectionLost) Context.Stop(Self);
+        else Stash.UnstashAll();
     }
 
     /// <summary>Runs one lifecycle call; until it completes other lifecycle commands wait in the stash.</summary>
     protected void RunLifecycle(Func<Task<Outcome>> call)
     {
         var replyTo = Sender;
+        _inFlight = replyTo;
         var containerId = ContainerId;
         call().PipeTo(Self,
             success: outcome => new LifecycleDone(outcome, replyTo),
@@ -152,6 +160,13 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     /// <summary>Handlers valid in every behaviour.</summary>
     protected virtual void Queries()
     {
+        // From the shim actor: the connection is gone. Stopping now would leave the caller of a call under way without
+        // an answer (it fails at once on the closed connection, and a failed Create must still reach the shim actor).
+        Receive<ShimActor.ConnectionLost>(_ =>
+        {
+            _connectionLost = true;
+            if (_inFlight is null) Context.Stop(Self);
+        });
         Receive<WaitCompleted>(w =>
         {
             _waiting = false;
@@ -219,9 +234,11 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     protected override void PostStop()
     {
         Stopping.Cancel();
-        var reply = new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.Unavailable,
-            $"task {ContainerId}: shim connection closed");
+        // Everyone still owed an answer gets one: waiters, a call under way (stopped by the parent), stashed commands.
+        var reply = TaskProtocol.Failed.ConnectionLost(ContainerId);
         foreach (var waiter in _waiters) waiter.Tell(reply);
+        _inFlight?.Tell(reply);
+        foreach (var envelope in Stash.ClearStash()) envelope.Sender.Tell(reply);
         Stopping.Dispose();
         base.PostStop();
     }

@@ -83,7 +83,11 @@ internal sealed class TaskActor : ProcessActorBase
             }
             catch (Exception e)
             {
-                // As containerd after a failed Create: the caller hears once the shim and bundle are gone.
+                // As containerd after a failed Create: the caller hears once the shim and bundle are gone. A connection
+                // lost before the reply is a failed Create too, even if the shim had created the task: the caller never
+                // got it, so the teardown's one cleanup (the shim binary's delete) kills it, and with no record written
+                // nothing is owed on the bus: no exit or delete, now or after a restart. (The shim's own forwarded
+                // create may be on the bus already; we relay what shims forward, as containerd does.)
                 var failed = TaskProtocol.Failed.From(ContainerId, e);
                 return new Outcome(r => r, null, requester => Context.Parent.Tell(new CreateFailed(failed, requester)));
             }

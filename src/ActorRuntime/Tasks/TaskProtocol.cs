@@ -149,6 +149,7 @@ public static class TaskProtocol
         /// <summary>The reply a caller gets for any exception of a shim call or of the runtime.</summary>
         public static Failed From(string containerId, Exception e) => e switch
         {
+            TtrpcClosedException => ConnectionLost(containerId),
             TtrpcException t => new Failed(containerId, t.Code, t.Message),
             TaskCanceledException or OperationCanceledException => new Failed(containerId, TtrpcCode.Canceled, e.Message),
             AggregateException { InnerException: { } inner } => From(containerId, inner),
@@ -161,6 +162,10 @@ public static class TaskProtocol
         /// <summary>An exec id the task does not know (containerd's words).</summary>
         public static Failed NoSuchProcess(string containerId, string execId) =>
             new(containerId, TtrpcCode.NotFound, $"process does not exist {execId}: not found");
+
+        /// <summary>The shim's connection went before it answered (containerd: ttrpc.ErrClosed, Unavailable).</summary>
+        public static Failed ConnectionLost(string containerId) =>
+            new(containerId, TtrpcCode.Unavailable, $"task {containerId}: shim connection lost before it answered");
 
         public static Failed AlreadyExists(string containerId) =>
             new(containerId, TtrpcCode.AlreadyExists, $"task {containerId}: already exists");

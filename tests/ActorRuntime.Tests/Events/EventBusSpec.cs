@@ -333,7 +333,93 @@ public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2
         Assert.Equal(1, (await probe.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
         var cancelled = await probe.ExpectMsgAsync<SubscriptionCancelled>(Timeout);
         Assert.Equal(id, cancelled.SubscriptionId);
+        Assert.Contains("fell more than 3 events behind", cancelled.Reason);
+        // Nothing acked: it resumes where it began.
+        Assert.Equal(0, cancelled.ResumeAfter);
+        await AwaitAssertAsync(async () =>
+        {
+            var stats = await StatsAsync(bus);
+            Assert.Equal((0, 1L), (stats.Subscriptions.Count, stats.CancelledSubscriptions));
+        }, Timeout);
+    }
+
+    [Fact]
+    public async Task A_backend_that_falls_behind_while_replaying_is_told_why_and_where_to_resume_and_resumes_without_a_gap()
+    {
+        var bus = NewBus(new EventBusSettings { ReplayPageSize = 2, MaxQueuedPerSubscriber = 3 });
+        for (var i = 0; i < 6; i++)
+            await bus.Ask<Published>(new Publish(Ev(Topics.Oom, "c1"), WantAck: true), Timeout);
+        var gate = new TaskCompletionSource();
+        var first = new ConcurrentQueue<long>();
+        var told = new TaskCompletionSource<SubscriptionCancelled>();
+        var id = (await bus.Ask<Subscribed>(new SubscribeBackendFrom(0, [], async e =>
+        {
+            first.Enqueue(e.Offset);
+            // Offset 2 is held: the replay stops once two pages are outstanding, and live events pile up behind it.
+            if (e.Offset == 2) await gate.Task;
+        }, c => told.TrySetResult(c)), Timeout)).SubscriptionId;
+        await AwaitConditionAsync(() => Task.FromResult(first.Count == 2), Timeout);
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await StatsAsync(bus))[id]!.Completed), Timeout);
+
+        for (var i = 0; i < 4; i++)
+            await bus.Ask<Published>(new Publish(Ev(Topics.Oom, "c1"), WantAck: true), Timeout);
+
+        var cancelled = await told.Task.WaitAsync(Timeout);
+        Assert.Equal(id, cancelled.SubscriptionId);
+        Assert.Equal("more than 3 live events arrived while replaying", cancelled.Reason);
+        await AwaitAssertAsync(async () =>
+        {
+            var stats = await StatsAsync(bus);
+            Assert.Equal((0, 1L), (stats.Subscriptions.Count, stats.CancelledSubscriptions));
+        }, Timeout);
+        // Offset 1 was finished when it was cancelled; 2 was in hand and comes again.
+        Assert.Equal(1, cancelled.ResumeAfter);
+
+        var second = new ConcurrentQueue<long>();
+        await bus.Ask<Subscribed>(new SubscribeBackendFrom(cancelled.ResumeAfter, [], e =>
+        {
+            second.Enqueue(e.Offset);
+            return Task.CompletedTask;
+        }), Timeout);
+        await AwaitConditionAsync(() => Task.FromResult(second.Count == 9), Timeout);
+        gate.SetResult();
+        await Task.Delay(200);
+        Assert.Equal([1L, 2], first);
+        Assert.Equal(Enumerable.Range(2, 9).Select(i => (long)i), second);
+    }
+
+    [Fact]
+    public async Task When_the_subscription_side_fails_every_subscriber_is_told_why_and_where_to_resume()
+    {
+        var bus = NewBus();
+        var probe = CreateTestProbe();
+        var subscriber = Sys.ActorOf(AckingSubscriber.Props(probe));
+        var actorId = await SubscribeAsync(bus, subscriber);
+        var told = new TaskCompletionSource<SubscriptionCancelled>();
+        var backendId = (await bus.Ask<Subscribed>(new SubscribeBackend([], _ => Task.CompletedTask, c => told.TrySetResult(c)),
+            Timeout)).SubscriptionId;
+        for (var i = 0; i < 2; i++)
+            bus.Tell(new Publish(Ev(Topics.Oom, "c1")));
+        await probe.ExpectMsgAsync<TaskEvent>(Timeout);
+        await probe.ExpectMsgAsync<TaskEvent>(Timeout);
+        await AwaitAssertAsync(async () =>
+            Assert.All((await StatsAsync(bus)).Subscriptions, s => Assert.Equal(2, s.LastCompletedOffset)), Timeout);
+
+        // A hub that throws (here on an event it cannot route) fails the bus, which restarts with a new, empty hub.
+        Sys.ActorSelection(bus.Path / "subscriptions").Tell(new SubscriptionHub.Live(null!));
+
+        var cancelled = await probe.ExpectMsgAsync<SubscriptionCancelled>(Timeout);
+        Assert.Equal((actorId, 2L), (cancelled.SubscriptionId, cancelled.ResumeAfter));
+        Assert.Contains("subscription side failed", cancelled.Reason);
+        var backend = await told.Task.WaitAsync(Timeout);
+        Assert.Equal((backendId, 2L, cancelled.Reason), (backend.SubscriptionId, backend.ResumeAfter, backend.Reason));
+
+        // Resubscribed from there, it misses nothing the restarted bus delivers.
         await AwaitAssertAsync(async () => Assert.Empty((await StatsAsync(bus)).Subscriptions), Timeout);
+        await bus.Ask<Subscribed>(new SubscribeFrom(cancelled.ResumeAfter, [], subscriber), Timeout);
+        bus.Tell(new Publish(Ev(Topics.Oom, "c1")));
+        Assert.Equal(3, (await probe.ExpectMsgAsync<TaskEvent>(Timeout)).Offset);
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]

@@ -74,9 +74,9 @@ public sealed class SubscriptionTableSpec
         Assert.Equal([1L, 2, 3], Delivered(effects));
         Assert.Empty(Reads(effects));
 
-        var (_, stillBusy) = paged.Update("1", s => s.OnProgress(new WorkerProgress("1", 3, 0, new EventOffset(3), EventOffset.Start, 0, 0), 2));
+        var (_, stillBusy) = paged.Update("1", s => s.OnProgress(new WorkerProgress("1", 3, 0, new EventOffset(3), EventOffset.Start, 0, 0, EventOffset.Start), 2));
         Assert.Empty(Reads(stillBusy));
-        var (_, drained) = paged.Update("1", s => s.OnProgress(new WorkerProgress("1", 3, 1, new EventOffset(3), new EventOffset(1), 0, 0), 2));
+        var (_, drained) = paged.Update("1", s => s.OnProgress(new WorkerProgress("1", 3, 1, new EventOffset(3), new EventOffset(1), 0, 0, new EventOffset(1)), 2));
         Assert.Equal([4L], Reads(drained));
     }
 
@@ -98,6 +98,25 @@ public sealed class SubscriptionTableSpec
         Assert.Equal("1", cancel.Subscription.Id);
         Assert.Contains("more than 2 live events", cancel.Reason);
         Assert.Empty(after.ById);
+        Assert.Equal(1, after.Cancelled);
+        // Nothing replayed yet: it resumes where it began.
+        Assert.Equal(new EventOffset(4), cancel.Subscription.ResumeAfter);
+    }
+
+    [Fact]
+    public void A_cancelled_subscription_resumes_after_what_its_worker_has_handled()
+    {
+        var (table, _) = Open(SubscriptionTable.At(new EventOffset(10)), after: 4);
+        var (paged, _) = table.Update("1", s => s.OnPage(Page(5, 8, Evs(5, 8)), pageSize: 4));
+        // 5..8 handed over, everything up to 6 handled.
+        var (progressed, _) = paged.Update("1", s => s.OnProgress(
+            new WorkerProgress("1", 4, 2, new EventOffset(8), new EventOffset(6), 0, 0, new EventOffset(6)), 4));
+        var (after, effects) = progressed.Update("1", s => s.OnReadFailed(9, new IOException("down"), maxAttempts: 1));
+
+        var cancel = Assert.Single(effects.OfType<HubEffect.Cancel>());
+        Assert.Equal(new EventOffset(6), cancel.Subscription.ResumeAfter);
+        Assert.Equal(1, after.Cancelled);
+        Assert.Equal(1, after.Stats(0, 0, 0).CancelledSubscriptions);
     }
 
     [Fact]

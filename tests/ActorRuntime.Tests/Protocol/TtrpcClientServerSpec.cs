@@ -101,6 +101,24 @@ public class TtrpcClientServerSpec
     }
 
     [Fact]
+    public async Task A_handler_that_drops_the_connection_sends_no_reply_and_every_call_on_it_fails_as_closed()
+    {
+        await using var h = new ServerHarness();
+        var client = await h.ConnectAsync();
+        var hanging = client.CallAsync(S, "Hang", new Empty(), Empty.Parser);
+        await EventuallyAsync(() => Volatile.Read(ref h.Service.Calls) == 1, "the Hang call to reach the server", Bound);
+
+        var dropped = client.CallAsync(S, "Drop", new StringValue { Value = "x" }, StringValue.Parser);
+
+        await Assert.ThrowsAsync<TtrpcClosedException>(() => dropped.WaitAsync(Bound));
+        await Assert.ThrowsAsync<TtrpcClosedException>(() => hanging.WaitAsync(Bound));
+        Assert.True(client.IsClosed);
+        // Only that connection went: the server still serves new ones.
+        var other = await h.ConnectAsync();
+        Assert.Equal("y", (await other.CallAsync(S, "Echo", new StringValue { Value = "y" }, StringValue.Parser).WaitAsync(Bound)).Value);
+    }
+
+    [Fact]
     public async Task Metadata_reaches_the_handler_lower_cased()
     {
         await using var h = new ServerHarness();

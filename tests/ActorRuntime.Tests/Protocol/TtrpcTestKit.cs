@@ -179,6 +179,12 @@ internal sealed class TestService
                 }
                 return r;
             })
+            .Register(Name, "Drop", StringValue.Parser, (r, c) =>
+            {
+                // The call takes effect (it returns), then the connection goes instead of the reply.
+                c.DropConnectionInsteadOfReplying();
+                return Task.FromResult(r);
+            })
             .Register(Name, "Metadata", Empty.Parser, (_, c) => Task.FromResult(new StringValue
             {
                 Value = string.Join(";", c.Metadata.Select(kv => $"{kv.Key}={kv.Value}")),

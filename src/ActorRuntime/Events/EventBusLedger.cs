@@ -83,15 +83,16 @@ internal sealed record EventBusLedger(
     /// the writes still in flight, so exactly the rejected decision no longer counts: a later write of the same run carries
     /// the run as decided with it, but takes its exit and delete marks from the state it is applied to
     /// (<see cref="EventBusState.Apply(PublishDecision)"/>), so a rejected exit followed by a written delete leaves the
-    /// run not exited and a retried exit is delivered. Offsets stay as given (the rejected event's offset is never used
-    /// again), and the drop counters, which are never written, are kept.
+    /// run not exited and a retried exit is delivered. The offsets of the writes in flight stay as given; the rejected
+    /// event's offset is given again only when no write in flight holds a later one (it was never stored, acknowledged or
+    /// handed to a subscriber), so offsets have a gap only when one cannot be avoided, and never repeat. The drop counters,
+    /// which are never written, are kept.
     /// </summary>
     public (EventBusLedger Ledger, PendingWrite Write) Rejected(IBusJournalEntry rejected)
     {
         var (rest, write) = Oldest(rejected);
         var rebuilt = rest.Aggregate(Written, (state, pending) => Apply(state, pending.Event)) with
         {
-            LastOffset = Decided.LastOffset,
             DroppedDuplicates = Decided.DroppedDuplicates,
             DroppedStale = Decided.DroppedStale,
         };

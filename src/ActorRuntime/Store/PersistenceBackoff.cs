@@ -29,9 +29,10 @@ public sealed record PersistenceBackoff(TimeSpan Min, TimeSpan Max, double Rando
     /// </summary>
     public Props Supervise(Props child, string childName, string what) =>
         BackoffSupervisor.Props(Backoff.OnStop(child, childName, Min, Max, RandomFactor, maxNrOfRetries: -1)
-            .WithReplyWhileStopped(new Status.Failure(Unavailable(what))));
+            .WithReplyWhileStopped(new Status.Failure(new UnavailableException(
+                $"{what}: restarting after a failed journal write; nothing was stored, try again"))));
 
-    /// <summary>The answer while a persistent actor is down: containerd's Unavailable, naming it.</summary>
+    /// <summary>The answer to a write the journal did not confirm (failed or rejected): containerd's Unavailable.</summary>
     public static UnavailableException Unavailable(string what, Exception? cause = null) =>
-        new($"{what}: a journal write failed{(cause is null ? "" : $" ({cause.Message})")}; nothing was stored, it is restarting, try again", cause);
+        new($"{what}: the journal did not confirm the write{(cause is null ? "" : $" ({cause.Message})")}; try again", cause);
 }

@@ -158,6 +158,20 @@ public sealed class FailingJournalSpec(ITestOutputHelper output) : RuntimeSpecBa
     }
 
     [Fact]
+    public async Task A_container_write_the_journal_rejects_is_refused_as_unavailable_and_leaves_the_store_as_it_was()
+    {
+        await Runtime.CreateContainerAsync("c1", Spec);
+        var rejected = new StrongBox<int>();
+        await Journal.OnWrite.RejectIf(FirstTimes(1, rejected, p => p.PersistenceId == "containers-spec"));
+
+        await Assert.ThrowsAsync<UnavailableException>(() => Runtime.DeleteContainerAsync("c1"));
+        // A rejection does not stop the store: it answers at once, with the container still there.
+        Assert.Equal("c1", (await Runtime.GetContainerAsync("c1")).Id);
+        await Runtime.DeleteContainerAsync("c1");
+        await Assert.ThrowsAsync<NotFoundException>(() => Runtime.GetContainerAsync("c1"));
+    }
+
+    [Fact]
     public async Task A_start_whose_record_cannot_be_written_is_not_answered_as_done_and_the_record_is_written_once_the_store_is_back()
     {
         await Runtime.CreateAsync("c1", Spec, []);

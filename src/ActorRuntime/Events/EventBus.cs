@@ -1,159 +1,44 @@
+using ActorRuntime.Store;
 using Akka.Actor;
-using Akka.Event;
-using Akka.Persistence;
 using static ActorRuntime.Events.EventBusProtocol;
 
 namespace ActorRuntime.Events;
 
 /// <summary>
-/// Republishes task events with exit and delete exactly once (rules in <see cref="EventBusState"/>), across restarts:
-/// a persistent actor that decides each <see cref="Publish"/>, journals every <see cref="EventDelivered"/> decision (and
-/// <see cref="RunsForgotten"/>), snapshots its state every <see cref="EventBusSettings.SnapshotEvery"/> writes and rebuilds
-/// it on recovery, so an exit/delete delivered before a restart is dropped as a duplicate after it.
+/// Republishes task events with exit and delete exactly once (rules in <see cref="EventBusState"/>), across restarts and
+/// failed journal writes. The bus is two children behind this one address: <see cref="EventBusWriter"/>, the persistent
+/// actor that decides each <see cref="Publish"/>, journals it and acks it once written, under a back-off supervisor
+/// (<see cref="PersistenceBackoff"/>; Akka stops a persistent actor whose write failed, and the supervisor starts it again,
+/// recovered from the journal), and <see cref="SubscriptionHub"/>, which keeps the subscriptions. The hub outlives the
+/// writer: after a restart the writer tells it where the journal now ends, and every subscription's stream goes on from
+/// where it was, the events it missed read back from the journal (see <see cref="SubscriptionHub"/>).
 ///
-/// <para>Publishing never waits for the database: the decision is taken and applied at once (<see cref="EventBusLedger"/>),
-/// and the event is written with PersistAsync. As soon as the journal confirms the write, the bus hands the event to its
-/// subscription side (<see cref="SubscriptionHub"/>, a child) and acks the publisher, so subscribers see only written
-/// events, without a read back from the database. The bus is the only writer of its events: their offsets are its own
-/// delivery numbers (1, 2, 3, …), and the journal is read only to replay them for <see cref="SubscribeFrom"/>.</para>
-///
-/// Subscription messages and <see cref="GetStats"/> go to the bus like everything else; it forwards them to the hub.
+/// <para>Subscription messages go to the hub, everything else to the writer, the sender kept. While the writer is down
+/// (the back-off), <see cref="Publish"/> and <see cref="GetStats"/> are answered with Unavailable: a publisher that must
+/// not lose its event asks for the ack and retries (<see cref="Tasks.Exits"/> does).</para>
 /// </summary>
-public sealed class EventBus : ReceivePersistentActor, IWithTimers
+public sealed class EventBus : ReceiveActor
 {
     /// <summary>Tag of every delivered event in the journal (<see cref="Store.TaskEventTagger"/>), for readers by tag.</summary>
     public const string TaskEventsTag = "task-events";
 
-    private readonly EventBusSettings _settings;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private EventBusLedger _ledger = EventBusLedger.Empty;
-    private IActorRef _subscriptions = ActorRefs.Nobody; // the hub; started once recovery is complete
-
     public EventBus(EventBusSettings settings)
     {
-        _settings = settings;
-        PersistenceId = settings.PersistenceId;
-        var config = Context.System.Settings.Config;
-        if (string.IsNullOrEmpty(config.GetString("akka.persistence.journal.plugin", "")))
-            JournalPluginId = "akka.persistence.journal.inmem";
-        if (string.IsNullOrEmpty(config.GetString("akka.persistence.snapshot-store.plugin", "")))
-            SnapshotPluginId = "akka.persistence.snapshot-store.inmem";
-
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is EventBusSnapshot s) _ledger = _ledger.Restored(s.ToState());
-        });
-        Recover<EventDelivered>(d => _ledger = _ledger.Replayed(d));
-        Recover<RunsForgotten>(f => _ledger = _ledger.Replayed(f));
-        Recover<RecoveryCompleted>(_ => StartSubscriptions());
-
-        Command<Publish>(OnPublish);
-        Command<ISubscriptionCommand>(c => _subscriptions.Forward(c));
-        Command<GetStats>(_ => _subscriptions.Forward(new SubscriptionHub.CollectStats(
-            _ledger.Decided.DroppedDuplicates, _ledger.Decided.DroppedStale, _ledger.Decided.Runs.Count)));
-        Command<PruneTick>(_ => Prune());
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "EventBus snapshot at {0} failed", f.Metadata.SequenceNr));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old EventBus snapshots failed"));
+        var hub = Context.ActorOf(SubscriptionHub.Props(settings), "subscriptions");
+        var writer = Context.ActorOf(
+            PersistenceBackoff.Create(Context.System.Settings.Config)
+                .Supervise(EventBusWriter.Props(settings, hub), "writer", $"event bus {settings.PersistenceId}"),
+            "journal");
+        Receive<ISubscriptionCommand>(c => hub.Forward(c));
+        Receive<IEventBusCommand>(c => writer.Forward(c));
     }
-
-    public override string PersistenceId { get; }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(EventBusSettings? settings = null) =>
         Akka.Actor.Props.Create(() => new EventBus(settings ?? EventBusSettings.Default));
 
-    protected override void PreStart()
-    {
-        base.PreStart();
-        Timers.StartPeriodicTimer(nameof(PruneTick), PruneTick.Instance, _settings.PruneInterval);
-    }
-
     /// <summary>
-    /// The hub's live position must equal what the bus has written; a hub restarted on its own would not know it. So a
-    /// failing hub fails the bus, whose recovery starts a new hub at the right position.
+    /// The hub's position must follow what the writer has written; a hub restarted on its own would not know it. So a
+    /// failing child fails the bus, which starts both anew (the writer recovers and positions the new hub).
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
-
-    private void StartSubscriptions()
-    {
-        var journal = Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
-        var live = _ledger.Written.LastOffset;
-        _subscriptions = Context.ActorOf(SubscriptionHub.Props(_settings, journal, PersistenceId, live), "subscriptions");
-        _log.Info("EventBus {0} recovered; live delivery continues after offset {1}", PersistenceId, live);
-    }
-
-    private void OnPublish(Publish publish)
-    {
-        var decision = _ledger.Decided.Decide(publish.Event, Context.System.Scheduler.Now, _settings.Retention);
-        var publisher = publish.WantAck ? Sender : null;
-        _ledger = _ledger.Took(decision, publisher);
-        switch (decision)
-        {
-            case EventDelivered delivered:
-                PersistAsync(delivered, OnWritten);
-                break;
-            case EventDropped dropped:
-                _log.Debug("Dropped {0} {1}: {2}", dropped.Reason, dropped.Event.Topic, dropped.Detail);
-                var outcome = dropped.Reason == DropReason.Duplicate ? PublishOutcome.DroppedDuplicate : PublishOutcome.DroppedStale;
-                publisher?.Tell(new Published(dropped.Event, outcome));
-                break;
-            default:
-                throw new InvalidOperationException($"unknown decision {decision}");
-        }
-    }
-
-    /// <summary>The journal confirmed the write: the event goes live now, then its publisher learns the offset.</summary>
-    private void OnWritten(EventDelivered delivered)
-    {
-        var (ledger, write) = _ledger.Confirmed(delivered);
-        _ledger = ledger;
-        _subscriptions.Tell(new SubscriptionHub.Live(delivered.Event));
-        write.Publisher?.Tell(new Published(delivered.Event, PublishOutcome.Delivered));
-        MaybeSnapshot();
-    }
-
-    private void Prune()
-    {
-        if (_ledger.Decided.DecidePrune(Context.System.Scheduler.Now, _settings.Retention) is not { } forgotten) return;
-        _ledger = _ledger.Took(forgotten);
-        PersistAsync(forgotten, f =>
-        {
-            _ledger = _ledger.Confirmed(f).Ledger;
-            MaybeSnapshot();
-        });
-        _log.Debug("Forgot {0} finished runs; {1} tracked", forgotten.Keys.Count, _ledger.Decided.Runs.Count);
-    }
-
-    /// <summary>
-    /// Called in a write confirmation, where the snapshot's sequence number is that of the write just confirmed, which
-    /// is exactly what <see cref="EventBusLedger.Written"/> holds.
-    /// </summary>
-    private void MaybeSnapshot()
-    {
-        if (!_ledger.SnapshotDue(_settings.SnapshotEvery)) return;
-        // Drop counters live only in the decided state (a drop writes nothing); the rest is what is written.
-        SaveSnapshot(EventBusSnapshot.Of(_ledger.Written with
-        {
-            DroppedDuplicates = _ledger.Decided.DroppedDuplicates,
-            DroppedStale = _ledger.Decided.DroppedStale,
-        }));
-        _ledger = _ledger.SnapshotTaken();
-    }
-
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        base.OnPersistRejected(cause, @event, sequenceNr);
-        if (@event is not IBusJournalEntry rejected) return;
-        var (ledger, write) = _ledger.Rejected(rejected);
-        _ledger = ledger;
-        write.Publisher?.Tell(new Status.Failure(cause));
-    }
-
-    private sealed record PruneTick
-    {
-        public static readonly PruneTick Instance = new();
-    }
 }

@@ -4,8 +4,18 @@ using Akka.Actor;
 
 namespace ActorRuntime.Events;
 
-/// <summary>One journal write the bus has started and not yet seen confirmed; <paramref name="Publisher"/> wants the ack.</summary>
-internal sealed record PendingWrite(IBusJournalEntry Event, IActorRef? Publisher);
+/// <summary>
+/// One journal write the bus has started and not yet seen confirmed; <paramref name="Publisher"/> wants the ack, and so
+/// do the publishers of <paramref name="Duplicates"/>, copies of the event that arrived while it was being written
+/// (answered with their own outcome, but only once the write is confirmed: until then nothing is durable).
+/// </summary>
+internal sealed record PendingWrite(IBusJournalEntry Event, IActorRef? Publisher, ImmutableList<(IActorRef Publisher, EventDropped Copy)> Duplicates)
+{
+    public PendingWrite(IBusJournalEntry @event, IActorRef? publisher) : this(@event, publisher, []) { }
+
+    /// <summary>Everyone waiting for this write.</summary>
+    public IEnumerable<IActorRef> Waiting => Duplicates.Select(d => d.Publisher).Prepend(Publisher).OfType<IActorRef>();
+}
 
 /// <summary>
 /// The bus's state as decided versus as written. Publishing never waits for the journal: each decision is taken against
@@ -27,12 +37,32 @@ internal sealed record EventBusLedger(
     /// <summary>Recovery: an event read back from the journal.</summary>
     public EventBusLedger Replayed(IBusJournalEntry written) => this with { Written = Apply(Written, written), Decided = Apply(Decided, written) };
 
-    /// <summary>A publish decision; a delivered one is about to be written for <paramref name="publisher"/>.</summary>
+    /// <summary>
+    /// A publish decision; a delivered one is about to be written for <paramref name="publisher"/>. A duplicate of an
+    /// event still being written joins that write: its publisher is answered when it is confirmed (see
+    /// <see cref="WaitsForWrite"/>).
+    /// </summary>
     public EventBusLedger Took(PublishDecision decision, IActorRef? publisher) => this with
     {
         Decided = Decided.Apply(decision),
-        InFlight = decision is EventDelivered delivered ? InFlight.Enqueue(new PendingWrite(delivered, publisher)) : InFlight,
+        InFlight = decision switch
+        {
+            EventDelivered delivered => InFlight.Enqueue(new PendingWrite(delivered, publisher)),
+            EventDropped dropped when publisher is not null && WriteOf(dropped) is { } original =>
+                ImmutableQueue.CreateRange(InFlight.Select(w =>
+                    ReferenceEquals(w, original) ? w with { Duplicates = w.Duplicates.Add((publisher, dropped)) } : w)),
+            _ => InFlight,
+        },
     };
+
+    /// <summary>Whether <paramref name="dropped"/> is a copy of an event still being written, whose publisher waits for it.</summary>
+    public bool WaitsForWrite(EventDropped dropped) => WriteOf(dropped) is not null;
+
+    private PendingWrite? WriteOf(EventDropped dropped) =>
+        dropped.Reason != DropReason.Duplicate
+            ? null
+            : InFlight.LastOrDefault(w => w.Event is EventDelivered { Key: { } key } d
+                && key == RunKey.Of(dropped.Event) && d.Event.Topic == dropped.Event.Topic);
 
     /// <summary>Forgetting runs; about to be written.</summary>
     public EventBusLedger Took(RunsForgotten forgotten) => this with
@@ -50,15 +80,19 @@ internal sealed record EventBusLedger(
 
     /// <summary>
     /// The journal rejected <paramref name="rejected"/> (not stored). The decided state is rebuilt from what is written plus
-    /// the writes still in flight, so the rejected decision no longer counts; their offsets stay as given (the rejected
-    /// event's offset is never used), and the drop counters, which are never written, are kept.
+    /// the writes still in flight, so exactly the rejected decision no longer counts: a later write of the same run carries
+    /// the run as decided with it, but takes its exit and delete marks from the state it is applied to
+    /// (<see cref="EventBusState.Apply(PublishDecision)"/>), so a rejected exit followed by a written delete leaves the
+    /// run not exited and a retried exit is delivered. The offsets of the writes in flight stay as given; the rejected
+    /// event's offset is given again only when no write in flight holds a later one (it was never stored, acknowledged or
+    /// handed to a subscriber), so offsets have a gap only when one cannot be avoided, and never repeat. The drop counters,
+    /// which are never written, are kept.
     /// </summary>
     public (EventBusLedger Ledger, PendingWrite Write) Rejected(IBusJournalEntry rejected)
     {
         var (rest, write) = Oldest(rejected);
         var rebuilt = rest.Aggregate(Written, (state, pending) => Apply(state, pending.Event)) with
         {
-            LastOffset = Decided.LastOffset,
             DroppedDuplicates = Decided.DroppedDuplicates,
             DroppedStale = Decided.DroppedStale,
         };

@@ -158,13 +158,29 @@ public sealed record EventBusState(
         {
             LastOffset = EventOffset.Of(d.Event),
             LastRunId = Math.Max(LastRunId, run.RunId),
-            Runs = Runs.SetItem(key, run),
+            Runs = Runs.SetItem(key, EndsAsApplied(key, d.Event.Topic, run)),
         },
         EventDelivered d => this with { LastOffset = EventOffset.Of(d.Event) },
         EventDropped { Reason: DropReason.Duplicate } => this with { DroppedDuplicates = DroppedDuplicates + 1 },
         EventDropped => this with { DroppedStale = DroppedStale + 1 },
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "unknown decision"),
     };
+
+    /// <summary>
+    /// A delivered event carries its run as decided, when every earlier decision still counted. Its exit and delete
+    /// marks are taken only from the event itself or from the run as applied so far, so an exit whose write never
+    /// happened (rejected, or lost with a failed write while a later event of the run got through) is not counted in by
+    /// that later event, live or on replay, and a retried exit is delivered. Without a lost write this changes nothing.
+    /// </summary>
+    private RunState EndsAsApplied(RunKey key, string topic, RunState run)
+    {
+        var applied = RunOf(key) is { } current && current.RunId == run.RunId ? current : null;
+        var exited = topic == Topics.Exit || applied is { Exited: true };
+        var deleted = topic == Topics.Delete || applied is { Deleted: true };
+        if (exited == run.Exited && deleted == run.Deleted) return run;
+        var finished = deleted || (!key.IsInit && exited);
+        return run with { Exited = exited, Deleted = deleted, FinishedAt = finished ? run.FinishedAt ?? applied?.FinishedAt : null };
+    }
 
     public EventBusState Apply(RunsForgotten forgotten) => this with { Runs = Runs.RemoveRange(forgotten.Keys) };
 

@@ -60,6 +60,19 @@ internal sealed record Subscription(
         return new Step(this with { CatchUp = c with { Kept = c.Kept.Enqueue(e), KeptCount = c.KeptCount + 1 } }, []);
     }
 
+    /// <summary>
+    /// The writer resumed at <paramref name="resumed"/> beyond the live position <paramref name="live"/>: the events in
+    /// between were written but never handed over live, so they are read back from the journal like a replay. One
+    /// already replaying replays on to the new position instead of its kept events, which are in the journal too.
+    /// </summary>
+    public Step Resume(EventOffset live, EventOffset resumed)
+    {
+        if (CatchUp is { } c)
+            return new Step(this with { CatchUp = c with { Until = resumed, Kept = ImmutableQueue<TaskEvent>.Empty, KeptCount = 0 } }, []);
+        var catchUp = new CatchUp(live, resumed, live.Value + 1, ImmutableQueue<TaskEvent>.Empty, 0, Reading: true, FailedReads: 0);
+        return new Step(this with { CatchUp = catchUp }, [new HubEffect.ReadJournal(Id, catchUp.NextSequenceNr)]);
+    }
+
     /// <summary>A page of the journal read for the replay; when the replay reaches the live position, the kept events follow.</summary>
     public Step OnPage(JournalPage page, int pageSize)
     {

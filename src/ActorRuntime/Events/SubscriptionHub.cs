@@ -8,8 +8,9 @@ namespace ActorRuntime.Events;
 /// The subscription side of the <see cref="EventBus"/>, its child: keeps the subscriptions, hands every event the bus has
 /// written to those that want it, replays the journal for <see cref="SubscribeFrom"/> / <see cref="SubscribeBackendFrom"/>
 /// and switches them to live events, holds a replay to its subscriber's pace, and answers <see cref="GetStats"/>.
-/// The bus forwards it every subscription message (the caller stays the sender) and, in offset order, each event as soon
-/// as its journal write is confirmed (<see cref="Live"/>). Its state is one immutable <see cref="SubscriptionTable"/>
+/// The bus forwards it every subscription message (the caller stays the sender); the <see cref="EventBusWriter"/> sends
+/// it, in offset order, each event as soon as its journal write is confirmed (<see cref="Live"/>), and, once recovered,
+/// where the journal ends (<see cref="Resume"/>; subscription messages wait for the first). Its state is one immutable <see cref="SubscriptionTable"/>
 /// changed by pure functions; this actor only starts workers and journal reads and carries out what those decide.
 ///
 /// <para>Switch-over of a SubscribeFrom(N) at live position L: the subscription takes the live events after L from the
@@ -17,10 +18,15 @@ namespace ActorRuntime.Events;
 /// its write is confirmed; when the replay reaches L the kept events follow. Both halves are cut at L, so nothing is
 /// missed or doubled.</para>
 ///
+/// <para>The hub outlives the writer. A writer that stopped (a failed journal write) may have had events written that it
+/// never handed over; when its successor resumes at L beyond the hub's live position K, every subscription reads (K, L]
+/// back from the journal as a replay (one already replaying extends its replay to L), then goes on live: each stream
+/// continues with nothing missed or doubled.</para>
+///
 /// Each subscription has a worker child with its own queue (<see cref="SubscriberPump"/> for actors,
 /// <see cref="BackendDispatcher"/> for callbacks), so neither the hub nor the bus ever waits for a subscriber.
 /// </summary>
-internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
+internal sealed class SubscriptionHub : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     /// <summary>Failed journal reads in a row before a replaying subscription is cancelled.</summary>
     private const int MaxReadAttempts = 10;
@@ -28,19 +34,43 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
     private static readonly TimeSpan ReadRetryDelay = TimeSpan.FromMilliseconds(500);
 
     private readonly EventBusSettings _settings;
-    private readonly IActorRef _journal;
     private readonly string _persistenceId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private SubscriptionTable _table;
+    private IActorRef _journal = ActorRefs.Nobody;
+    private SubscriptionTable _table = SubscriptionTable.At(EventOffset.Start);
     private Exception? _failure;
 
-    public SubscriptionHub(EventBusSettings settings, IActorRef journal, string persistenceId, EventOffset live)
+    public SubscriptionHub(EventBusSettings settings)
     {
         _settings = settings;
-        _journal = journal;
-        _persistenceId = persistenceId;
-        _table = SubscriptionTable.At(live);
+        _persistenceId = settings.PersistenceId;
 
+        // Nothing is known of the journal before the writer has recovered.
+        Receive<Resume>(r =>
+        {
+            _journal = r.Journal;
+            _table = SubscriptionTable.At(r.Live);
+            Become(Positioned);
+            Stash.UnstashAll();
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    private void Positioned()
+    {
+        Receive<Resume>(r =>
+        {
+            _journal = r.Journal;
+            if (r.Live < _table.Live)
+                _log.Error("EventBus resumed at offset {0}, before the last event handed over ({1}): the journal lost written events",
+                    r.Live, _table.Live);
+            else if (r.Live > _table.Live)
+                _log.Warning("EventBus resumed at offset {0}; subscriptions read back the events after {1} it had not handed over",
+                    r.Live, _table.Live);
+            Carry(_table.Resume(r.Live));
+        });
         Receive<Live>(l => Carry(_table.Route(l.Event, _settings.MaxQueuedPerSubscriber)));
         Receive<Subscribe>(s => Open(null, s.Filters, s.Subscriber, null, null));
         Receive<SubscribeFrom>(s => Open(s.After, s.Filters, s.Subscriber, null, null));
@@ -62,8 +92,7 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(EventBusSettings settings, IActorRef journal, string persistenceId, EventOffset live) =>
-        Akka.Actor.Props.Create(() => new SubscriptionHub(settings, journal, persistenceId, live));
+    public static Props Props(EventBusSettings settings) => Akka.Actor.Props.Create(() => new SubscriptionHub(settings));
 
     /// <summary>A worker that throws is stopped (its Terminated ends the subscription) rather than restarted with an empty queue.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
@@ -218,6 +247,11 @@ internal sealed class SubscriptionHub : ReceiveActor, IWithTimers
 
     /// <summary>From the bus: an event whose journal write is confirmed (sent in offset order).</summary>
     internal sealed record Live(TaskEvent Event);
+
+    /// <summary>
+    /// From the writer, once recovered: the journal (to read replays from) and the offset of the last event written.
+    /// </summary>
+    internal sealed record Resume(EventOffset Live, IActorRef Journal);
 
     /// <summary>From the bus, for <see cref="GetStats"/>: its decision counters; the hub replies with the whole stats.</summary>
     internal sealed record CollectStats(long DroppedDuplicates, long DroppedStale, int TrackedRuns);

@@ -40,6 +40,24 @@ internal sealed record SubscriptionTable(EventOffset Live, long LastId, Immutabl
         return (table.Counting(effects), effects);
     }
 
+    /// <summary>
+    /// The writer resumed at <paramref name="live"/> after a restart: past the live position, every subscription reads
+    /// the events in between back from the journal (<see cref="Subscription.Resume"/>).
+    /// </summary>
+    public (SubscriptionTable Table, IReadOnlyList<HubEffect> Effects) Resume(EventOffset live)
+    {
+        if (live <= Live) return (this, []);
+        var table = this with { Live = live };
+        var effects = new List<HubEffect>();
+        foreach (var subscription in ById.Values)
+        {
+            var step = subscription.Resume(Live, live);
+            table = table.With(subscription, step.Next);
+            effects.AddRange(step.Effects);
+        }
+        return (table, effects);
+    }
+
     /// <summary>One step of one subscription; nothing when it is gone (a late page or progress report).</summary>
     public (SubscriptionTable Table, IReadOnlyList<HubEffect> Effects) Update(string id, Func<Subscription, Step> step)
     {

@@ -13,11 +13,13 @@ namespace ActorRuntime.Hosting;
 /// The one way the runtime starts: its configuration (<see cref="Config"/>) and its actors (<see cref="Start"/>), always
 /// with the durable stores. Akka.Hosting's <c>WithActorRuntime</c>, the host tool, arctl and every test go through here.
 /// <code>
-/// event-bus        exactly-once exit/delete, journal, subscriptions
-/// processes        durable process records (what a restarted runtime still owes)
-/// containers       durable container metadata
+/// event-bus        exactly-once exit/delete: journal (back-off supervisor) → writer; subscriptions
+/// processes        durable process records (what a restarted runtime still owes); back-off supervisor → store
+/// containers       durable container metadata; back-off supervisor → store
 /// shim-manager     one shim actor per container → task actor → exec actors; exits (the door to the bus for exits)
 /// </code>
+/// Every persistent actor runs under a back-off supervisor (<see cref="PersistenceBackoff"/>), since Akka stops one whose
+/// journal write failed; the references everyone holds are the supervisors', which pass messages on with the sender kept.
 /// </summary>
 public static class RuntimeTopology
 {
@@ -43,8 +45,11 @@ public static class RuntimeTopology
         var settings = RuntimeSettings.Create(system.Settings.Config);
         PersistenceSettings.Create(system.Settings.Config).EnsureStorage();
         var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), prefix + "event-bus");
-        var processes = system.ActorOf(ProcessStore.Props(settings.Namespace), prefix + "processes");
-        var containers = system.ActorOf(ContainerStore.Props(settings.Namespace), prefix + "containers");
+        var backoff = PersistenceBackoff.Create(system.Settings.Config);
+        var processes = system.ActorOf(backoff.Supervise(ProcessStore.Props(settings.Namespace), "store", "process store"),
+            prefix + "processes");
+        var containers = system.ActorOf(backoff.Supervise(ContainerStore.Props(settings.Namespace), "store", "container store"),
+            prefix + "containers");
         var shims = ShimSettings.Create(settings);
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 
@@ -33,6 +34,10 @@ public sealed record SnapshotPolicy(int Every, bool DeleteCoveredEvents = false)
 /// The one persistent-actor skeleton of the runtime's stores. The state decides (<see cref="Decide"/>) and applies; this
 /// class only persists the decided events, applies them, replies and snapshots — and on recovery takes the snapshot and
 /// applies the events after it. What is stored is mapped to contracts by <see cref="RuntimeSerializer"/>.
+/// <para>A reply that follows events goes out only once they are written. When the journal rejects them the state stays
+/// as it was and the sender gets a <see cref="Status.Failure"/> (Unavailable); when the write fails Akka stops the actor,
+/// the sender gets the same, and the back-off supervisor it runs under (<see cref="PersistenceBackoff"/>) starts it again
+/// from the journal. Nothing is ever answered as stored that is not.</para>
 /// </summary>
 public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistentActor
     where TState : class, IDurableState<TState, TEvent>
@@ -41,6 +46,9 @@ public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistent
 {
     private readonly SnapshotPolicy _snapshots;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    /// <summary>Who waits for the events being written (PersistAll holds further commands until they are).</summary>
+    private IActorRef? _waiting;
 
     protected DurableActor(string persistenceId, TState empty, SnapshotPolicy snapshots)
     {
@@ -80,11 +88,34 @@ public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistent
             return;
         }
         var pending = decision.Events.Count;
+        _waiting = decision.Reply is null ? null : sender;
         PersistAll(decision.Events, e =>
         {
             State = State.Apply(e);
             if (LastSequenceNr % _snapshots.Every == 0) SaveSnapshot(State);
-            if (--pending == 0 && decision.Reply is { } reply) sender.Tell(reply, Self);
+            if (--pending > 0) return;
+            _waiting = null;
+            if (decision.Reply is { } reply) sender.Tell(reply, Self);
         });
+    }
+
+    /// <summary>The events were not stored (they were written as one batch, so none of them was): the state stays.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        NotStored(cause);
+    }
+
+    /// <summary>Whether the events were stored is unknown; Akka stops the actor after this (recovery will tell).</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        NotStored(cause);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    private void NotStored(Exception cause)
+    {
+        _waiting?.Tell(new Status.Failure(PersistenceBackoff.Unavailable(PersistenceId, cause)), Self);
+        _waiting = null;
     }
 }

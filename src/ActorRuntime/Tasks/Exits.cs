@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
+using ActorRuntime.Store;
 using Akka.Actor;
 
 namespace ActorRuntime.Tasks;
@@ -21,14 +22,18 @@ namespace ActorRuntime.Tasks;
 /// <para>A run is forgotten when our side ends it (<see cref="ExitWitness.EndsRun"/>; a container's end ends its execs):
 /// an id starts its next run only after that. A copy arriving later, such as a slow forward retry, passes on to the
 /// EventBus, which keeps exactly-once as the last line.</para>
-/// <para><b>Acknowledgement:</b> a witness sent with WantAck is answered with <see cref="Entered"/> only once the bus has
-/// acknowledged the write of everything it entered (<see cref="EventBusProtocol.Published"/>: written, or dropped as a
-/// duplicate or stale), and of everything entered for the same process before it, so <c>Entered(0)</c> (nothing needed
-/// entering) also means the run's earlier events are durable. When the bus fails the write or does not answer within
-/// the ack timeout the sender gets a <see cref="Status.Failure"/> instead. Who forgets a process record, removes a
-/// bundle or answers a Delete waits for this first: the record says an exit is owed until its events are durable
-/// (<see cref="EnterAsync"/>). One limit: the bus answers a duplicate at once, so a copy of an event whose first copy
-/// is still being written (it can only come from a run this door has already forgotten) is acknowledged early.</para>
+/// <para><b>Acknowledgement:</b> what a witness enters is published with WantAck, each event of a process once the one
+/// before it is acknowledged (so a delete never overtakes its exit, even when the exit's write had to be retried), and
+/// retried with a back-off (<see cref="PersistenceBackoff"/>) until the bus acknowledges it: a failed or rejected
+/// journal write, a bus restarting after one (it answers Unavailable meanwhile) or no answer within the ack timeout
+/// loses nothing. The same event is sent again; the bus decides it anew and drops it if the first copy was written.
+/// A witness sent with WantAck is answered with <see cref="Entered"/> only once the bus has acknowledged the write of
+/// everything it entered (<see cref="EventBusProtocol.Published"/>: written, or dropped as a duplicate or stale, a
+/// duplicate of a write still under way only once that is written), and of everything entered for the same process
+/// before it, so <c>Entered(0)</c> (nothing needed entering) also means the run's earlier events are durable. The
+/// sender waits meanwhile, up to its own timeout (<see cref="TryEnterAsync"/>), and gets a <see cref="Status.Failure"/>
+/// only if this door stops first. Who forgets a process record, removes a bundle or answers a Delete waits for this
+/// first: the record says an exit is owed until its events are durable (<see cref="TryEnterAsync"/>).</para>
 /// </summary>
 internal sealed class Exits : ReceiveActor
 {
@@ -41,13 +46,18 @@ internal sealed class Exits : ReceiveActor
     /// <summary>Reply to a witness sent with WantAck, once the bus has acknowledged the write of what it entered.</summary>
     public sealed record Entered(int Events);
 
-    /// <summary>How long the door waits for the bus to acknowledge a write before it fails the witnesses waiting on it.</summary>
-    public static readonly TimeSpan DefaultAckTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long the door waits for the bus to acknowledge one attempt at a write before it sends the event again (a copy
+    /// of a write still under way waits for that write, so a slow journal costs a retry, never an early ack).
+    /// </summary>
+    public static readonly TimeSpan DefaultAckTimeout = TimeSpan.FromSeconds(5);
 
     private sealed record WritesSettled((string, string, string) Key, Task Writes);
 
     private readonly IActorRef _eventBus;
     private readonly TimeSpan _ackTimeout;
+    private readonly PersistenceBackoff _retry;
+    private readonly CancellationTokenSource _stopping = new();
     private ExitsState _state = ExitsState.Empty;
     private ShimManagerProtocol.ExitStats _stats = new(ImmutableDictionary<ExitWitness.Source, long>.Empty, 0, 0);
 
@@ -58,6 +68,7 @@ internal sealed class Exits : ReceiveActor
     {
         _eventBus = eventBus;
         _ackTimeout = ackTimeout ?? DefaultAckTimeout;
+        _retry = PersistenceBackoff.Create(Context.System.Settings.Config);
         Receive<Exited>(m => Witness(m.Witness, deleted: false, m.WantAck));
         Receive<Deleted>(m => Witness(m.Witness, deleted: true, m.WantAck));
         Receive<WritesSettled>(w =>
@@ -93,16 +104,8 @@ internal sealed class Exits : ReceiveActor
         (_state, var enter) = _state.Witness(witness, deleted);
         _stats = Count(_stats, witness.From, enter.Count);
         var key = (witness.Namespace, witness.ContainerId, witness.ExecId);
-        // Sent one after the other from here, so the bus decides and writes them in this order.
-        var writes = enter.Select(e => (Task)_eventBus.Ask<EventBusProtocol.Published>(new EventBusProtocol.Publish(e, WantAck: true),
-            _ackTimeout)).ToList();
-        if (_unacked.TryGetValue(key, out var earlier)) writes.Insert(0, earlier);
-        var acked = writes.Count switch
-        {
-            0 => Task.CompletedTask,
-            1 => writes[0],
-            _ => Task.WhenAll(writes),
-        };
+        var earlier = _unacked.TryGetValue(key, out var unacked) ? unacked : Task.CompletedTask;
+        var acked = enter.Count == 0 ? earlier : EnterInOrderAsync(earlier, enter);
         if (!acked.IsCompleted)
         {
             _unacked = _unacked.SetItem(key, acked);
@@ -113,6 +116,39 @@ internal sealed class Exits : ReceiveActor
         var entered = new Entered(enter.Count);
         if (acked.IsCompletedSuccessfully) Sender.Tell(entered);
         else acked.PipeTo(Sender, success: () => entered, failure: e => new Status.Failure(e));
+    }
+
+    /// <summary>After what was entered for the process before, each event in turn, every one until the bus acknowledges it.</summary>
+    private async Task EnterInOrderAsync(Task earlier, IReadOnlyList<TaskEvent> events)
+    {
+        await earlier.ConfigureAwait(false);
+        foreach (var e in events) await PublishUntilAcknowledgedAsync(e).ConfigureAwait(false);
+    }
+
+    /// <summary>Off the actor's thread: touches only what never changes, and ends (cancelled) when the door stops.</summary>
+    private async Task PublishUntilAcknowledgedAsync(TaskEvent e)
+    {
+        var delay = _retry.Min;
+        while (true)
+        {
+            try
+            {
+                await _eventBus.Ask<EventBusProtocol.Published>(new EventBusProtocol.Publish(e, WantAck: true), _ackTimeout,
+                    _stopping.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (!_stopping.IsCancellationRequested)
+            {
+                await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _retry.Max.Ticks));
+            }
+        }
+    }
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        base.PostStop();
     }
 
     private static ShimManagerProtocol.ExitStats Count(ShimManagerProtocol.ExitStats stats, ExitWitness.Source from, int entered) =>

@@ -14,6 +14,7 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 {
     private readonly List<IActorRef> _waiters = [];
     private readonly ProcessServices _services;
+    private readonly PersistenceBackoff _retry = PersistenceBackoff.Create(Context.System.Settings.Config);
     private ProcessRecord _record;
     private bool _waiting;
     // The caller of the lifecycle call under way; and whether the shim's connection is gone (stop once it is answered).
@@ -51,8 +52,15 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 
     protected CancellationTokenSource Stopping { get; } = new();
 
-    /// <summary>Every change of the record is made durable, so a restarted runtime knows what is owed.</summary>
-    protected void OnRecordChanged(ProcessRecord record) => Processes.Tell(new ProcessStoreProtocol.Record(record));
+    /// <summary>
+    /// Every change of the record is made durable, so a restarted runtime knows what is owed: written again with a
+    /// back-off while the store does not confirm it (its journal failing), until it is or a newer record replaces it.
+    /// </summary>
+    protected void OnRecordChanged(ProcessRecord record) => WriteRecord(record, _retry.Min);
+
+    private void WriteRecord(ProcessRecord record, TimeSpan retryAfter) =>
+        Processes.Ask<ProcessStoreProtocol.Recorded>(new ProcessStoreProtocol.Record(record, WantAck: true), DurableTimeout)
+            .PipeTo(Self, failure: _ => new RecordFailed(record, retryAfter));
 
     /// <summary>
     /// Offers the exit the record holds to <see cref="Exits"/> unless the record says the bus has it already, and once
@@ -88,7 +96,13 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 
     private sealed record LifecycleDone(Outcome Outcome, IActorRef ReplyTo);
 
-    private sealed record Durable(LifecycleDone Done);
+    /// <summary>The store answered the record write of a lifecycle call (<paramref name="Stored"/>) or did not in time.</summary>
+    private sealed record Durable(LifecycleDone Done, bool Stored);
+
+    /// <summary>A record write failed: try again after <paramref name="Delay"/>, unless the record has changed since.</summary>
+    private sealed record RecordFailed(ProcessRecord Record, TimeSpan Delay);
+
+    private sealed record RecordAgain(ProcessRecord Record, TimeSpan Delay);
 
     private sealed record WaitCompleted(uint Status, DateTimeOffset ExitedAt);
 
@@ -96,8 +110,18 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 
     private sealed record ExitEntered(ProcessRecord Exited, bool Durable);
 
-    /// <summary>How long a reply waits for the store's write; past it the reply goes out anyway (logged by the journal).</summary>
+    /// <summary>How long a reply waits for the store's write; past it the caller is told the change is not durable.</summary>
     private static readonly TimeSpan DurableTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The answer to a lifecycle call whose new record the store did not confirm (its journal failing): the call took
+    /// effect at the shim, but a runtime restarted now would not know it, so it is not reported as done. The record is
+    /// written again until the store takes it.
+    /// </summary>
+    private TaskProtocol.Failed NotRecorded() =>
+        new(ContainerId, Protocol.Ttrpc.TtrpcCode.Unavailable,
+            $"{ContainerId}{(Record.ExecId.Length > 0 ? "/" + Record.ExecId : "")}: the process store did not confirm the new " +
+            $"state within {DurableTimeout.TotalSeconds:0}s; it is written again until the store is back");
 
     private void Finish(LifecycleDone done)
     {
@@ -150,9 +174,18 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
             // still knows, after its restart, every process it told anyone about.
             _record = next;
             Processes.Ask<ProcessStoreProtocol.Recorded>(new ProcessStoreProtocol.Record(next, WantAck: true), DurableTimeout)
-                .PipeTo(Self, success: _ => new Durable(done), failure: _ => new Durable(done));
+                .PipeTo(Self, success: _ => new Durable(done, Stored: true), failure: _ => new Durable(done, Stored: false));
         });
-        Receive<Durable>(d => Finish(d.Done));
+        Receive<Durable>(d =>
+        {
+            if (d.Stored)
+            {
+                Finish(d.Done);
+                return;
+            }
+            Self.Tell(new RecordFailed(_record, _retry.Min));
+            Finish(d.Done.Outcome.Reply is null ? d.Done : d.Done with { Outcome = d.Done.Outcome with { Reply = NotRecorded() } });
+        });
         Queries();
         Receive<ILifecycleCommand>(_ => Stash.Stash());
     }
@@ -167,6 +200,18 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
             _connectionLost = true;
             if (_inFlight is null) Context.Stop(Self);
         });
+        // A record the store did not confirm is sent again with a back-off, as long as it is still the latest.
+        Receive<RecordFailed>(f =>
+        {
+            if (f.Record != _record) return;
+            var again = new RecordAgain(f.Record, TimeSpan.FromTicks(Math.Min(f.Delay.Ticks * 2, _retry.Max.Ticks)));
+            Task.Delay(f.Delay, Stopping.Token).PipeTo(Self, success: () => again);
+        });
+        Receive<RecordAgain>(r =>
+        {
+            if (r.Record == _record) WriteRecord(r.Record, r.Delay);
+        });
+        Receive<ProcessStoreProtocol.Recorded>(_ => { });
         Receive<WaitCompleted>(w =>
         {
             _waiting = false;

@@ -158,4 +158,40 @@ public sealed class SubscriptionTableSpec
         Assert.Equal([10L], Delivered(effects));
         Assert.Equal(new EventOffset(10), table.Live);
     }
+
+    [Fact]
+    public void After_a_writer_restart_a_live_subscription_reads_back_what_was_written_but_never_handed_over_then_goes_on_live()
+    {
+        var (table, _) = Open(SubscriptionTable.At(new EventOffset(10)), after: null);
+
+        // The new writer recovered 13: 11..13 were written, never handed over. Live events after 13 wait for them.
+        var (resumed, effects) = table.Resume(new EventOffset(13));
+        Assert.Equal([11L], Reads(effects));
+        var (kept, live) = RouteAll(resumed, 14, 14);
+        Assert.Empty(live);
+
+        var (_, page) = kept.Update("1", s => s.OnPage(Page(11, 13, Evs(11, 13)), pageSize: 8));
+        Assert.Equal([11L, 12, 13, 14], Delivered(page));
+    }
+
+    [Fact]
+    public void After_a_writer_restart_a_replaying_subscription_replays_on_to_the_new_position_and_nothing_comes_twice()
+    {
+        var (table, _) = Open(SubscriptionTable.At(new EventOffset(10)), after: 4);
+        var (kept, _) = RouteAll(table, 11, 12); // kept behind the replay
+
+        var (resumed, effects) = kept.Resume(new EventOffset(14));
+        Assert.Empty(Reads(effects)); // its read is under way already
+        var (_, page) = resumed.Update("1", s => s.OnPage(Page(5, 14, Evs(5, 14)), pageSize: 16));
+        Assert.Equal(Enumerable.Range(5, 10).Select(o => (long)o), Delivered(page));
+    }
+
+    [Fact]
+    public void A_writer_resuming_where_the_hub_already_is_changes_nothing()
+    {
+        var (table, _) = Open(SubscriptionTable.At(new EventOffset(10)), after: null);
+        var (same, effects) = table.Resume(new EventOffset(10));
+        Assert.Empty(effects);
+        Assert.Same(table, same);
+    }
 }

@@ -1,0 +1,38 @@
+using ActorRuntime.Configuration;
+using ActorRuntime.Protocol.Ttrpc;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Pattern;
+
+namespace ActorRuntime.Store;
+
+/// <summary>
+/// How the runtime's persistent actors come back after a failed journal write, which makes Akka stop them: a back-off
+/// supervisor starts the actor again (it recovers from the journal) after <see cref="Min"/>, doubling up to
+/// <see cref="Max"/>. Defaults in <c>actor-runtime.persistence-backoff</c> (hocon/actorruntime.conf).
+/// </summary>
+public sealed record PersistenceBackoff(TimeSpan Min, TimeSpan Max, double RandomFactor)
+{
+    public static readonly PersistenceBackoff Default = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), 0.2);
+
+    public static PersistenceBackoff Create(Config config)
+    {
+        var c = config.WithFallback(RuntimeSettings.DefaultConfig).GetConfig("actor-runtime.persistence-backoff");
+        return new PersistenceBackoff(c.GetTimeSpan("min", Default.Min), c.GetTimeSpan("max", Default.Max),
+            c.GetDouble("random-factor", Default.RandomFactor));
+    }
+
+    /// <summary>
+    /// Props of a supervisor that runs <paramref name="child"/> as <paramref name="childName"/>, passes it every message
+    /// with the sender kept, and starts it again after a back-off when it stops. While the child is down, every message
+    /// is answered with <see cref="Unavailable"/>, so an asker learns at once that nothing was stored.
+    /// </summary>
+    public Props Supervise(Props child, string childName, string what) =>
+        BackoffSupervisor.Props(Backoff.OnStop(child, childName, Min, Max, RandomFactor, maxNrOfRetries: -1)
+            .WithReplyWhileStopped(new Status.Failure(new UnavailableException(
+                $"{what}: restarting after a failed journal write; nothing was stored, try again"))));
+
+    /// <summary>The answer to a write the journal did not confirm (failed or rejected): containerd's Unavailable.</summary>
+    public static UnavailableException Unavailable(string what, Exception? cause = null) =>
+        new($"{what}: the journal did not confirm the write{(cause is null ? "" : $" ({cause.Message})")}; try again", cause);
+}

@@ -151,9 +151,39 @@ public static class DeadShimCleanup
         }
         var deleted = new ShimDeleted(response, initHadExited);
         if (settle is not null) await settle(deleted).ConfigureAwait(false);
-        if (bundle?.ReadAddress() is { } address) await ShimSocket.RemoveIfStaleAsync(address).ConfigureAwait(false);
+        if (bundle?.ReadAddress() is { } address && !await ShimSocket.RemoveIfStaleAsync(address).ConfigureAwait(false))
+            await ShutDownIfServingAsync(address, bundle.Id, timeout, logger).ConfigureAwait(false);
         bundle?.Delete();
         return deleted;
+    }
+
+    /// <summary>
+    /// A shim still serving after its binary's delete (its connection to us dropped, not the shim): the delete removed
+    /// its container, so a Shutdown makes it exit and remove its socket; a shim of a group that still hosts others
+    /// declines, as it should. Without this it would serve nothing, for ever.
+    /// </summary>
+    private static async Task ShutDownIfServingAsync(string address, string id, TimeSpan timeout, ILogger logger)
+    {
+        try
+        {
+            using var deadline = new CancellationTokenSource(timeout);
+            await using var client = await TtrpcClient.ConnectAsync(address, deadline.Token).ConfigureAwait(false);
+            try
+            {
+                await new ShimTaskClient(client).ShutdownAsync(new ShutdownRequest { Id = id }, new CallOptions(timeout), deadline.Token)
+                    .ConfigureAwait(false);
+            }
+            catch (TtrpcClosedException)
+            {
+                // It exited before its reply was read: what Shutdown asked for.
+            }
+            await client.Closed.WaitAsync(deadline.Token).ConfigureAwait(false);
+            logger.LogInformation("{Id}: its shim still served after the cleanup's delete and was shut down", id);
+        }
+        catch (Exception e) when (e is TtrpcException or IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            logger.LogWarning("{Id}: its shim still serves after the cleanup's delete and did not shut down: {Error}", id, e.Message);
+        }
     }
 
     /// <summary>The exit a dead shim's task is owed: see the class comment.</summary>

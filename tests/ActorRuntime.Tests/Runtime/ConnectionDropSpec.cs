@@ -50,6 +50,21 @@ public sealed class ConnectionDropSpec(ITestOutputHelper output) : RuntimeSpecBa
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task A_shim_still_serving_after_its_connection_dropped_is_shut_down_by_the_cleanup(bool afterEffect)
+    {
+        // As the real binary: its delete removes the container but leaves a serving shim process running.
+        Launcher.DeleteLeavesLiveShims = true;
+        var failed = await CreateDroppedAsync("c1", afterEffect);
+
+        Assert.Equal(TtrpcCode.Unavailable, failed.Code);
+        Assert.True(Launcher["c1"].IsDead, "the shim the connection dropped from still runs");
+        Assert.False(File.Exists(Launcher["c1"].SocketPath), "socket left behind");
+        Assert.False(Directory.Exists(BundlePath("c1")), "bundle left behind");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task After_a_Create_whose_connection_dropped_the_id_can_be_created_again(bool afterEffect)
     {
         await CreateDroppedAsync("c1", afterEffect);

@@ -126,24 +126,8 @@ internal sealed class Exits : ReceiveActor
     }
 
     /// <summary>Off the actor's thread: touches only what never changes, and ends (cancelled) when the door stops.</summary>
-    private async Task PublishUntilAcknowledgedAsync(TaskEvent e)
-    {
-        var delay = _retry.Min;
-        while (true)
-        {
-            try
-            {
-                await _eventBus.Ask<EventBusProtocol.Published>(new EventBusProtocol.Publish(e, WantAck: true), _ackTimeout,
-                    _stopping.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception) when (!_stopping.IsCancellationRequested)
-            {
-                await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _retry.Max.Ticks));
-            }
-        }
-    }
+    private Task PublishUntilAcknowledgedAsync(TaskEvent e) =>
+        AcknowledgedPublish.UntilAcknowledgedAsync(_eventBus, e, _ackTimeout, _retry, _stopping.Token);
 
     protected override void PostStop()
     {

@@ -16,6 +16,7 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     private readonly ProcessServices _services;
     private readonly PersistenceBackoff _retry = PersistenceBackoff.Create(Context.System.Settings.Config);
     private ProcessRecord _record;
+    private Task _lifecycleEvents = Task.CompletedTask; // this process's own lifecycle events, in order, until acknowledged
     private bool _waiting;
     // The caller of the lifecycle call under way; and whether the shim's connection is gone (stop once it is answered).
     private IActorRef? _inFlight;
@@ -263,9 +264,11 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     /// each in order, the bus (which keeps the first of each per run) delivers create, start, ... in order even when
     /// the shim's forward is slower than our reply, or lost. (A process's end goes through <see cref="Exits"/>.)
     /// </summary>
+    /// <para>Sent until the bus acknowledges it (a failed journal write loses nothing), one after the other.</para>
     protected void PublishLifecycle(string topic, uint pid) =>
-        _services.EventBus.Tell(new EventBusProtocol.Publish(new TaskEvent(Record.Namespace, topic, Record.ContainerId,
-            Record.ExecId, pid, 0, null, DateTimeOffset.UtcNow)));
+        _lifecycleEvents = AcknowledgedPublish.AfterAsync(_lifecycleEvents, _services.EventBus, new TaskEvent(Record.Namespace,
+            topic, Record.ContainerId, Record.ExecId, pid, 0, null, DateTimeOffset.UtcNow), Exits.DefaultAckTimeout, _retry,
+            Stopping.Token);
 
     /// <summary>Queries answered from the shim's State, as the record then stands.</summary>
     protected void AnswerState(string execId)

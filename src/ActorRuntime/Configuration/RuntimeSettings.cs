@@ -30,6 +30,9 @@ public sealed record RuntimeSettings(
     /// <summary>The shipped defaults (hocon/actorruntime.conf).</summary>
     public static Config DefaultConfig => Defaults.Value;
 
+    /// <summary>The armed crash points (actor-runtime.fail-points.armed; see <see cref="Diagnostics.FailPoints"/>).</summary>
+    public IReadOnlyList<string> FailPoints { get; init; } = [];
+
     public static RuntimeSettings Create(Config config)
     {
         var c = config.WithFallback(DefaultConfig);
@@ -44,7 +47,10 @@ public sealed record RuntimeSettings(
             c.GetTimeSpan("io.containerd.timeout.shim.cleanup"),
             c.GetTimeSpan("io.containerd.timeout.shim.shutdown"),
             c.GetTimeSpan("actor-runtime.call-timeout"),
-            c.GetTimeSpan("io.containerd.timeout.task.state"));
+            c.GetTimeSpan("io.containerd.timeout.task.state"))
+        {
+            FailPoints = c.GetStringList("actor-runtime.fail-points.armed", []).ToList(),
+        };
         Identifiers.Validate(settings.Namespace, "namespace");
         return settings;
     }

@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Store;
@@ -36,9 +37,11 @@ public static class DeadShimCleanup
         var timeout = settings.Runtime.CleanupTimeout;
         var owed = await OwedAsync(settings, services, containerId, timeout).ConfigureAwait(false);
         ExitWitness? published = null;
+        settings.FailPoints.Hit(FailPoint.CleanupBeforeShimDelete);
         await CleanUpAsync(Bundle.TryLoad(settings.StateDirectory, settings.Namespace, containerId), services.Launcher, timeout,
             services.ShimLog, async deleted =>
             {
+                settings.FailPoints.Hit(FailPoint.CleanupAfterShimDelete);
                 if (owed is not { } o) return;
                 var (task, execs) = o;
                 published = Witness(task, deleted);
@@ -46,7 +49,9 @@ public static class DeadShimCleanup
                     .Append<object>(new Exits.Deleted(published, WantAck: true));
                 // The record is forgotten only once the bus has written what it says is owed (and before the bundle goes,
                 // so the id stays taken until then). Unconfirmed, it stays: the next start settles it (its bundle gone).
-                if (await EnteredAsync(services, containerId, witnesses, timeout).ConfigureAwait(false))
+                var entered = await EnteredAsync(services, containerId, witnesses, timeout).ConfigureAwait(false);
+                settings.FailPoints.Hit(FailPoint.CleanupAfterExitsWritten);
+                if (entered)
                     services.Processes.Tell(new ProcessStoreProtocol.Forget(settings.Namespace, containerId), ActorRefs.NoSender);
             }).ConfigureAwait(false);
         return new Outcome(containerId, published);

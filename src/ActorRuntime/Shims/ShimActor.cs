@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Tasks;
 using Akka.Actor;
@@ -79,6 +80,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
                     : TaskProtocol.Failed.From(_containerId, e), Sender);
                 return;
             }
+            _settings.FailPoints.Hit(FailPoint.CreateAfterBundleWritten);
             var requester = Sender;
             Become(() => Starting(LaunchAsync(bundle, create), create, requester));
         });
@@ -92,7 +94,10 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             _launching = null;
             (_connection, _logPipe, _address) = (c.Connection, c.LogPipe, c.Address);
             _services.Groups.Join(c.Address);
-            var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
+            var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes)
+            {
+                FailPoints = _settings.FailPoints,
+            };
             _task = Context.ActorOf(TaskActor.Props(c.Record, services, _settings.RuncOptions, _services.Manager, reloaded: create is null), "task");
             Context.Watch(_task);
             c.Connection.Closed.PipeTo(Self, success: e => new ConnectionLost(e));
@@ -185,6 +190,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             using var timeout = new CancellationTokenSource(_settings.Runtime.LoadTimeout);
             var address = await _services.Launcher.StartAsync(bundle, timeout.Token).ConfigureAwait(false);
+            _settings.FailPoints.Hit(FailPoint.CreateAfterShimStarted);
             var connection = await ShimConnection.OpenAsync(address, _containerId, _settings.Runtime).ConfigureAwait(false);
             var record = new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path, create.Stdio);
             return new Connected(connection, logPipe, record, address);
@@ -203,10 +209,12 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         try
         {
             var address = bundle.ReadAddress() ?? throw new NotFoundException($"{bundle.AddressPath}: not found");
+            _settings.FailPoints.Hit(FailPoint.ReloadBeforeShimCall);
             var connection = await ShimConnection.OpenAsync(address, _containerId, _settings.Runtime).ConfigureAwait(false);
             try
             {
                 var state = await connection.StateAsync(_containerId, "", _settings.Runtime.LoadTimeout).ConfigureAwait(false);
+                _settings.FailPoints.Hit(FailPoint.ReloadAfterShimCall);
                 var record = ShimConnection.Observe(new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path,
                     new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal)), state);
                 return new Connected(connection, logPipe, record, address);
@@ -242,7 +250,11 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         try
         {
             if (othersRemain) _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);
-            else await connection.ShutDownShimAsync(_containerId).ConfigureAwait(false);
+            else
+            {
+                _settings.FailPoints.Hit(FailPoint.DeleteBeforeShimShutdown);
+                await connection.ShutDownShimAsync(_containerId).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is TtrpcException or TimeoutException)
         {
@@ -252,6 +264,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             return;
         }
         await connection.DisposeAsync().ConfigureAwait(false);
+        _settings.FailPoints.Hit(FailPoint.DeleteAfterShimShutdown);
         Bundle.TryLoad(_settings.StateDirectory, _settings.Namespace, _containerId)?.Delete();
     }
 

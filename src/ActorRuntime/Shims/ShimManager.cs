@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
@@ -156,8 +157,10 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             var witnesses = DeadShimCleanup.ExecExits(ExitWitness.Source.Settled,
                     recorded.Where(e => e.ContainerId == task.ContainerId && e.ExecId.Length > 0))
                 .Append<object>(new Exits.Deleted(witness, WantAck: true));
+            _settings.FailPoints.Hit(FailPoint.SettleBeforeExitsWritten);
             var written = await DeadShimCleanup.EnteredAsync(_services, task.ContainerId, witnesses, _settings.Runtime.CleanupTimeout)
                 .ConfigureAwait(false);
+            _settings.FailPoints.Hit(FailPoint.SettleAfterExitsWritten);
             return written ? task : null;
         }).ToList();
         _cleanedUp += lost.Count;

@@ -67,30 +67,7 @@ internal static class ActorRuntimeRestart
         finally
         {
             if (host is not null) await host.DisposeAsync();
-            await ForceCleanAsync(state, runcRoot, ns, dir);
+            await Cleanup.ForceCleanAsync(state, runcRoot, ns, dir);
         }
-    }
-
-    /// <summary>Whatever is left after a failure: shims in our state dir, runc containers, mounts, the directory.</summary>
-    private static async Task ForceCleanAsync(string state, string runcRoot, string ns, string dir)
-    {
-        foreach (var shim in HostProcesses.All().Where(p => HostProcesses.IsShim(p) && p.Cwd?.StartsWith(state + "/", StringComparison.Ordinal) == true))
-            HostProcesses.Kill(shim.Pid);
-        var root = Path.Combine(runcRoot, ns);
-        if (Directory.Exists(root))
-        {
-            var (_, list) = await Shell.RunAsync("runc", ["--root", root, "list", "-q"]);
-            foreach (var id in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                await Shell.RunAsync("runc", ["--root", root, "delete", "--force", id]);
-        }
-        await Shell.UnmountUnderAsync(dir);
-        foreach (var h in Directory.EnumerateDirectories("/sys/fs/cgroup"))
-        {
-            var cg = Path.Combine(h, ns);
-            if (!Directory.Exists(cg)) continue;
-            foreach (var d in Directory.EnumerateDirectories(cg, "*", SearchOption.AllDirectories).Append(cg).OrderByDescending(d => d.Length))
-                try { Directory.Delete(d); } catch (IOException) { }
-        }
-        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
     }
 }

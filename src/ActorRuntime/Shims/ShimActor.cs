@@ -219,8 +219,11 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
                     new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal)), state);
                 return new Connected(connection, logPipe, record, address);
             }
-            catch
+            catch (Exception e)
             {
+                // A live shim without our task (deleted, or never created, before a crash) would outlive the cleanup that
+                // follows, which only runs the shim binary's delete: shut it down first, as containerd does (#6860).
+                if (e is NotFoundException) await TryShutDownAsync(connection).ConfigureAwait(false);
                 await connection.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
@@ -229,6 +232,18 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             logPipe.Dispose();
             throw;
+        }
+    }
+
+    private async Task TryShutDownAsync(ShimConnection connection)
+    {
+        try
+        {
+            await connection.ShutDownShimAsync(_containerId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TtrpcException or TimeoutException)
+        {
+            _log.Warning("shutdown of the task-less shim of {0}: {1}", _containerId, e.Message);
         }
     }
 

@@ -88,6 +88,8 @@ internal sealed class Soak
         public bool ShimFaulted => Fault is Fault.ShimKill or Fault.ShimStopKill or Fault.DropConnection;
 
         public IReadOnlyList<string> Args => LongRunning ? ["sleep", "1000"] : ["sh", "-c", $"sleep 0.{index % 5}; exit {ExitStatus}"];
+
+        public override string ToString() => $"{Id} ({Fault}{(LongRunning ? ", killed" : $", exits {ExitStatus}")}{(WithExec ? ", exec" : "")})";
     }
 
     private async Task<SoakResult> RunAsync()
@@ -134,6 +136,8 @@ internal sealed class Soak
         await Task.Delay(1000);
         var leaks = await Cleanup.CountLeaksAsync(_state, _runcRoot, _ns, _dir, _all.Select(l => l.Id));
         _problems.AddRange(leaks.Details);
+        // Which lifecycles the problems are about, with their fault.
+        _problems.AddRange(_all.Where(l => _problems.Any(p => p.Contains(l.Id, StringComparison.Ordinal))).Select(l => $"involved: {l}"));
         return new SoakResult(_lifecycles, _seed, _faults, _generation, audit.Lost, audit.Duplicated, audit.WrongStatus, leaks.Shims,
             leaks.Bundles, leaks.Fifos, leaks.Other, watch.Elapsed.TotalSeconds, _problems);
     }
@@ -150,7 +154,9 @@ internal sealed class Soak
             _ => Fault.None,
         };
         if (fault != Fault.None) Count(fault.ToString());
-        return new Lifecycle(index, (uint)_random.Next(0, 100), _random.NextDouble() < 0.5, _random.NextDouble() < 0.5, fault,
+        var longRunning = _random.NextDouble() < 0.5;
+        // Only a running init gets an exec: an init that ends first takes its execs with it (137).
+        return new Lifecycle(index, (uint)_random.Next(0, 100), longRunning, longRunning && _random.NextDouble() < 0.6, fault,
             _random.Next(0, 600));
     }
 
@@ -176,7 +182,7 @@ internal sealed class Soak
             var fault = l.Fault == Fault.None ? Task.CompletedTask : InjectAsync(l, host);
             if (l.WithExec)
             {
-                await host.ExecAsync(l.Id, "x", ["sh", "-c", "sleep 0.1; exit 5"]);
+                await host.ExecAsync(l.Id, "x", ["sh", "-c", "exit 5"]);
                 await host.StartExecAsync(l.Id, "x");
                 l.ExecStarted = true;
                 Expect(l, "exec x", 5, await host.WaitExecAsync(l.Id, "x", TimeSpan.FromSeconds(30)));
@@ -204,7 +210,7 @@ internal sealed class Soak
     private void Expect(Lifecycle l, string what, uint expected, uint got)
     {
         if (got != expected && !l.ShimFaulted)
-            lock (_problems) _problems.Add($"{l.Id} ({l.Fault}): {what} answered {got}, expected {expected}");
+            lock (_problems) _problems.Add($"{l}: {what} answered {got}, expected {expected}");
     }
 
     private async Task InjectAsync(Lifecycle l, HostProcess host)
@@ -255,7 +261,7 @@ internal sealed class Soak
             }
             catch (Exception e)
             {
-                lock (_problems) _problems.Add($"{l.Id} ({l.Fault}): could not be finished: {e.Message.Split('\n')[0]}");
+                lock (_problems) _problems.Add($"{l}: could not be finished: {e.Message.Split('\n')[0]}");
                 return;
             }
         }
@@ -279,7 +285,8 @@ internal sealed class Soak
             {
                 l.KilledByUs = true;
                 await TryAsync(() => host.KillExecAsync(l.Id, "x", SigKill));
-                await TryAsync(() => host.WaitExecAsync(l.Id, "x", TimeSpan.FromSeconds(10)));
+                // An exec never started has no exit to wait for: its delete alone ends it.
+                if (l.ExecStarted) await TryAsync(() => host.WaitExecAsync(l.Id, "x", TimeSpan.FromSeconds(10)));
                 await TryAsync(() => host.DeleteExecAsync(l.Id, "x"));
             }
             if (status != "stopped")
@@ -305,7 +312,7 @@ internal sealed class Soak
         {
             await step();
         }
-        catch (HostRequestException)
+        catch (Exception e) when (e is HostRequestException or TimeoutException)
         {
         }
     }

@@ -30,9 +30,6 @@ public sealed record RuntimeSettings(
     /// <summary>The shipped defaults (hocon/actorruntime.conf).</summary>
     public static Config DefaultConfig => Defaults.Value;
 
-    /// <summary>The armed crash points (actor-runtime.fail-points.armed; see <see cref="Diagnostics.FailPoints"/>).</summary>
-    public IReadOnlyList<string> FailPoints { get; init; } = [];
-
     public static RuntimeSettings Create(Config config)
     {
         var c = config.WithFallback(DefaultConfig);
@@ -47,10 +44,7 @@ public sealed record RuntimeSettings(
             c.GetTimeSpan("io.containerd.timeout.shim.cleanup"),
             c.GetTimeSpan("io.containerd.timeout.shim.shutdown"),
             c.GetTimeSpan("actor-runtime.call-timeout"),
-            c.GetTimeSpan("io.containerd.timeout.task.state"))
-        {
-            FailPoints = c.GetStringList("actor-runtime.fail-points.armed", []).ToList(),
-        };
+            c.GetTimeSpan("io.containerd.timeout.task.state"));
         Identifiers.Validate(settings.Namespace, "namespace");
         return settings;
     }

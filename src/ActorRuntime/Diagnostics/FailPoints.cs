@@ -94,6 +94,10 @@ public sealed class FailPoints
 
     public IReadOnlyCollection<string> Armed => _armed;
 
+    /// <summary>The points armed by <c>actor-runtime.fail-points.armed</c>.</summary>
+    public static FailPoints Create(Akka.Configuration.Config config) =>
+        config.GetStringList("actor-runtime.fail-points.armed", []) is { Count: > 0 } armed ? new FailPoints(armed) : None;
+
     /// <summary>Kills the process here if <paramref name="name"/> is armed.</summary>
     public void Hit(string name)
     {

@@ -1,4 +1,5 @@
 using ActorRuntime.Configuration;
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
@@ -45,7 +46,7 @@ public static class RuntimeTopology
         var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), prefix + "event-bus");
         var processes = system.ActorOf(ProcessStore.Props(settings.Namespace), prefix + "processes");
         var containers = system.ActorOf(ContainerStore.Props(settings.Namespace), prefix + "containers");
-        var shims = ShimSettings.Create(settings);
+        var shims = ShimSettings.Create(settings) with { FailPoints = FailPoints.Create(system.Settings.Config) };
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");

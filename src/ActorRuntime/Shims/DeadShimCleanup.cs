@@ -88,6 +88,7 @@ public static class DeadShimCleanup
         var initHadExited = false;
         if (bundle is not null)
         {
+            await KillShimInAsync(bundle, logger).ConfigureAwait(false);
             initHadExited = InitAlive(bundle) == false;
             try
             {
@@ -103,6 +104,33 @@ public static class DeadShimCleanup
         if (bundle?.ReadAddress() is { } address) await ShimSocket.RemoveIfStaleAsync(address).ConfigureAwait(false);
         bundle?.Delete();
         return deleted;
+    }
+
+    /// <summary>
+    /// The shim may not be dead at all — its connection dropped, it hung (SIGSTOP), or it has no task — and would outlive
+    /// its bundle and socket, so it is made dead first: the process whose working directory is the bundle (start runs it
+    /// there) is SIGKILLed and awaited. Its container is not its child's fate: delete (next) kills that.
+    /// </summary>
+    private static async Task KillShimInAsync(Bundle bundle, ILogger logger)
+    {
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), out var pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                if (new DirectoryInfo(Path.Combine(proc, "cwd")).LinkTarget != bundle.Path) continue;
+                using var shim = System.Diagnostics.Process.GetProcessById(pid);
+                logger.LogWarning("cleanup of {Bundle}: its shim {Pid} still runs; killing it", bundle, pid);
+                shim.Kill();
+                using var gone = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await shim.WaitForExitAsync(gone.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+                                          or OperationCanceledException or System.ComponentModel.Win32Exception)
+            {
+                // gone meanwhile, or not ours to see: the delete and the stale-socket check still follow
+            }
+        }
     }
 
     /// <summary>The exit a dead shim's task is owed: see the class comment.</summary>

@@ -35,9 +35,6 @@ public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings La
             PublishBinary = Environment.ProcessPath ?? "actorruntime",
             RuncOptions = runc,
         };
-        return new ShimSettings(settings, launch)
-        {
-            FailPoints = settings.FailPoints.Count == 0 ? Diagnostics.FailPoints.None : new Diagnostics.FailPoints(settings.FailPoints),
-        };
+        return new ShimSettings(settings, launch);
     }
 }

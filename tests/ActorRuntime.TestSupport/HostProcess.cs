@@ -190,8 +190,12 @@ public sealed class HostProcess : IAsyncDisposable
     public Task KillTaskAsync(string id, uint signal, bool all = false) =>
         RequestAsync("kill", id, null, ("signal", signal), ("all", all));
 
+    /// <summary>Waits for the task's exit; past <paramref name="timeout"/> the host answers DeadlineExceeded.</summary>
     public async Task<uint> WaitTaskAsync(string id, TimeSpan timeout) =>
-        (await RequestAsync("wait", id, timeout, ("timeoutMs", timeout.TotalMilliseconds)))["exitStatus"]!.GetValue<uint>();
+        (await RequestAsync("wait", id, timeout + AnswerGrace, ("timeoutMs", timeout.TotalMilliseconds)))["exitStatus"]!.GetValue<uint>();
+
+    // A bounded request's own deadline is the host's to enforce: ours waits a little longer for its DeadlineExceeded.
+    private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(5);
 
     public Task<JsonObject> StateAsync(string id) => RequestAsync("state", id);
 
@@ -213,7 +217,7 @@ public sealed class HostProcess : IAsyncDisposable
         RequestAsync("exec-kill", id, null, ("execId", execId), ("signal", signal));
 
     public async Task<uint> WaitExecAsync(string id, string execId, TimeSpan timeout) =>
-        (await RequestAsync("exec-wait", id, timeout, ("execId", execId), ("timeoutMs", timeout.TotalMilliseconds)))["exitStatus"]!
+        (await RequestAsync("exec-wait", id, timeout + AnswerGrace, ("execId", execId), ("timeoutMs", timeout.TotalMilliseconds)))["exitStatus"]!
             .GetValue<uint>();
 
     public async Task<uint> DeleteExecAsync(string id, string execId) =>

@@ -16,7 +16,8 @@ internal sealed record ExitsState(
     ImmutableQueue<((string Namespace, string ContainerId, string ExecId) Key, uint Pid)> EndedOrder,
     int MaxEnded)
 {
-    public sealed record Run(uint Pid, bool ExitIn, bool DeleteIn);
+    /// <param name="Exit">The exit that entered (once <paramref name="ExitIn"/>): the run's delete repeats its status.</param>
+    public sealed record Run(uint Pid, bool ExitIn, bool DeleteIn, TaskEvent? Exit = null);
 
     public static readonly ExitsState Empty = WithMaxEnded(10_000);
 
@@ -36,9 +37,12 @@ internal sealed record ExitsState(
             return (this, []);
         var run = Runs.TryGetValue(key, out var known) && SameRun(known.Pid, witness.Pid) ? known : new Run(witness.Pid, false, false);
         var enter = new List<TaskEvent>(2);
-        if (!run.ExitIn) enter.Add(witness.ToEvent(Topics.Exit));
-        if (deleted && !run.DeleteIn) enter.Add(witness.ToEvent(Topics.Delete));
-        var next = new Run(run.Pid == 0 ? witness.Pid : run.Pid, ExitIn: true, DeleteIn: run.DeleteIn || deleted);
+        var exit = run.Exit ?? witness.ToEvent(Topics.Exit);
+        if (!run.ExitIn) enter.Add(exit);
+        // The delete agrees with the exit that is in, whoever brings it: a dead-shim cleanup after the exit was seen
+        // knows only 255.
+        if (deleted && !run.DeleteIn) enter.Add(exit with { Topic = Topics.Delete, Timestamp = witness.Timestamp });
+        var next = new Run(run.Pid == 0 ? witness.Pid : run.Pid, ExitIn: true, DeleteIn: run.DeleteIn || deleted, exit);
         if (!witness.EndsRun) return (this with { Runs = Runs.SetItem(key, next) }, enter);
         // A container's end is its execs' end too.
         var ending = witness.ExecId.Length > 0

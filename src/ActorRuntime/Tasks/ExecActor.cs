@@ -160,10 +160,7 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
             FailPoints.Hit(FailPoint.ExecDeleteAfterShimCall);
             // Its exit (unless in already; an exec gets no delete event) is written before its record is forgotten and
             // the caller answered. Unconfirmed, the record stays (the next start settles it) and the caller is told so.
-            // An exec never started has no run and is owed no exit (containerd publishes none): found by the crash walk,
-            // whose exec was added, then deleted after the restart, and got an exit with pid 0 and status 0.
-            var started = record.Pid != 0 || record.HasExited;
-            var durable = !started || await EnterDurablyAsync(new Exits.Exited(ExitWitness.Deleted(record, deleted), WantAck: true))
+            var durable = await EnterDurablyAsync(new Exits.Exited(ExitWitness.Deleted(record, deleted), WantAck: true))
                 .ConfigureAwait(false);
             FailPoints.Hit(FailPoint.ExecDeleteAfterExitWritten);
             return new Outcome(r => r, null, requester =>

@@ -97,19 +97,6 @@ public sealed class ExecActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
     }
 
     [Fact]
-    public async Task An_exec_deleted_without_being_started_had_no_run_and_publishes_no_exit()
-    {
-        await RunAsync("c1");
-        await Runtime.ExecAsync("c1", "e1", ProcessSpec);
-
-        await Runtime.DeleteExecAsync("c1", "e1");
-
-        await QuietAsync();
-        Assert.Single(EventsOf("c1", Topics.ExecAdded, "e1"));
-        Assert.Empty(EventsOf("c1", Topics.Exit, "e1"));
-    }
-
-    [Fact]
     public async Task CloseIO_sent_before_the_exec_starts_is_applied_after_the_start()
     {
         await RunAsync("c1");

@@ -190,8 +190,12 @@ public sealed class HostProcess : IAsyncDisposable
     public Task KillTaskAsync(string id, uint signal, bool all = false) =>
         RequestAsync("kill", id, null, ("signal", signal), ("all", all));
 
+    /// <summary>Waits for the task's exit; past <paramref name="timeout"/> the host answers DeadlineExceeded.</summary>
     public async Task<uint> WaitTaskAsync(string id, TimeSpan timeout) =>
-        (await RequestAsync("wait", id, timeout, ("timeoutMs", timeout.TotalMilliseconds)))["exitStatus"]!.GetValue<uint>();
+        (await RequestAsync("wait", id, timeout + AnswerGrace, ("timeoutMs", timeout.TotalMilliseconds)))["exitStatus"]!.GetValue<uint>();
+
+    // A bounded request's own deadline is the host's to enforce: ours waits a little longer for its DeadlineExceeded.
+    private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(5);
 
     public Task<JsonObject> StateAsync(string id) => RequestAsync("state", id);
 
@@ -201,6 +205,34 @@ public sealed class HostProcess : IAsyncDisposable
         (await RequestAsync("list"))["ids"]!.AsArray().Select(i => i!.GetValue<string>()).ToList();
 
     public Task<JsonObject> LoadedAsync() => RequestAsync("loaded");
+
+    /// <summary>Adds an exec (not started) running <paramref name="args"/> to a task.</summary>
+    public Task ExecAsync(string id, string execId, IReadOnlyList<string> args) =>
+        RequestAsync("exec", id, null, ("execId", execId), ("args", new JsonArray(args.Select(a => (JsonNode)a).ToArray())));
+
+    public async Task<uint> StartExecAsync(string id, string execId) =>
+        (await RequestAsync("exec-start", id, null, ("execId", execId)))["pid"]!.GetValue<uint>();
+
+    public Task KillExecAsync(string id, string execId, uint signal) =>
+        RequestAsync("exec-kill", id, null, ("execId", execId), ("signal", signal));
+
+    public async Task<uint> WaitExecAsync(string id, string execId, TimeSpan timeout) =>
+        (await RequestAsync("exec-wait", id, timeout + AnswerGrace, ("execId", execId), ("timeoutMs", timeout.TotalMilliseconds)))["exitStatus"]!
+            .GetValue<uint>();
+
+    public async Task<uint> DeleteExecAsync(string id, string execId) =>
+        (await RequestAsync("exec-delete", id, null, ("execId", execId)))["exitStatus"]!.GetValue<uint>();
+
+    /// <summary>Fault injection: the host's connection to the container's shim breaks (shutdown(2) on its end); how many were dropped.</summary>
+    public async Task<int> DropConnectionAsync(string id) =>
+        (await RequestAsync("drop-connection", id))["dropped"]!.GetValue<int>();
+
+    /// <summary>Waits until the host process exits on its own (a fail-point, a crash) and its output is drained.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        await Task.WhenAll(_stdoutPump, _stderrPump).WaitAsync(TimeSpan.FromSeconds(5));
+    }
 
     /// <summary>SIGKILL of the host process only (its shims and containers keep running); waits until it is gone.</summary>
     public async Task KillAsync()

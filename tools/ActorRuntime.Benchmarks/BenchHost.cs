@@ -52,24 +52,12 @@ internal sealed class BenchHost : IAsyncDisposable
         Host = null;
     }
 
-    /// <summary>The shim processes serving this host's containers (their working directory is a bundle of its state dir).</summary>
-    public IReadOnlyList<int> ShimPids() =>
-        HostProcesses.All().Where(p => HostProcesses.IsShim(p) && p.Cwd?.StartsWith(_state + "/", StringComparison.Ordinal) == true)
-            .Select(p => p.Pid).ToList();
+    /// <summary>The shim processes serving this host's containers.</summary>
+    public IReadOnlyList<int> ShimPids() => Cleanup.OwnShims(_state).Select(p => p.Pid).ToList();
 
     public async ValueTask DisposeAsync()
     {
         if (Host is not null) await Host.DisposeAsync();
-        foreach (var shim in ShimPids()) HostProcesses.Kill(shim);
-        var root = Path.Combine(_runcRoot, _namespace);
-        if (Directory.Exists(root))
-        {
-            var (_, list) = await Shell.RunAsync("runc", ["--root", root, "list", "-q"]);
-            foreach (var id in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                await Shell.RunAsync("runc", ["--root", root, "delete", "--force", id]);
-        }
-        await Shell.UnmountUnderAsync(_dir);
-        Cgroups.RemoveNamespace(_namespace);
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        await Cleanup.ForceCleanAsync(_state, _runcRoot, _namespace, _dir);
     }
 }

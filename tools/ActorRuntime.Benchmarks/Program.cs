@@ -5,18 +5,29 @@ using ActorRuntime.Benchmarks;
 // actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
 // actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
 // actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
+// actorruntime-bench soak [--lifecycles 500] [--seed 42]
+// actorruntime-bench crash-walk [--only NAME]...
 const string Usage = """
     usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
            actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
            actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
+           actorruntime-bench soak [--lifecycles 500] [--seed 42]
+           actorruntime-bench crash-walk [--only NAME]...
     """;
-if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle"))
+if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle" or "soak" or "crash-walk"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
 }
 if (args[0] == "events") return await EventsBenchmark(args);
 if (args[0] == "lifecycle") return await LifecycleCommand.RunAsync(args[1..]);
+if (args[0] is "soak" or "crash-walk" && !Environment.IsPrivilegedProcess)
+{
+    Console.Error.WriteLine("actorruntime-bench drives runc: run it as root");
+    return 2;
+}
+if (args[0] == "soak") return await SoakCommand(args);
+if (args[0] == "crash-walk") return await CrashWalk.RunAsync(args.Skip(1).ToList(), Console.Out, Console.Error);
 var n = 100;
 var parallel = 8;
 bool json = false, skipContainerd = false;
@@ -108,4 +119,29 @@ static async Task<int> EventsBenchmark(string[] args)
     Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
     Console.WriteLine($"| {r.P50Ms:F2} ms | {r.P90Ms:F2} ms | {r.P99Ms:F2} ms | {r.MaxMs:F2} ms | {r.MeanMs:F2} ms |");
     return 0;
+}
+
+static async Task<int> SoakCommand(string[] args)
+{
+    var lifecycles = 500;
+    var seed = 42;
+    for (var i = 1; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--lifecycles": lifecycles = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
+        }
+    }
+    var r = await Soak.RunAsync(lifecycles, seed, Console.Error);
+    foreach (var problem in r.Problems.Take(50)) Console.Error.WriteLine($"[soak] {problem}");
+    Console.WriteLine($"soak: {r.Lifecycles} container lifecycles, seed {r.Seed}, {r.Generations} runtime generations, " +
+                      $"{r.Seconds:F0} s, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
+    Console.WriteLine($"faults: {string.Join(", ", r.Faults.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");
+    Console.WriteLine();
+    Console.WriteLine("| lost exits | duplicated exits | wrong-status exits | leaked shims | leaked bundles | leaked FIFOs | other leaks |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine($"| {r.Lost} | {r.Duplicated} | {r.WrongStatus} | {r.LeakedShims} | {r.LeakedBundles} | {r.LeakedFifos} | {r.LeakedOther} |");
+    return r.Clean ? 0 : 1;
 }

@@ -19,17 +19,26 @@ internal sealed record HostCommandLine
     public bool StreamEvents { get; init; } = true;
     public string LogLevel { get; init; } = "Warning";
 
+    /// <summary>Crash points to arm (--fail-point, repeatable, and $ACTORRUNTIME_FAIL_POINTS, comma-separated).</summary>
+    public IReadOnlyList<string> FailPoints { get; init; } = [];
+
+    public const string FailPointsVariable = "ACTORRUNTIME_FAIL_POINTS";
+
     public const string Usage =
         """
         usage: actorruntime-host [--root DIR] [--state-dir DIR] [--namespace NS] [--runc-root DIR]
                                  [--db-provider NAME --db-connection STRING] [--load-timeout MS] [--cleanup-timeout MS]
                                  [--no-stream-events] [--log-level Trace|Debug|Information|Warning|Error]
+                                 [--fail-point NAME]...  (also $ACTORRUNTIME_FAIL_POINTS=NAME,NAME)
         Speaks one JSON object per line on stdin/stdout; logs go to stderr. See tools/ActorRuntime.Host/README.md.
         """;
 
-    public static HostCommandLine Parse(IReadOnlyList<string> args)
+    public static HostCommandLine Parse(IReadOnlyList<string> args, string? failPointsVariable = null)
     {
-        var o = new HostCommandLine();
+        var o = new HostCommandLine
+        {
+            FailPoints = (failPointsVariable ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        };
         for (var i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -45,6 +54,7 @@ internal sealed record HostCommandLine
                 "--cleanup-timeout" => o with { CleanupTimeout = TimeSpan.FromMilliseconds(int.Parse(Value())) },
                 "--no-stream-events" => o with { StreamEvents = false },
                 "--log-level" => o with { LogLevel = Value() },
+                "--fail-point" => o with { FailPoints = [.. o.FailPoints, Value()] },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
@@ -61,5 +71,6 @@ internal sealed record HostCommandLine
         RuncRoot = RuncRoot,
         LoadTimeout = LoadTimeout,
         CleanupTimeout = CleanupTimeout,
+        FailPoints = FailPoints.Count > 0 ? FailPoints : null,
     };
 }

@@ -12,7 +12,9 @@ var processStarted = Process.GetCurrentProcess().StartTime.ToUniversalTime();
 HostCommandLine options;
 try
 {
-    options = HostCommandLine.Parse(args);
+    options = HostCommandLine.Parse(args, Environment.GetEnvironmentVariable(HostCommandLine.FailPointsVariable));
+    // An unknown name is bad input, refused here rather than when the runtime starts.
+    _ = new ActorRuntime.Diagnostics.FailPoints(options.FailPoints);
 }
 catch (Exception e) when (e is ArgumentException or FormatException)
 {

@@ -61,6 +61,7 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
     {
         var op = r["op"]?.GetValue<string>() ?? throw new InvalidArgumentException("missing op");
         string Id() => r["id"]?.GetValue<string>() ?? throw new InvalidArgumentException($"{op}: missing id");
+        string ExecId() => r["execId"]?.GetValue<string>() ?? throw new InvalidArgumentException($"{op}: missing execId");
         switch (op)
         {
             case "ping":
@@ -136,6 +137,38 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
                 }
                 return result;
             }
+            case "exec":
+            {
+                var (id, execId) = (Id(), ExecId());
+                var args = r["args"]?.AsArray().Select(a => a!.GetValue<string>()).ToArray() is { Length: > 0 } a1
+                    ? a1
+                    : ["sleep", "1000"];
+                await runtime.ExecAsync(id, execId, OciSpec.ProcessJson(args), ct: ct);
+                return new JsonObject { ["id"] = id, ["execId"] = execId };
+            }
+            case "exec-start":
+            {
+                var (id, execId) = (Id(), ExecId());
+                return new JsonObject { ["id"] = id, ["execId"] = execId, ["pid"] = await runtime.StartExecAsync(id, execId, ct) };
+            }
+            case "exec-kill":
+            {
+                var (id, execId) = (Id(), ExecId());
+                await runtime.KillExecAsync(id, execId, r["signal"]?.GetValue<uint>() ?? 15, ct);
+                return new JsonObject { ["id"] = id, ["execId"] = execId };
+            }
+            case "exec-wait":
+                return Exited(await runtime.WaitExecAsync(Id(), ExecId(), ct));
+            case "exec-delete":
+                return Exited(await runtime.DeleteExecAsync(Id(), ExecId(), ct));
+            case "drop-connection":
+            {
+                // Fault injection: our connection to the container's shim breaks under the runtime.
+                var id = Id();
+                var address = Bundle.TryLoad(runtime.Settings.StateDirectory, runtime.Settings.Namespace, id)?.ReadAddress()
+                              ?? throw new NotFoundException($"container {id}: no shim address");
+                return new JsonObject { ["id"] = id, ["dropped"] = await DroppedConnection.DropAsync(address, ct) };
+            }
             case "containers":
                 return new JsonObject
                 {
@@ -180,6 +213,7 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
     private static JsonObject Exited(TaskProtocol.Exited e) => new()
     {
         ["id"] = e.ContainerId,
+        ["execId"] = e.ExecId,
         ["pid"] = e.Pid,
         ["exitStatus"] = e.ExitStatus,
         ["exitedAt"] = e.ExitedAt.ToString("o"),

@@ -26,6 +26,9 @@ public sealed class ActorRuntimeOptions
     /// <summary>Deadline of queries (State, Pids, Stats): io.containerd.timeout.task.state.</summary>
     public TimeSpan? StateTimeout { get; set; }
 
+    /// <summary>Crash points to arm (<see cref="Diagnostics.FailPoint"/> names): crash tests only.</summary>
+    public IReadOnlyList<string>? FailPoints { get; set; }
+
     /// <summary>Journal/snapshot store (SQLite under the root dir by default; PostgreSQL by provider + connection string).</summary>
     public Store.PersistenceOptions? Persistence { get; set; }
 
@@ -55,6 +58,8 @@ public sealed class ActorRuntimeOptions
         Time("io.containerd.timeout.shim.shutdown", ShutdownTimeout);
         Time("actor-runtime.call-timeout", CallTimeout);
         Time("io.containerd.timeout.task.state", StateTimeout);
+        if (FailPoints is { } armed)
+            sb.AppendLine($"actor-runtime.fail-points.armed = [{string.Join(", ", armed.Select(Hocon.Quote))}]");
         if (Persistence is { } persistence) sb.Append(persistence.ToHocon());
         return sb.ToString();
     }

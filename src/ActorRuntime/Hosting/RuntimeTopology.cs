@@ -1,4 +1,5 @@
 using ActorRuntime.Configuration;
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
@@ -50,7 +51,7 @@ public static class RuntimeTopology
             prefix + "processes");
         var containers = system.ActorOf(backoff.Supervise(ContainerStore.Props(settings.Namespace), "store", "container store"),
             prefix + "containers");
-        var shims = ShimSettings.Create(settings);
+        var shims = ShimSettings.Create(settings) with { FailPoints = FailPoints.Create(system.Settings.Config) };
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");

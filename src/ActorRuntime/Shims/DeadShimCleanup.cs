@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
@@ -39,13 +40,16 @@ public static class DeadShimCleanup
         var timeout = settings.Runtime.CleanupTimeout;
         var owed = await OwedAsync(settings, services, containerId, timeout).ConfigureAwait(false);
         ExitWitness? published = null;
+        settings.FailPoints.Hit(FailPoint.CleanupBeforeShimDelete);
         await CleanUpAsync(Bundle.TryLoad(settings.StateDirectory, settings.Namespace, containerId), services.Launcher, timeout,
             services.ShimLog, async deleted =>
             {
+                settings.FailPoints.Hit(FailPoint.CleanupAfterShimDelete);
                 if (owed is not { } o) return;
                 published = Witness(o.Task, deleted);
                 // Settled before the bundle goes, so the id stays taken until then (or until the timeout).
                 await SettleAsync(services, ExitWitness.Source.DeadShim, o.Task, o.Execs, published, timeout).ConfigureAwait(false);
+                settings.FailPoints.Hit(FailPoint.CleanupAfterExitsWritten);
             }).ConfigureAwait(false);
         return new Outcome(containerId, published);
     }
@@ -139,6 +143,7 @@ public static class DeadShimCleanup
         var initHadExited = false;
         if (bundle is not null)
         {
+            if (!SharesItsShim(bundle)) await KillShimInAsync(bundle, logger).ConfigureAwait(false);
             initHadExited = InitAlive(bundle) == false;
             try
             {
@@ -183,6 +188,46 @@ public static class DeadShimCleanup
         catch (Exception e) when (e is TtrpcException or IOException or System.Net.Sockets.SocketException or OperationCanceledException)
         {
             logger.LogWarning("{Id}: its shim still serves after the cleanup's delete and did not shut down: {Error}", id, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// True when another bundle of the namespace records the same shim address: a shim grouped by annotation serves
+    /// them too and must not be killed for this one (it is asked to shut down instead, and declines while they remain).
+    /// </summary>
+    private static bool SharesItsShim(Bundle bundle)
+    {
+        if (bundle.ReadAddress() is not { } address) return false;
+        var namespaceDir = Path.GetDirectoryName(bundle.Path)!;
+        return Directory.EnumerateDirectories(namespaceDir)
+            .Where(d => d != bundle.Path)
+            .Any(d => Bundle.TryLoad(Path.GetDirectoryName(namespaceDir)!, bundle.Namespace, Path.GetFileName(d))?.ReadAddress() == address);
+    }
+
+    /// <summary>
+    /// The shim may not be dead at all — its connection dropped, it hung (SIGSTOP), or it has no task — and would outlive
+    /// its bundle and socket, so it is made dead first: the process whose working directory is the bundle (start runs it
+    /// there) is SIGKILLed and awaited. Its container is not its child's fate: delete (next) kills that.
+    /// </summary>
+    private static async Task KillShimInAsync(Bundle bundle, ILogger logger)
+    {
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), out var pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                if (new DirectoryInfo(Path.Combine(proc, "cwd")).LinkTarget != bundle.Path) continue;
+                using var shim = System.Diagnostics.Process.GetProcessById(pid);
+                logger.LogWarning("cleanup of {Bundle}: its shim {Pid} still runs; killing it", bundle, pid);
+                shim.Kill();
+                using var gone = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await shim.WaitForExitAsync(gone.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+                                          or OperationCanceledException or System.ComponentModel.Win32Exception)
+            {
+                // gone meanwhile, or not ours to see: the delete and the stale-socket check still follow
+            }
         }
     }
 

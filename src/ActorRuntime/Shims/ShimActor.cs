@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Tasks;
 using Akka.Actor;
@@ -88,6 +89,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
                     : TaskProtocol.Failed.From(_containerId, e), Sender);
                 return;
             }
+            _settings.FailPoints.Hit(FailPoint.CreateAfterBundleWritten);
             var requester = Sender;
             Become(() => Starting(LaunchAsync(bundle, create), create, requester));
         });
@@ -104,7 +106,10 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             if (connected is not { } c || recovered is not { } r) return;
             (_connection, _logPipe, _address) = (c.Connection, c.LogPipe, c.Address);
             _services.Groups.Join(c.Address);
-            var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes);
+            var services = new ProcessServices(c.Connection, _services.EventBus, _services.Exits, _services.Processes)
+            {
+                FailPoints = _settings.FailPoints,
+            };
             _task = Context.ActorOf(TaskActor.Props(c.Record.Reloaded(r.Task), services, _settings.RuncOptions, _services.Manager,
                 reloaded: create is null), "task");
             Context.Watch(_task);
@@ -230,6 +235,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             using var timeout = new CancellationTokenSource(_settings.Runtime.LoadTimeout);
             var address = await _services.Launcher.StartAsync(bundle, timeout.Token).ConfigureAwait(false);
+            _settings.FailPoints.Hit(FailPoint.CreateAfterShimStarted);
             var connection = await ShimConnection.OpenAsync(address, _containerId, _settings.Runtime).ConfigureAwait(false);
             var record = new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path, create.Stdio);
             return new Connected(connection, logPipe, record, address);
@@ -248,17 +254,20 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         try
         {
             var address = bundle.ReadAddress() ?? throw new NotFoundException($"{bundle.AddressPath}: not found");
+            _settings.FailPoints.Hit(FailPoint.ReloadBeforeShimCall);
             var connection = await ShimConnection.OpenAsync(address, _containerId, _settings.Runtime).ConfigureAwait(false);
             try
             {
                 var state = await connection.StateAsync(_containerId, "", _settings.Runtime.LoadTimeout).ConfigureAwait(false);
+                _settings.FailPoints.Hit(FailPoint.ReloadAfterShimCall);
                 var record = ShimConnection.Observe(new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path,
                     new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal)), state);
                 return new Connected(connection, logPipe, record, address);
             }
             catch (NotFoundException)
             {
-                // Alive, but without the task: not a shim to reload. It goes, and the manager cleans up after it.
+                // Alive, but without the task (deleted, or never created, before a crash): not a shim to reload. It would
+                // outlive the cleanup, which only runs the binary's delete, so it is shut down first, as containerd does (#6860).
                 await DeadShimCleanup.ShutDownLiveShimAsync(connection, _containerId, _services.ShimLog).ConfigureAwait(false);
                 await connection.DisposeAsync().ConfigureAwait(false);
                 throw;
@@ -306,7 +315,11 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         try
         {
             if (othersRemain) _log.Info("shim of {0} still hosts other containers: not shutting it down", _containerId);
-            else await connection.ShutDownShimAsync(_containerId).ConfigureAwait(false);
+            else
+            {
+                _settings.FailPoints.Hit(FailPoint.DeleteBeforeShimShutdown);
+                await connection.ShutDownShimAsync(_containerId).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is TtrpcException or TimeoutException)
         {
@@ -316,6 +329,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             return;
         }
         await connection.DisposeAsync().ConfigureAwait(false);
+        _settings.FailPoints.Hit(FailPoint.DeleteAfterShimShutdown);
         Bundle.TryLoad(_settings.StateDirectory, _settings.Namespace, _containerId)?.Delete();
     }
 

@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
@@ -164,12 +165,16 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         }
         // Every bundle found at start has a shim actor (their deaths wait in the stash until now), so no second listing.
         var lost = recorded.Where(t => t.ExecId.Length == 0 && _state.ShimOf(t.ContainerId) is null).ToList();
-        var settled = lost.Select(task =>
+        var settled = lost.Select(async task =>
         {
             var witness = ExitWitness.Unsure(ExitWitness.Source.Settled, task, task.Pid, DeadShimCleanup.UnknownExitStatus,
                 DateTimeOffset.UtcNow);
-            return DeadShimCleanup.SettleAsync(_services, ExitWitness.Source.Settled, task,
-                recorded.Where(e => e.ContainerId == task.ContainerId && e.ExecId.Length > 0), witness, _settings.Runtime.CleanupTimeout);
+            _settings.FailPoints.Hit(FailPoint.SettleBeforeExitsWritten);
+            var written = await DeadShimCleanup.SettleAsync(_services, ExitWitness.Source.Settled, task,
+                recorded.Where(e => e.ContainerId == task.ContainerId && e.ExecId.Length > 0), witness, _settings.Runtime.CleanupTimeout)
+                .ConfigureAwait(false);
+            _settings.FailPoints.Hit(FailPoint.SettleAfterExitsWritten);
+            return written;
         }).ToList();
         _cleanedUp += lost.Count;
         Task.WhenAll(settled).PipeTo(Self, success: _ => new RecordsSettled());

@@ -10,6 +10,9 @@ public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings La
 {
     public string Namespace => Runtime.Namespace;
 
+    /// <summary>The crash points armed for this runtime (none in production).</summary>
+    public Diagnostics.FailPoints FailPoints { get; init; } = Diagnostics.FailPoints.None;
+
     public string StateDirectory => Runtime.StateDirectory;
 
     /// <summary>Sent with Create (and on <c>start</c>'s stdin); null when neither a runc binary nor root is set.</summary>

@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
@@ -60,6 +61,7 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         Receive<Reattached>(r =>
         {
             Record = ShimConnection.Observe(Record, r.State);
+            FailPoints.Hit(FailPoint.ReloadAfterExecReattached);
             if (Record.HasExited) WitnessExit(ExitWitness.Source.Observed);
             else EnsureWaiting();
             Become(Ready);
@@ -103,7 +105,9 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
         {
             try
             {
+                FailPoints.Hit(FailPoint.ExecBeforeShimCall);
                 await Shim.ExecAsync(e).ConfigureAwait(false);
+                FailPoints.Hit(FailPoint.ExecAfterShimCall);
             }
             catch (Exception error)
             {
@@ -116,14 +120,20 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
                     Context.Stop(Self);
                 });
             }
-            return new Outcome(r => r with { Status = ProcessStatus.Created }, new TaskProtocol.Done(ContainerId, ExecId),
-                _ => PublishLifecycle(Topics.ExecAdded, 0));
+            return new Outcome(r => r with { Status = ProcessStatus.Created }, new TaskProtocol.Done(ContainerId, ExecId), _ =>
+            {
+                FailPoints.Hit(FailPoint.ExecAfterRecordWritten);
+                PublishLifecycle(Topics.ExecAdded, 0);
+            });
         }));
         Receive<TaskProtocol.StartExec>(_ => RunLifecycle(async () =>
         {
+            FailPoints.Hit(FailPoint.ExecStartBeforeShimCall);
             var pid = await Shim.StartAsync(ContainerId, ExecId).ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.ExecStartAfterShimCall);
             return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, ExecId, pid), _ =>
             {
+                FailPoints.Hit(FailPoint.ExecStartAfterRecordWritten);
                 PublishLifecycle(Topics.ExecStarted, pid);
                 EnsureWaiting();
                 foreach (var (command, replyTo) in _closeBeforeStart) Self.Tell(command, replyTo);
@@ -137,17 +147,25 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
             else
                 RunEmpty(() => Shim.CloseIOAsync(ContainerId, ExecId, c.Stdin));
         });
-        Receive<TaskProtocol.KillExec>(k => RunEmpty(() => Shim.KillAsync(ContainerId, ExecId, k.Signal, false)));
+        Receive<TaskProtocol.KillExec>(k => RunEmpty(async () =>
+        {
+            FailPoints.Hit(FailPoint.ExecKillBeforeShimCall);
+            await Shim.KillAsync(ContainerId, ExecId, k.Signal, false).ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.ExecKillAfterShimCall);
+        }));
         Receive<TaskProtocol.ResizeExecPty>(p => RunEmpty(() => Shim.ResizePtyAsync(ContainerId, ExecId, p.Width, p.Height)));
         Receive<TaskProtocol.DeleteExec>(_ => RunLifecycle(async () =>
         {
             var record = Record;
+            FailPoints.Hit(FailPoint.ExecDeleteBeforeShimCall);
             var deleted = await Shim.DeleteAsync(record.ContainerId, record.ExecId).ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.ExecDeleteAfterShimCall);
             // Its exit (unless in already; an exec gets no delete event) is written before its record is forgotten and
             // the caller answered. Unconfirmed, the record stays (the next start settles it) and the caller is told so.
             // An exec never started had no run and gets no exit, as in containerd (and as the dead-shim cleanup does).
             var durable = !record.HasRun ||
                 await EnterDurablyAsync(new Exits.Exited(ExitWitness.Deleted(record, deleted), WantAck: true)).ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.ExecDeleteAfterExitWritten);
             return new Outcome(r => r, null, requester =>
             {
                 FailPendingCloses();

@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
@@ -48,6 +49,8 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     protected IActorRef Processes => _services.Processes;
 
     protected ProcessServices Services => _services;
+
+    protected FailPoints FailPoints => _services.FailPoints;
 
     protected string ContainerId => Record.ContainerId;
 

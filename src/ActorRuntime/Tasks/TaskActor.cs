@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
@@ -79,7 +80,9 @@ internal sealed class TaskActor : ProcessActorBase
             uint pid;
             try
             {
+                FailPoints.Hit(FailPoint.CreateBeforeShimCall);
                 pid = await Shim.CreateAsync(c, Record.Bundle, _runcOptions).ConfigureAwait(false);
+                FailPoints.Hit(FailPoint.CreateAfterShimCall);
             }
             catch (Exception e)
             {
@@ -93,6 +96,7 @@ internal sealed class TaskActor : ProcessActorBase
             }
             return new Outcome(r => r.Created(pid), null, requester =>
             {
+                FailPoints.Hit(FailPoint.CreateAfterRecordWritten);
                 _manager.Tell(new ShimManagerProtocol.Registered(ContainerId));
                 requester.Tell(new TaskProtocol.Created(ContainerId, pid));
                 PublishLifecycle(Topics.Create, pid);
@@ -100,14 +104,22 @@ internal sealed class TaskActor : ProcessActorBase
         }));
         Receive<TaskProtocol.Start>(_ => RunLifecycle(async () =>
         {
+            FailPoints.Hit(FailPoint.StartBeforeShimCall);
             var pid = await Shim.StartAsync(ContainerId, "").ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.StartAfterShimCall);
             return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, "", pid), _ =>
             {
+                FailPoints.Hit(FailPoint.StartAfterRecordWritten);
                 PublishLifecycle(Topics.Start, pid);
                 EnsureWaiting();
             });
         }));
-        Receive<TaskProtocol.Kill>(k => RunEmpty(() => Shim.KillAsync(ContainerId, "", k.Signal, k.All)));
+        Receive<TaskProtocol.Kill>(k => RunEmpty(async () =>
+        {
+            FailPoints.Hit(FailPoint.KillBeforeShimCall);
+            await Shim.KillAsync(ContainerId, "", k.Signal, k.All).ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.KillAfterShimCall);
+        }));
         Receive<TaskProtocol.Pause>(_ => RunEmpty(() => Shim.PauseAsync(ContainerId), r => r.Paused()));
         Receive<TaskProtocol.Resume>(_ => RunEmpty(() => Shim.ResumeAsync(ContainerId), r => r.Resumed()));
         Receive<TaskProtocol.ResizePty>(p => RunEmpty(() => Shim.ResizePtyAsync(ContainerId, "", p.Width, p.Height)));
@@ -118,10 +130,13 @@ internal sealed class TaskActor : ProcessActorBase
         Receive<TaskProtocol.Delete>(_ => RunLifecycle(async () =>
         {
             var record = Record;
+            FailPoints.Hit(FailPoint.DeleteBeforeShimCall);
             var deleted = await Shim.DeleteAsync(record.ContainerId, "").ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.DeleteAfterShimCall);
             // Its exit (unless in already) and delete go out, and are written, before anything forgets they were owed.
             var durable = await EnterDurablyAsync(new Exits.Deleted(ExitWitness.Deleted(record, deleted), WantAck: true))
                 .ConfigureAwait(false);
+            FailPoints.Hit(FailPoint.DeleteAfterExitWritten);
             // No reply here: the shim actor answers once the shim and bundle are gone. Unconfirmed, the record stays
             // (the next start settles it) and the caller is told so.
             return new Outcome(r => r, null, requester =>

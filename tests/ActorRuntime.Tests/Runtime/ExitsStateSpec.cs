@@ -91,6 +91,19 @@ public sealed class ExitsStateSpec
     }
 
     [Fact]
+    public void A_delete_after_the_exit_is_in_agrees_with_that_exit_whatever_its_witness_says()
+    {
+        // Found by actorruntime-bench soak: the init exited (7, forwarded), then its shim died and the cleanup, which can
+        // only say 255, brought the delete.
+        var (s, _) = Exit(ExitsState.Empty, Witness(Source.Forwarded, 10, 7));
+
+        var (_, events) = Delete(s, Witness(Source.DeadShim, 10, 255));
+
+        var delete = Assert.Single(events);
+        Assert.Equal((Topics.Delete, 10u, 7u, (DateTimeOffset?)At), (delete.Topic, delete.Pid, delete.ExitStatus, delete.ExitedAt));
+    }
+
+    [Fact]
     public void A_made_up_status_gives_way_to_the_recorded_real_exit()
     {
         var running = new ProcessRecord("ns", "c1", "", "/b", Stdio.Null).Started(10);

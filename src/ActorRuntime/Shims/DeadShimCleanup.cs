@@ -155,6 +155,7 @@ public static class DeadShimCleanup
             }
         }
         var deleted = new ShimDeleted(response, initHadExited);
+        if (bundle is not null) CgroupLeftovers.RemoveEmpty(bundle, logger);
         if (settle is not null) await settle(deleted).ConfigureAwait(false);
         if (bundle?.ReadAddress() is { } address && !await ShimSocket.RemoveIfStaleAsync(address).ConfigureAwait(false))
             await ShutDownIfServingAsync(address, bundle.Id, timeout, logger).ConfigureAwait(false);

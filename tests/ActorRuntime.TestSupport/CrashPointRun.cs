@@ -9,8 +9,12 @@ namespace ActorRuntime.Testing;
 /// <summary>Where a crash-point run keeps everything: its own directories and namespace.</summary>
 public sealed record CrashPointPlace(string Root, string StateDirectory, string RuncRoot, string Namespace, string Image)
 {
+    /// <summary>How long the bus remembers finished runs (null: the default 10 min); short, every restart outlives it.</summary>
+    public TimeSpan? EventRetention { get; init; }
+
     public IReadOnlyList<string> HostArguments =>
-        ["--root", Path.Combine(Root, "root"), "--state-dir", StateDirectory, "--namespace", Namespace, "--runc-root", RuncRoot];
+        ["--root", Path.Combine(Root, "root"), "--state-dir", StateDirectory, "--namespace", Namespace, "--runc-root", RuncRoot,
+            .. EventRetention is { } r ? new[] { "--event-retention", ((long)r.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } : []];
 
     /// <summary>The shim socket of a container: what <c>start</c> derives from our gRPC address, namespace and id.</summary>
     public string ShimAddress(string id) =>

@@ -15,9 +15,12 @@ internal static class CrashWalk
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter log)
     {
         var only = new List<string>();
+        TimeSpan? retention = null;
         for (var i = 0; i < args.Count; i++)
         {
             if (args[i] == "--only" && i + 1 < args.Count) only.Add(args[++i]);
+            else if (args[i] == "--event-retention" && i + 1 < args.Count)
+                retention = TimeSpan.FromMilliseconds(int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture));
             else
             {
                 log.WriteLine($"unknown option {args[i]}");
@@ -34,7 +37,7 @@ internal static class CrashWalk
             var tag = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
             var dir = $"/tmp/arwalk-{tag}";
             var place = new CrashPointPlace(dir, Path.Combine(dir, "state"), Path.Combine(dir, "runc"), $"arwalk-{tag}",
-                BusyboxImage.Ensure("/var/tmp/actorruntime-bench-busybox"));
+                BusyboxImage.Ensure("/var/tmp/actorruntime-bench-busybox")) { EventRetention = retention };
             try
             {
                 var outcome = await CrashPointRun.RunAsync(place, point, log);

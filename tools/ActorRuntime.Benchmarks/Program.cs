@@ -6,13 +6,13 @@ using ActorRuntime.Benchmarks;
 // actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
 // actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
 // actorruntime-bench soak [--lifecycles 500] [--seed 42]
-// actorruntime-bench crash-walk [--only NAME]...
+// actorruntime-bench crash-walk [--only NAME]... [--event-retention MS]
 const string Usage = """
     usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
            actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
            actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
            actorruntime-bench soak [--lifecycles 500] [--seed 42]
-           actorruntime-bench crash-walk [--only NAME]...
+           actorruntime-bench crash-walk [--only NAME]... [--event-retention MS]
     """;
 if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle" or "soak" or "crash-walk"))
 {

@@ -16,6 +16,7 @@ internal sealed record HostCommandLine
     public string? DbConnection { get; init; }
     public TimeSpan? LoadTimeout { get; init; }
     public TimeSpan? CleanupTimeout { get; init; }
+    public TimeSpan? EventRetention { get; init; }
     public bool StreamEvents { get; init; } = true;
     public string LogLevel { get; init; } = "Warning";
 
@@ -28,6 +29,7 @@ internal sealed record HostCommandLine
         """
         usage: actorruntime-host [--root DIR] [--state-dir DIR] [--namespace NS] [--runc-root DIR]
                                  [--db-provider NAME --db-connection STRING] [--load-timeout MS] [--cleanup-timeout MS]
+                                 [--event-retention MS]
                                  [--no-stream-events] [--log-level Trace|Debug|Information|Warning|Error]
                                  [--fail-point NAME]...  (also $ACTORRUNTIME_FAIL_POINTS=NAME,NAME)
         Speaks one JSON object per line on stdin/stdout; logs go to stderr. See tools/ActorRuntime.Host/README.md.
@@ -52,6 +54,7 @@ internal sealed record HostCommandLine
                 "--db-connection" => o with { DbConnection = Value() },
                 "--load-timeout" => o with { LoadTimeout = TimeSpan.FromMilliseconds(int.Parse(Value())) },
                 "--cleanup-timeout" => o with { CleanupTimeout = TimeSpan.FromMilliseconds(int.Parse(Value())) },
+                "--event-retention" => o with { EventRetention = TimeSpan.FromMilliseconds(int.Parse(Value())) },
                 "--no-stream-events" => o with { StreamEvents = false },
                 "--log-level" => o with { LogLevel = Value() },
                 "--fail-point" => o with { FailPoints = [.. o.FailPoints, Value()] },
@@ -71,6 +74,7 @@ internal sealed record HostCommandLine
         RuncRoot = RuncRoot,
         LoadTimeout = LoadTimeout,
         CleanupTimeout = CleanupTimeout,
+        EventRetention = EventRetention,
         FailPoints = FailPoints.Count > 0 ? FailPoints : null,
     };
 }

@@ -26,6 +26,13 @@ public sealed class ActorRuntimeOptions
     /// <summary>Deadline of queries (State, Pids, Stats): io.containerd.timeout.task.state.</summary>
     public TimeSpan? StateTimeout { get; set; }
 
+    /// <summary>
+    /// How long the event bus remembers a finished run to drop late copies of its exit and delete
+    /// (actor-runtime.event-bus.retain-finished-runs-for; pruned at least this often). Exactly-once does not depend on it:
+    /// the process records say whether an exit was published. Crash and soak tests shorten it so restarts outlive it.
+    /// </summary>
+    public TimeSpan? EventRetention { get; set; }
+
     /// <summary>Crash points to arm (<see cref="Diagnostics.FailPoint"/> names): crash tests only.</summary>
     public IReadOnlyList<string>? FailPoints { get; set; }
 
@@ -58,6 +65,9 @@ public sealed class ActorRuntimeOptions
         Time("io.containerd.timeout.shim.shutdown", ShutdownTimeout);
         Time("actor-runtime.call-timeout", CallTimeout);
         Time("io.containerd.timeout.task.state", StateTimeout);
+        Time("actor-runtime.event-bus.retain-finished-runs-for", EventRetention);
+        if (EventRetention is { } retention && retention < TimeSpan.FromSeconds(30))
+            Time("actor-runtime.event-bus.prune-interval", retention);
         if (FailPoints is { } armed)
             sb.AppendLine($"actor-runtime.fail-points.armed = [{string.Join(", ", armed.Select(Hocon.Quote))}]");
         if (Persistence is { } persistence) sb.Append(persistence.ToHocon());

@@ -199,7 +199,13 @@ public sealed class HostProcess : IAsyncDisposable
 
     public Task<JsonObject> StateAsync(string id) => RequestAsync("state", id);
 
-    public async Task<uint> DeleteAsync(string id) => (await RequestAsync("delete", id))["exitStatus"]!.GetValue<uint>();
+    /// <summary>Deletes the task and the container; its exit status. A task already gone (cleaned up after its shim died) is NotFound.</summary>
+    public async Task<uint> DeleteAsync(string id)
+    {
+        var deleted = await RequestAsync("delete", id);
+        return deleted["exitStatus"]?.GetValue<uint>()
+               ?? throw new HostRequestException("delete", "NotFound", $"{id}: no task (the container's metadata was deleted)");
+    }
 
     public async Task<IReadOnlyList<string>> ListAsync() =>
         (await RequestAsync("list"))["ids"]!.AsArray().Select(i => i!.GetValue<string>()).ToList();

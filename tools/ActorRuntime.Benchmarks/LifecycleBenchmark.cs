@@ -22,7 +22,8 @@ internal sealed record LifecycleResult(
 /// <summary>
 /// The lifecycle scenario, the same workload for both runtimes on this machine in one run: cold start; N sequential
 /// lifecycles of busybox <c>/bin/true</c> (create, start, wait, delete, container metadata included) and the daemon's
-/// CPU time over them; M lifecycles by <c>workers</c> clients at once; idle CPU with no container; resident memory and
+/// CPU time over them; M lifecycles by <c>workers</c> clients at once; idle CPU with no container left at the end (after
+/// a 5 s pause); resident memory and
 /// threads idle, with 20 and with <c>running</c> sleeping containers, and the shims' memory per container.
 /// ActorRuntime is driven through actorruntime-host (requests on its stdin: no client process per call); containerd
 /// through <c>ctr run --rm</c>, one ctr process per lifecycle, whose own start-up is measured apart (<c>ctr version</c>).
@@ -105,9 +106,7 @@ internal static class LifecycleBenchmark
         var tag = runtime.Split(' ')[0].ToLowerInvariant();
         for (var i = 0; i < 5; i++) await lifecycle($"warm-{i}");
 
-        var idleCpu = await ProcStat.CpuMsPerSecondAsync(daemonPid, w.IdleWindow);
         var idle = ProcStat.Of(daemonPid);
-        log.WriteLine($"{tag}: idle {idleCpu:F1} ms CPU/s, {idle.RssMb:F0} MB, {idle.Threads} threads");
 
         var durations = new List<double>();
         var cpuBefore = ProcStat.Of(daemonPid).CpuMs;
@@ -136,6 +135,12 @@ internal static class LifecycleBenchmark
         var shimRssPerContainer = ProcStat.RssMbOf(shims) / w.Running;
         log.WriteLine($"{tag}: {w.Running} running: {withAll.RssMb:F0} MB, {withAll.Threads} threads; {shims.Count} shims, {shimRssPerContainer:F1} MB each");
         await Shell.ForEachAsync(ids, 5, stop);
+
+        // Idle: after all that work is done and settled (a .NET process still compiles hot methods for a while after
+        // its first requests), with no container left.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var idleCpu = await ProcStat.CpuMsPerSecondAsync(daemonPid, w.IdleWindow);
+        log.WriteLine($"{tag}: idle after the run {idleCpu:F1} ms CPU/s");
 
         return new LifecycleResult(runtime, coldMs, Median(durations), Percentile(durations, 0.9), perSecond, cpuPerLifecycle,
             idleCpu, idle, with20, withAll, shimRssPerContainer, clientSpawnMs, notes);

@@ -90,6 +90,9 @@ public sealed class HostProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // The runtime's diagnostics endpoints (a debugger FIFO pair and an IPC socket in /tmp) are removed at a normal exit
+        // only; a host the tests SIGKILL would leave them behind, so hosts started here open none.
+        startInfo.Environment["DOTNET_EnableDiagnostics"] = "0";
         startInfo.ArgumentList.Add(dll ?? DefaultDll());
         foreach (var a in arguments) startInfo.ArgumentList.Add(a);
         var stopwatch = Stopwatch.StartNew();

@@ -71,16 +71,15 @@ internal sealed class ContainerdDaemon : IAsyncDisposable
     /// <summary>Starts containerd again on the same directories; returns once it answers.</summary>
     public async Task SpawnAndWaitAsync()
     {
-        await SpawnAsync();
+        Respawn();
         await WaitUntilAnsweringAsync();
     }
 
     /// <summary>Starts containerd on the same directories without waiting.</summary>
-    public Task SpawnAsync()
+    public void Respawn()
     {
         if (_process is { HasExited: false }) throw new InvalidOperationException("containerd is already running");
         _process = Spawn();
-        return Task.CompletedTask;
     }
 
     /// <summary>Returns once <c>ctr version</c> answers.</summary>

@@ -71,7 +71,7 @@ internal static class LifecycleBenchmark
         await using var containerd = await ContainerdDaemon.StartAsync();
         await containerd.KillAsync();
         var cold = Stopwatch.StartNew();
-        await containerd.SpawnAsync();
+        containerd.Respawn();
         await WaitUntilAcceptingAsync(containerd.Socket, TimeSpan.FromSeconds(30));
         var coldMs = cold.Elapsed.TotalMilliseconds;
         await containerd.WaitUntilAnsweringAsync();

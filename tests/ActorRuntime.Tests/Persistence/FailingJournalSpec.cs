@@ -27,8 +27,6 @@ public sealed class FailingJournalSpec(ITestOutputHelper output) : RuntimeSpecBa
     private ITestJournal Journal =>
         TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor("akka.persistence.journal.inmem"));
 
-    private string BusId => EventBusSettings.Create(Sys.Settings.Config).PersistenceId;
-
     private static object PayloadOf(IPersistentRepresentation p) => p.Payload is Tagged t ? t.Payload : p.Payload;
 
     private static bool IsEvent(IPersistentRepresentation p, string containerId, string topic) =>

@@ -17,8 +17,6 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
 
     private IActorRef Journal => GatedJournal.Of(Sys);
 
-    private string BusId => EventBusSettings.Create(Sys.Settings.Config).PersistenceId;
-
     [Fact]
     public async Task Delete_keeps_the_record_and_the_bundle_and_answers_only_once_the_delete_event_is_written()
     {
@@ -149,9 +147,6 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
         await WaitForEventAsync(id, Topics.Exit);
         await SettleAsync();
     }
-
-    private async Task<IReadOnlyList<ProcessRecord>> RecordsAsync() =>
-        (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks;
 
     private Task HeldAsync(Func<TaskEvent, bool> which) =>
         EventuallyAsync(async () => (await Journal.Ask<GatedJournal.Held>(new GatedJournal.GetHeld(), Bound)).Payloads

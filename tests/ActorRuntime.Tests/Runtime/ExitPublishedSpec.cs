@@ -24,8 +24,6 @@ public sealed class ExitPublishedSpec(ITestOutputHelper output) : RuntimeSpecBas
 
     private IActorRef Journal => GatedJournal.Of(Sys);
 
-    private string BusId => EventBusSettings.Create(Sys.Settings.Config).PersistenceId;
-
     [Fact]
     public async Task An_exec_that_exited_and_was_not_deleted_has_its_exit_delivered_once_after_a_restart_past_the_bus_s_memory()
     {
@@ -101,9 +99,6 @@ public sealed class ExitPublishedSpec(ITestOutputHelper output) : RuntimeSpecBas
         // The settled witness entered the delete alone.
         Assert.Equal(1L, stats.Entered);
     }
-
-    private async Task<IReadOnlyList<ProcessRecord>> RecordsAsync() =>
-        (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks;
 
     private Task<EventBusProtocol.EventBusStats> BusStatsAsync() =>
         Bus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, Bound);

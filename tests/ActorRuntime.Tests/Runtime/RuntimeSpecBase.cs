@@ -96,6 +96,13 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
 
     protected string BundlePath(string id) => Path.Combine(Settings.StateDirectory, Settings.Namespace, id);
 
+    /// <summary>The persistence id the bus journals under (for journal faults aimed at it).</summary>
+    protected string BusId => EventBusSettings.Create(Sys.Settings.Config).PersistenceId;
+
+    /// <summary>Every process record the store holds now.</summary>
+    protected async Task<IReadOnlyList<ProcessRecord>> RecordsAsync() =>
+        (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks;
+
     public async Task InitializeAsync()
     {
         await SubscribeRecorderAsync();

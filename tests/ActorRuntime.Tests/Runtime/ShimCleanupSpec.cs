@@ -187,7 +187,4 @@ public sealed class ShimCleanupSpec(ITestOutputHelper output) : RuntimeSpecBase(
             (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks.Count == 0,
             "the settled records to be forgotten", Bound);
     }
-
-    private async Task<IReadOnlyList<ProcessRecord>> RecordsAsync() =>
-        (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks;
 }

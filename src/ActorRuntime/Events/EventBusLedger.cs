@@ -64,11 +64,11 @@ internal sealed record EventBusLedger(
             : InFlight.LastOrDefault(w => w.Event is EventDelivered { Key: { } key } d
                 && key == RunKey.Of(dropped.Event) && d.Event.Topic == dropped.Event.Topic);
 
-    /// <summary>Forgetting runs; about to be written.</summary>
-    public EventBusLedger Took(RunsForgotten forgotten) => this with
+    /// <summary>Forgetting or releasing runs; about to be written.</summary>
+    public EventBusLedger Took(IRunBookkeeping bookkeeping) => this with
     {
-        Decided = Decided.Apply(forgotten),
-        InFlight = InFlight.Enqueue(new PendingWrite(forgotten, null)),
+        Decided = Apply(Decided, bookkeeping),
+        InFlight = InFlight.Enqueue(new PendingWrite(bookkeeping, null)),
     };
 
     /// <summary>The journal confirmed <paramref name="written"/>, the oldest write in flight.</summary>
@@ -116,6 +116,7 @@ internal sealed record EventBusLedger(
     {
         EventDelivered delivered => state.Apply(delivered),
         RunsForgotten forgotten => state.Apply(forgotten),
+        RunsReleased released => state.Apply(released),
         _ => throw new ArgumentOutOfRangeException(nameof(written), written, "not an event of the bus"),
     };
 }

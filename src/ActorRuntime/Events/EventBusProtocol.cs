@@ -18,6 +18,19 @@ public static class EventBusProtocol
     public sealed record Publish(TaskEvent Event, bool WantAck = false) : IEventBusCommand;
 
     /// <summary>
+    /// The owner of these runs' records has forgotten them: nothing of them will be offered again, so the bus may forget
+    /// them once finished and past the retention (see <see cref="RunState.ReleasedAt"/>). No reply; a release lost in a
+    /// crash only keeps a run longer (<see cref="RunRetention.HoldUnreleased"/>).
+    /// </summary>
+    public sealed record Release(IReadOnlyList<RunRelease> Runs) : IEventBusCommand;
+
+    /// <summary>What the bus holds of <paramref name="Key"/>'s current run; the sender gets <see cref="RunInfo"/>.</summary>
+    public sealed record GetRun(RunKey Key) : IEventBusCommand;
+
+    /// <summary>Reply to <see cref="GetRun"/>; <paramref name="Run"/> is null when the bus holds no run of the key.</summary>
+    public sealed record RunInfo(RunKey Key, RunState? Run);
+
+    /// <summary>
     /// Reply to <see cref="Publish"/> with WantAck. <paramref name="Event"/> carries its offset when delivered (0 when dropped).
     /// </summary>
     public sealed record Published(TaskEvent Event, PublishOutcome Outcome)

@@ -27,6 +27,10 @@ namespace ActorRuntime.Events;
 /// earlier init run (exec ids are reusable); otherwise it is a Duplicate. Exec and init runs are independent keys, so an
 /// exec's exit is delivered once whether it comes before or after the init's exit or delete.</item>
 /// <item>start/exec-started: an exact repeat (already started, same or unknown pid) is a Duplicate.</item>
+/// <item>A delete after the run's exit repeats that exit's figures (status, time, pid): a delete never contradicts the
+/// exit before it, whoever offered it and whenever — dead-shim cleanup, which cannot know the status, included.</item>
+/// <item>A finished run is kept until its owner releases it (<see cref="DecideRelease"/>), then for the retention, so a
+/// copy its owner offers again after a restart, however late, is dropped (see <see cref="RunState.ReleasedAt"/>).</item>
 /// <item>Every other topic (oom, paused, resumed, checkpointed, …) is delivered as it comes and touches no run.</item>
 /// </list>
 /// Delivered events get consecutive offsets from 1; dropped events get none. Timestamps are never compared (NTP can
@@ -102,17 +106,24 @@ public sealed record EventBusState(
     private PublishDecision DecideEnd(RunKey key, TaskEvent e, DateTimeOffset now, bool isExit)
     {
         if (RunOf(key) is not { } run)
-            return Deliver(e, key, MarkEnd(Implicit(key, e.Pid, now), key, isExit, now));
+            return Deliver(e, key, MarkEnd(Implicit(key, e.Pid, now), key, e, now));
         if (IsRetired(run, e.Pid) || (e.Pid != 0 && run.Pid != 0 && e.Pid != run.Pid))
             return Drop(e, DropReason.Stale, $"{e.Topic} pid {e.Pid} is not the pid {run.Pid} of the current run of {key}");
         if (isExit ? run.Exited : run.Deleted)
             return Drop(e, DropReason.Duplicate, $"{e.Topic} already delivered for run {run.RunId} of {key} (status {e.ExitStatus})");
-        return Deliver(e, key, MarkEnd(run with { Pid = Fill(run.Pid, e.Pid), LastSeen = now }, key, isExit, now));
+        if (!isExit && run.ExitStatus is { } status)
+            e = e with { Pid = Fill(e.Pid, run.Pid), ExitStatus = status, ExitedAt = run.ExitedAt ?? e.ExitedAt };
+        return Deliver(e, key, MarkEnd(run with { Pid = Fill(run.Pid, e.Pid), LastSeen = now }, key, e, now));
     }
 
-    private static RunState MarkEnd(RunState run, RunKey key, bool isExit, DateTimeOffset now) =>
-        isExit
-            ? run with { Exited = true, FinishedAt = key.IsInit ? run.FinishedAt : run.FinishedAt ?? now }
+    /// <summary>An exit keeps its figures for the delete to repeat.</summary>
+    private static RunState MarkEnd(RunState run, RunKey key, TaskEvent e, DateTimeOffset now) =>
+        e.Topic == Topics.Exit
+            ? run with
+            {
+                Exited = true, FinishedAt = key.IsInit ? run.FinishedAt : run.FinishedAt ?? now, ExitStatus = e.ExitStatus,
+                ExitedAt = e.ExitedAt,
+            }
             : run with { Deleted = true, FinishedAt = run.FinishedAt ?? now };
 
     private RunState NewRun(RunKey key, uint pid, DateTimeOffset now, RunState? previous, RunRetention retention)
@@ -158,7 +169,7 @@ public sealed record EventBusState(
         {
             LastOffset = EventOffset.Of(d.Event),
             LastRunId = Math.Max(LastRunId, run.RunId),
-            Runs = Runs.SetItem(key, EndsAsApplied(key, d.Event.Topic, run)),
+            Runs = Runs.SetItem(key, EndsAsApplied(key, d.Event, run)),
         },
         EventDelivered d => this with { LastOffset = EventOffset.Of(d.Event) },
         EventDropped { Reason: DropReason.Duplicate } => this with { DroppedDuplicates = DroppedDuplicates + 1 },
@@ -172,33 +183,67 @@ public sealed record EventBusState(
     /// happened (rejected, or lost with a failed write while a later event of the run got through) is not counted in by
     /// that later event, live or on replay, and a retried exit is delivered. Without a lost write this changes nothing.
     /// </summary>
-    private RunState EndsAsApplied(RunKey key, string topic, RunState run)
+    private RunState EndsAsApplied(RunKey key, TaskEvent e, RunState run)
     {
         var applied = RunOf(key) is { } current && current.RunId == run.RunId ? current : null;
-        var exited = topic == Topics.Exit || applied is { Exited: true };
-        var deleted = topic == Topics.Delete || applied is { Deleted: true };
-        if (exited == run.Exited && deleted == run.Deleted) return run;
+        var exited = e.Topic == Topics.Exit || applied is { Exited: true };
+        var deleted = e.Topic == Topics.Delete || applied is { Deleted: true };
+        var (status, exitedAt) = e.Topic == Topics.Exit ? (e.ExitStatus, e.ExitedAt)
+            : applied is { Exited: true } ? (applied.ExitStatus, applied.ExitedAt) : (null, null);
+        var released = run.ReleasedAt ?? applied?.ReleasedAt;
+        if (exited == run.Exited && deleted == run.Deleted && status == run.ExitStatus && released == run.ReleasedAt) return run;
         var finished = deleted || (!key.IsInit && exited);
-        return run with { Exited = exited, Deleted = deleted, FinishedAt = finished ? run.FinishedAt ?? applied?.FinishedAt : null };
+        return run with
+        {
+            Exited = exited, Deleted = deleted, FinishedAt = finished ? run.FinishedAt ?? applied?.FinishedAt : null,
+            ExitStatus = status, ExitedAt = exitedAt, ReleasedAt = released,
+        };
     }
 
     public EventBusState Apply(RunsForgotten forgotten) => this with { Runs = Runs.RemoveRange(forgotten.Keys) };
+
+    public EventBusState Apply(RunsReleased released) => this with
+    {
+        Runs = Runs.SetItems(released.Runs
+            .Where(r => Runs.TryGetValue(r.Key, out var run) && run.RunId == r.RunId)
+            .Select(r => KeyValuePair.Create(r.Key, Runs[r.Key] with { ReleasedAt = released.At }))),
+    };
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Release
+
+    /// <summary>
+    /// Which of <paramref name="releases"/> name a run the bus holds and has not released (same key; the same pid, or
+    /// 0 on either side): those are released at <paramref name="now"/>. Null when none is.
+    /// </summary>
+    public RunsReleased? DecideRelease(IEnumerable<RunRelease> releases, DateTimeOffset now)
+    {
+        var runs = releases
+            .Where(r => RunOf(r.Key) is { ReleasedAt: null } run && (r.Pid == 0 || run.Pid == 0 || r.Pid == run.Pid))
+            .Select(r => (r.Key, Runs[r.Key].RunId))
+            .Distinct()
+            .ToList();
+        return runs.Count == 0 ? null : new RunsReleased(runs, now);
+    }
 
     // ---------------------------------------------------------------------------------------------------------------
     // Prune
 
     /// <summary>
-    /// Which runs to forget at <paramref name="now"/>: finished runs older than the retention, exec runs orphaned by a newer
-    /// or forgotten init run and not seen for the retention, then (over <see cref="RunRetention.MaxTrackedRuns"/>) the oldest
-    /// finished and then least recently seen runs. Null when there is nothing to forget.
+    /// Which runs to forget at <paramref name="now"/>: finished runs released for the retention (or, unreleased, finished
+    /// for <see cref="RunRetention.HoldUnreleased"/>), exec runs orphaned by a newer or forgotten init run and not seen for
+    /// the retention, then (over <see cref="RunRetention.MaxTrackedRuns"/>) the released finished runs first, oldest
+    /// first, then the least recently seen. Null when there is nothing to forget.
     /// </summary>
     public RunsForgotten? DecidePrune(DateTimeOffset now, RunRetention retention)
     {
         var cutoff = now - retention.RetainFinishedRunsFor;
+        var holdCutoff = now - retention.HoldUnreleased;
         var forget = new HashSet<RunKey>();
         foreach (var (key, run) in Runs)
         {
-            if (run.FinishedAt is { } finished && finished <= cutoff)
+            if (run.FinishedAt is { } finished &&
+                (run.ReleasedAt is { } released ? (released > finished ? released : finished) <= cutoff : finished <= holdCutoff))
                 forget.Add(key);
             else if (!key.IsInit && run.LastSeen <= cutoff && IsExecWithoutLiveInit(key, run))
                 forget.Add(key);
@@ -209,7 +254,7 @@ public sealed record EventBusState(
         {
             var victims = Runs
                 .Where(kv => !forget.Contains(kv.Key))
-                .OrderBy(kv => kv.Value.FinishedAt is null ? 1 : 0)
+                .OrderBy(kv => kv.Value.FinishedAt is null ? 2 : kv.Value.ReleasedAt is null ? 1 : 0)
                 .ThenBy(kv => kv.Value.FinishedAt ?? kv.Value.LastSeen)
                 .ThenBy(kv => kv.Value.RunId)
                 .Take(excess)

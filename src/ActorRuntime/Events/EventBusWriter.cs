@@ -9,7 +9,8 @@ namespace ActorRuntime.Events;
 /// The persistent half of the <see cref="EventBus"/>: decides each <see cref="Publish"/>, journals every
 /// <see cref="EventDelivered"/> decision (and <see cref="RunsForgotten"/>), snapshots its state every
 /// <see cref="EventBusSettings.SnapshotEvery"/> writes and rebuilds it on recovery, so an exit/delete delivered before a
-/// restart is dropped as a duplicate after it.
+/// restart is dropped as a duplicate after it. <see cref="Release"/> (from the process store, as it forgets a record)
+/// and the periodic prune journal which runs it keeps (<see cref="RunsReleased"/>, <see cref="RunsForgotten"/>).
 ///
 /// <para>Publishing never waits for the database: the decision is taken and applied at once (<see cref="EventBusLedger"/>),
 /// and the event is written with PersistAsync. As soon as the journal confirms the write, the writer hands the event to
@@ -44,13 +45,16 @@ internal sealed class EventBusWriter : ReceivePersistentActor, IWithTimers
             if (offer.Snapshot is EventBusSnapshot s) _ledger = _ledger.Restored(s.ToState());
         });
         Recover<EventDelivered>(d => _ledger = _ledger.Replayed(d));
-        Recover<RunsForgotten>(f => _ledger = _ledger.Replayed(f));
+        Recover<IRunBookkeeping>(b => _ledger = _ledger.Replayed(b));
         Recover<RecoveryCompleted>(_ => Resume());
 
         Command<Publish>(OnPublish);
         Command<GetStats>(_ => _subscriptions.Forward(new SubscriptionHub.CollectStats(
             _ledger.Decided.DroppedDuplicates, _ledger.Decided.DroppedStale, _ledger.Decided.Runs.Count)));
-        Command<PruneTick>(_ => Prune());
+        // What is written, not what is decided: whoever asks acts on what survives a crash.
+        Command<GetRun>(g => Sender.Tell(new RunInfo(g.Key, _ledger.Written.RunOf(g.Key))));
+        Command<Release>(r => Keep(_ledger.Decided.DecideRelease(r.Runs, Context.System.Scheduler.Now)));
+        Command<PruneTick>(_ => Keep(_ledger.Decided.DecidePrune(Context.System.Scheduler.Now, _settings.Retention)));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "EventBus snapshot at {0} failed", f.Metadata.SequenceNr));
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -112,16 +116,18 @@ internal sealed class EventBusWriter : ReceivePersistentActor, IWithTimers
         MaybeSnapshot();
     }
 
-    private void Prune()
+    /// <summary>Journals a change of which runs are kept (released or forgotten), if there is one.</summary>
+    private void Keep(IRunBookkeeping? bookkeeping)
     {
-        if (_ledger.Decided.DecidePrune(Context.System.Scheduler.Now, _settings.Retention) is not { } forgotten) return;
-        _ledger = _ledger.Took(forgotten);
-        PersistAsync(forgotten, f =>
+        if (bookkeeping is null) return;
+        _ledger = _ledger.Took(bookkeeping);
+        PersistAsync(bookkeeping, b =>
         {
-            _ledger = _ledger.Confirmed(f).Ledger;
+            _ledger = _ledger.Confirmed(b).Ledger;
             MaybeSnapshot();
         });
-        _log.Debug("Forgot {0} finished runs; {1} tracked", forgotten.Keys.Count, _ledger.Decided.Runs.Count);
+        if (bookkeeping is RunsForgotten forgotten)
+            _log.Debug("Forgot {0} finished runs; {1} tracked", forgotten.Keys.Count, _ledger.Decided.Runs.Count);
     }
 
     /// <summary>

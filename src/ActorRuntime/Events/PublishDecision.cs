@@ -24,7 +24,16 @@ public sealed record EventDelivered(TaskEvent Event, RunKey? Key, RunState? Run)
 public sealed record EventDropped(TaskEvent Event, DropReason Reason, string Detail) : PublishDecision(Event);
 
 /// <summary>Bookkeeping of these finished (or orphaned, or over-capacity) runs is forgotten.</summary>
-public sealed record RunsForgotten(IReadOnlyList<RunKey> Keys) : IBusJournalEntry;
+public sealed record RunsForgotten(IReadOnlyList<RunKey> Keys) : IRunBookkeeping;
 
-/// <summary>What the bus writes to its journal: a delivered event, or runs it forgot.</summary>
+/// <summary>
+/// Their owner released these runs (each the run <c>RunId</c> of its key) at <paramref name="At"/>: once finished, they
+/// are forgotten after the retention (see <see cref="RunState.ReleasedAt"/>).
+/// </summary>
+public sealed record RunsReleased(IReadOnlyList<(RunKey Key, long RunId)> Runs, DateTimeOffset At) : IRunBookkeeping;
+
+/// <summary>What the bus writes to its journal: a delivered event, or bookkeeping of its runs.</summary>
 public interface IBusJournalEntry;
+
+/// <summary>A journal entry that changes only which runs the bus keeps (no delivery, no publisher waiting).</summary>
+public interface IRunBookkeeping : IBusJournalEntry;

@@ -15,7 +15,7 @@ namespace ActorRuntime.Hosting;
 /// with the durable stores. Akka.Hosting's <c>WithActorRuntime</c>, the host tool, arctl and every test go through here.
 /// <code>
 /// event-bus        exactly-once exit/delete: journal (back-off supervisor) → writer; subscriptions
-/// processes        durable process records (what a restarted runtime still owes); back-off supervisor → store
+/// processes        durable process records (what a restarted runtime still owes; releases runs on the bus); back-off supervisor → store
 /// containers       durable container metadata; back-off supervisor → store
 /// shim-manager     one shim actor per container → task actor → exec actors; exits (the door to the bus for exits)
 /// </code>
@@ -47,7 +47,7 @@ public static class RuntimeTopology
         PersistenceSettings.Create(system.Settings.Config).EnsureStorage();
         var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), prefix + "event-bus");
         var backoff = PersistenceBackoff.Create(system.Settings.Config);
-        var processes = system.ActorOf(backoff.Supervise(ProcessStore.Props(settings.Namespace), "store", "process store"),
+        var processes = system.ActorOf(backoff.Supervise(ProcessStore.Props(settings.Namespace, bus), "store", "process store"),
             prefix + "processes");
         var containers = system.ActorOf(backoff.Supervise(ContainerStore.Props(settings.Namespace), "store", "container store"),
             prefix + "containers");

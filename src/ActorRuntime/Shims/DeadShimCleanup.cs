@@ -56,8 +56,8 @@ public static class DeadShimCleanup
 
     /// <summary>
     /// Offers what a task's records say is owed — each started exec's exit not yet published (its recorded exit, else
-    /// 255 and now; containerd publishes one <c>/tasks/exit</c> per exec run and no delete; an exec never started has no
-    /// run and is owed nothing), the init's <paramref name="exit"/> unless published, then its delete with the same
+    /// 255 and now; containerd publishes one <c>/tasks/exit</c> per exec run and no delete; an exec that never started, by
+    /// its record and by the bus, has no run and is owed nothing), the init's <paramref name="exit"/> unless published, then its delete with the same
     /// figures — and records each step once the bus has acknowledged it: an exec's record is forgotten, the init's says
     /// its exit is published (so a restart, however late, owes only the delete), and once the delete is written too
     /// the task's record is forgotten. Each record is changed only if it is still that run (a later Create of the id is
@@ -71,10 +71,11 @@ public static class DeadShimCleanup
         var bound = Exits.DefaultAckTimeout + timeout;
         Task<bool> Offer(object witness) => Exits.TryEnterAsync(services.Exits, [witness], bound)
             .ContinueWith(t => t.Result is null, TaskScheduler.Default);
+        var owedExecs = await OwedExecsAsync(services, execs, timeout).ConfigureAwait(false);
         // Offered at once and in this order, so the door enters them in this order.
-        var execExits = execs.Where(e => e.ExitOwed).OrderBy(e => e.ExecId, StringComparer.Ordinal)
-            .Select(e => (Record: e, Written: Offer(new Exits.Exited(
-                ExitWitness.Unsure(from, e, 0, UnknownExitStatus, DateTimeOffset.UtcNow), WantAck: true))))
+        var execExits = owedExecs.OrderBy(e => e.Record.ExecId, StringComparer.Ordinal)
+            .Select(e => (e.Record, Written: Offer(new Exits.Exited(
+                ExitWitness.Unsure(from, e.Record, e.Pid, UnknownExitStatus, DateTimeOffset.UtcNow), WantAck: true))))
             .ToList();
         var exitWritten = exit.ExitPublished ? null : Offer(new Exits.Exited(exit, WantAck: true));
         var deleteWritten = Offer(new Exits.Deleted(exit, WantAck: true));
@@ -112,6 +113,39 @@ public static class DeadShimCleanup
         services.ShimLog.LogWarning("{Id}: the event bus did not confirm the owed exits within {Timeout}; what it has not " +
             "confirmed stays owed and the next start settles it", task.ContainerId, timeout);
         return false;
+    }
+
+    /// <summary>
+    /// The execs whose exit is owed, with the pid to report (0: the record's): each that ran by its record, and each whose
+    /// record never learnt it started — the shim died, or we did, between its Start and the reply — while the bus holds
+    /// its <c>/tasks/exec-started</c> (the shim's own) and no exit: that exec ran, and its run must end too.
+    /// </summary>
+    private static async Task<IReadOnlyList<(ProcessRecord Record, uint Pid)>> OwedExecsAsync(ShimServices services,
+        IEnumerable<ProcessRecord> execs, TimeSpan timeout)
+    {
+        var owed = new List<(ProcessRecord, uint)>();
+        foreach (var exec in execs.Where(e => !e.ExitPublished))
+        {
+            if (exec.HasRun)
+            {
+                owed.Add((exec, 0));
+                continue;
+            }
+            var key = new Events.RunKey(exec.Namespace, exec.ContainerId, exec.ExecId);
+            try
+            {
+                var info = await services.EventBus.Ask<Events.EventBusProtocol.RunInfo>(new Events.EventBusProtocol.GetRun(key), timeout)
+                    .ConfigureAwait(false);
+                if (info.Run is { Started: true, Exited: false } run) owed.Add((exec, run.Pid));
+            }
+            catch (Exception e) when (e is AskTimeoutException or UnavailableException)
+            {
+                // The bus cannot say: as the record has no run, nothing is offered for it.
+                services.ShimLog.LogWarning("{Id}/{Exec}: the event bus did not say whether the exec started ({Error})",
+                    exec.ContainerId, exec.ExecId, e.Message);
+            }
+        }
+        return owed;
     }
 
     /// <summary>

@@ -91,12 +91,22 @@ public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistent
         _waiting = decision.Reply is null ? null : sender;
         PersistAll(decision.Events, e =>
         {
+            var before = State;
             State = State.Apply(e);
+            Written(e, before);
             if (LastSequenceNr % _snapshots.Every == 0) SaveSnapshot(State);
             if (--pending > 0) return;
             _waiting = null;
             if (decision.Reply is { } reply) sender.Tell(reply, Self);
         });
+    }
+
+    /// <summary>
+    /// Live only (not on recovery): <paramref name="evt"/> is written and applied; <paramref name="before"/> is the state
+    /// it was applied to. For telling others what became durable.
+    /// </summary>
+    protected virtual void Written(TEvent evt, TState before)
+    {
     }
 
     /// <summary>The events were not stored (they were written as one batch, so none of them was): the state stays.</summary>

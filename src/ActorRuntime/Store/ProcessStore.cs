@@ -43,15 +43,26 @@ public static class ProcessStoreProtocol
 /// <summary>
 /// Durable record of the tasks of one namespace (bundle, stdio, pid, status, exit status and time), so a runtime
 /// restarted after SIGKILL knows which exits are still owed even when a bundle or shim is gone.
+/// <para>Once a record is forgotten (durably), its run is released on the <paramref name="eventBus"/>: nothing of it will
+/// be offered again, so the bus, which keeps every finished run until then, may forget it after its retention. Until the
+/// release the bus drops any copy a restart offers again, however late (see <see cref="Events.RunState.ReleasedAt"/>).</para>
 /// </summary>
-public sealed class ProcessStore(string ns) : DurableActor<ProcessStoreState, ProcessStoreProtocol.IProcessStoreCommand, ProcessStoreEvent>(
+public sealed class ProcessStore(string ns, IActorRef? eventBus = null)
+    : DurableActor<ProcessStoreState, ProcessStoreProtocol.IProcessStoreCommand, ProcessStoreEvent>(
     // "tasks-" is what existing databases hold this namespace's journal under: changing it loses every recorded task.
     "tasks-" + ns,
     ProcessStoreState.Empty,
     // Every state change of every process is an event, so the journal is trimmed behind each snapshot.
     new SnapshotPolicy(Every: 200, DeleteCoveredEvents: true))
 {
-    public static Props Props(string ns) => Akka.Actor.Props.Create(() => new ProcessStore(ns));
+    public static Props Props(string ns, IActorRef? eventBus = null) => Akka.Actor.Props.Create(() => new ProcessStore(ns, eventBus));
 
     protected override Decision<ProcessStoreEvent> Decide(ProcessStoreProtocol.IProcessStoreCommand command) => State.Decide(command);
+
+    protected override void Written(ProcessStoreEvent evt, ProcessStoreState before)
+    {
+        if (eventBus is null) return;
+        var released = before.Forgotten(evt);
+        if (released.Count > 0) eventBus.Tell(new Events.EventBusProtocol.Release(released), ActorRefs.NoSender);
+    }
 }

@@ -62,6 +62,16 @@ public sealed record ProcessStoreState(ImmutableDictionary<(string ContainerId, 
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "not a process store event"),
     };
 
+    /// <summary>The runs whose records <paramref name="evt"/> forgets (applied to this state).</summary>
+    public IReadOnlyList<Events.RunRelease> Forgotten(ProcessStoreEvent evt) => evt switch
+    {
+        ProcessStoreEvent.TaskForgotten f => Tasks.Where(kv => kv.Key.ContainerId == f.ContainerId).Select(kv => Release(kv.Value)).ToList(),
+        ProcessStoreEvent.ExecForgotten f when Tasks.TryGetValue((f.ContainerId, f.ExecId), out var exec) => [Release(exec)],
+        _ => [],
+    };
+
+    private static Events.RunRelease Release(ProcessRecord r) => new(new Events.RunKey(r.Namespace, r.ContainerId, r.ExecId), r.Pid);
+
     /// <summary>The stored record of <paramref name="run"/>'s process if it is still that run (a new run has another pid).</summary>
     private ProcessRecord? Stored(ProcessRecord run) =>
         Tasks.GetValueOrDefault((run.ContainerId, run.ExecId)) is { } stored && stored.Pid == run.Pid ? stored : null;

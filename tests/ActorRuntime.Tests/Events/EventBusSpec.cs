@@ -452,7 +452,7 @@ public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2
     [Fact]
     public async Task Replay_passes_over_forgotten_runs_in_the_journal_and_a_filter_still_applies()
     {
-        // Retention zero and a short prune interval: every finished run is forgotten (journaled) soon after its delete.
+        // Retention zero and a short prune interval: every finished run is forgotten (journaled) soon after its release.
         var bus = NewBus(new EventBusSettings
         {
             ReplayPageSize = 2,
@@ -464,6 +464,7 @@ public sealed class EventBusSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2
         {
             offsets.Add((await bus.Ask<Published>(new Publish(Ev(Topics.Create, $"c{i}", pid: 10u + (uint)i), WantAck: true), Timeout)).Event.Offset);
             offsets.Add((await bus.Ask<Published>(new Publish(Ev(Topics.Delete, $"c{i}", pid: 10u + (uint)i), WantAck: true), Timeout)).Event.Offset);
+            bus.Tell(new Release([new RunRelease(new RunKey("moby", $"c{i}", ""), 10u + (uint)i)]));
             await AwaitAssertAsync(async () => Assert.Equal(0, (await StatsAsync(bus)).TrackedRuns), Timeout);
         }
         Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), offsets);

@@ -220,23 +220,71 @@ public sealed class EventBusStateSpec
         Assert.Equal(state.Runs.OrderBy(kv => kv.Key.ToString()), replayed.Runs.OrderBy(kv => kv.Key.ToString()));
     }
 
+    private static RunRelease Released(string container = "c1", string exec = "", uint pid = 0) =>
+        new(new RunKey("moby", container, exec), pid);
+
+    private static EventBusState Release(EventBusState state, DateTimeOffset at, params RunRelease[] releases) =>
+        state.DecideRelease(releases, at) is { } released ? state.Apply(released) : state;
+
     [Fact]
-    public void Finished_runs_are_forgotten_after_the_retention_and_then_a_late_duplicate_is_delivered_again()
+    public void A_finished_run_is_kept_until_released_and_forgotten_the_retention_after_that()
     {
         var retention = new RunRetention(TimeSpan.FromMinutes(10));
         var (state, _) = Run(
             Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10),
             Ev(Topics.Create, container: "c2", pid: 11));
 
-        Assert.Null(state.DecidePrune(T0.AddMinutes(9), retention));
-        var forgotten = state.DecidePrune(T0.AddMinutes(10), retention)!;
+        // Finished long ago but not released: its owner may still offer its exit and delete again after a restart.
+        Assert.Null(state.DecidePrune(T0.AddDays(6), retention));
+        Assert.IsType<EventDropped>(state.Decide(Ev(Topics.Delete, pid: 10, status: 255), T0.AddDays(6)));
+
+        state = Release(state, T0.AddDays(6), Released(pid: 10));
+        Assert.Null(state.DecidePrune(T0.AddDays(6).AddMinutes(9), retention));
+        var forgotten = state.DecidePrune(T0.AddDays(6).AddMinutes(10), retention)!;
         Assert.Equal([new RunKey("moby", "c1", "")], forgotten.Keys);
         state = state.Apply(forgotten);
         Assert.Single(state.Runs); // c2 is still running: never forgotten by age
 
         // The documented trade-off: past the retention a very late duplicate looks like a new (implicit) run.
-        var late = state.Decide(Ev(Topics.Exit, pid: 10), T0.AddMinutes(11));
+        var late = state.Decide(Ev(Topics.Exit, pid: 10), T0.AddDays(7));
         Assert.IsType<EventDelivered>(late);
+    }
+
+    [Fact]
+    public void A_finished_run_nobody_releases_is_forgotten_after_the_hold()
+    {
+        var retention = new RunRetention(TimeSpan.FromMinutes(10), HoldUnreleasedFor: TimeSpan.FromHours(1));
+        var (state, _) = Run(Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
+
+        Assert.Null(state.DecidePrune(T0.AddMinutes(59), retention));
+        Assert.Equal([new RunKey("moby", "c1", "")], state.DecidePrune(T0.AddHours(1), retention)!.Keys);
+    }
+
+    [Fact]
+    public void A_release_names_one_run_by_pid_and_a_released_run_is_not_released_again()
+    {
+        var (state, _) = Run(Ev(Topics.Create, pid: 10), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
+
+        Assert.Null(state.DecideRelease([Released(pid: 99), Released(container: "c9")], T0));
+        var released = state.DecideRelease([Released(pid: 10), Released(pid: 0)], T0.AddSeconds(5))!;
+        Assert.Equal([(new RunKey("moby", "c1", ""), state.RunOf(new RunKey("moby", "c1", ""))!.RunId)], released.Runs);
+        state = state.Apply(released);
+        Assert.Equal(T0.AddSeconds(5), state.RunOf(new RunKey("moby", "c1", ""))!.ReleasedAt);
+        Assert.Null(state.DecideRelease([Released(pid: 10)], T0.AddSeconds(6)));
+    }
+
+    [Fact]
+    public void A_delete_after_the_exit_repeats_the_exits_figures_whoever_offers_it()
+    {
+        var exitedAt = T0.AddSeconds(3);
+        var (_, ds) = Run(
+            Ev(Topics.Create, pid: 10),
+            Ev(Topics.Exit, pid: 10, status: 137) with { ExitedAt = exitedAt },
+            // Dead-shim cleanup after a restart cannot know the status: 255, pid unknown, now.
+            Ev(Topics.Delete, status: 255) with { ExitedAt = T0.AddMinutes(5) });
+
+        var delete = Delivered(ds).Single(e => e.Topic == Topics.Delete);
+        Assert.Equal((10u, 137u, (DateTimeOffset?)exitedAt), (delete.Pid, delete.ExitStatus, delete.ExitedAt));
     }
 
     [Fact]
@@ -248,7 +296,9 @@ public sealed class EventBusStateSpec
             Ev(Topics.ExecAdded, exec: "done"), Ev(Topics.Exit, exec: "done", pid: 30),
             Ev(Topics.ExecAdded, exec: "lost"), Ev(Topics.ExecStarted, exec: "lost", pid: 31),
             Ev(Topics.ExecAdded, exec: "running"));
+        state = Release(state, T0, Released(exec: "done"));
         (state, _) = Run(state, T0.AddSeconds(30), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
+        state = Release(state, T0.AddSeconds(30), Released());
 
         var forgotten = state.DecidePrune(T0.AddMinutes(1), retention)!;
         // "done" exited at T0; "lost" and "running" lost their init (deleted) and were last seen at T0; init was deleted at T0+30s.

@@ -118,15 +118,16 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
     [Fact]
     public void The_runtime_reads_every_manifest_it_ever_wrote_and_binds_every_type_it_writes()
     {
-        // event-bus-snapshot-v1 is read only (upcast); v2 is what the bus writes since offsets are its own. Likewise the
-        // process store's v1 records and snapshots; v2 records whether a run's exit is published.
+        // event-bus-snapshot-v1 and v2, event-delivered-v1 are read only (upcast); v3 and v2 keep a run's release and exit
+        // figures. Likewise the process store's v1 records and snapshots; v2 records whether a run's exit is published.
         Assert.Equal(
         [
             "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
-            "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-delivered-v1", "exec-forgotten-v1", "runs-forgotten-v1", "task-event-v1",
+            "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-bus-snapshot-v3", "event-delivered-v1", "event-delivered-v2",
+            "exec-forgotten-v1", "runs-forgotten-v1", "runs-released-v1", "task-event-v1",
             "task-forgotten-v1", "task-recorded-v1", "task-recorded-v2", "task-registry-snapshot-v1", "task-registry-snapshot-v2",
         ], RuntimeFormats.All.Manifests);
-        Assert.Equal(13, RuntimeFormats.All.WrittenTypes.Count());
+        Assert.Equal(14, RuntimeFormats.All.WrittenTypes.Count());
         foreach (var type in RuntimeFormats.All.WrittenTypes)
         {
             var bound = Sys.Serialization.FindSerializerForType(type);

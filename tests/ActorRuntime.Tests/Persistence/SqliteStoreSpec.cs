@@ -35,14 +35,14 @@ public sealed class SqliteStoreSpec : IDisposable
                 rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
         }
         Assert.Equal(3, rows.Count);
-        Assert.All(rows, r => Assert.Equal(("event-bus", "event-delivered-v1", (long)RuntimeSerializer.Id), r));
+        Assert.All(rows, r => Assert.Equal(("event-bus", "event-delivered-v2", (long)RuntimeSerializer.Id), r));
 
         await using (var cmd = connection.CreateCommand())
         {
             cmd.CommandText = "SELECT manifest, serializer_id FROM snapshot";
             await using var reader = await cmd.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync(), "no snapshot row");
-            Assert.Equal(("event-bus-snapshot-v2", (long)RuntimeSerializer.Id), (reader.GetString(0), reader.GetInt64(1)));
+            Assert.Equal(("event-bus-snapshot-v3", (long)RuntimeSerializer.Id), (reader.GetString(0), reader.GetInt64(1)));
         }
 
         await using (var cmd = connection.CreateCommand())

@@ -127,9 +127,12 @@ public sealed class FormatV1Spec : Akka.TestKit.Xunit2.TestKit
             (snapshot.LastOffset, snapshot.LastRunId, snapshot.DroppedDuplicates, snapshot.DroppedStale));
         (RunKey, RunState)[] runs =
         [
-            (Key("c-gone"), new RunState(1, 200, 0, true, true, true, true, At("2026-11-27T13:08:10.9227971+00:00"), At("2026-11-27T13:08:10.9227971+00:00"), [])),
+            // v1 forgot a finished run after the retention: it reads as released when it finished.
+            (Key("c-gone"), new RunState(1, 200, 0, true, true, true, true, At("2026-11-27T13:08:10.9227971+00:00"), At("2026-11-27T13:08:10.9227971+00:00"), [],
+                ReleasedAt: At("2026-11-27T13:08:10.9227971+00:00"))),
             (Key("c-keep"), new RunState(3, 300, 0, true, true, true, false, At("2026-11-27T13:08:11.8312638+00:00"), null, [299])),
-            (Key("c-keep", "e1"), new RunState(4, 310, 3, true, true, true, false, At("2026-11-27T13:08:11.7139426+00:00"), At("2026-11-27T13:08:11.7139426+00:00"), [])),
+            (Key("c-keep", "e1"), new RunState(4, 310, 3, true, true, true, false, At("2026-11-27T13:08:11.7139426+00:00"), At("2026-11-27T13:08:11.7139426+00:00"), [],
+                ReleasedAt: At("2026-11-27T13:08:11.7139426+00:00"))),
             (Key("c-keep", "e2"), new RunState(5, 320, 3, true, false, false, false, At("2026-11-27T13:08:11.941797+00:00"), null, [])),
         ];
         Assert.Equal(runs.Select(Comparable), snapshot.Runs.Select(r => Comparable((r.Key, r.Run))));

@@ -56,3 +56,41 @@ public sealed record EventBusSnapshotV2(
     IReadOnlyList<RunEntryV1> Runs,
     long DroppedDuplicates,
     long DroppedStale);
+
+/// <summary>
+/// v2 adds what the bus keeps for exactly-once across restarts: <paramref name="ReleasedAt"/> (the owner forgot the run's
+/// record) and the figures of the run's exit (<paramref name="ExitStatus"/>, <paramref name="ExitedAt"/>), which its
+/// delete repeats. A v1 run reads as released when it finished (v1 forgot it after the retention) and with no figures.
+/// </summary>
+public sealed record RunStateV2(
+    long RunId,
+    uint Pid,
+    long InitRunId,
+    bool Created,
+    bool Started,
+    bool Exited,
+    bool Deleted,
+    DateTimeOffset LastSeen,
+    DateTimeOffset? FinishedAt,
+    IReadOnlyList<uint> RetiredPids,
+    DateTimeOffset? ReleasedAt,
+    uint? ExitStatus,
+    DateTimeOffset? ExitedAt);
+
+/// <summary>"event-delivered-v2": as v1, with the run as <see cref="RunStateV2"/>.</summary>
+public sealed record EventDeliveredV2(RunKeyV1? Key, RunStateV2? Run, TaskEventV1 Event);
+
+public sealed record RunEntryV2(RunKeyV1 Key, RunStateV2 Run);
+
+/// <summary>"event-bus-snapshot-v3": as v2, with runs as <see cref="RunStateV2"/>.</summary>
+public sealed record EventBusSnapshotV3(
+    long LastOffset,
+    long LastRunId,
+    IReadOnlyList<RunEntryV2> Runs,
+    long DroppedDuplicates,
+    long DroppedStale);
+
+public sealed record RunReleasedV1(RunKeyV1 Key, long RunId);
+
+/// <summary>"runs-released-v1": the owner released these runs at <paramref name="At"/>.</summary>
+public sealed record RunsReleasedV1(IReadOnlyList<RunReleasedV1> Runs, DateTimeOffset At);

@@ -51,17 +51,25 @@ public static class RuntimeFormats
 
         // EventBus (persistence id "event-bus")
         PersistedFormat.Current<TaskEvent, TaskEventV1>("task-event-v1", ToContract, ToDomain),
-        PersistedFormat.Current<EventDelivered, EventDeliveredV1>("event-delivered-v1",
-            d => new(ToContractOrNull(d.Key), ToContractOrNull(d.Run), ToContract(d.Event)),
-            c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), ToDomainOrNull(c.Run))),
+        PersistedFormat.Legacy<EventDeliveredV1, EventDelivered>("event-delivered-v1",
+            c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), c.Run is null ? null : ToDomain(c.Run))),
+        PersistedFormat.Current<EventDelivered, EventDeliveredV2>("event-delivered-v2",
+            d => new(ToContractOrNull(d.Key), d.Run is null ? null : ToContract(d.Run), ToContract(d.Event)),
+            c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), c.Run is null ? null : ToDomain(c.Run))),
         PersistedFormat.Current<RunsForgotten, RunsForgottenV1>("runs-forgotten-v1",
             f => new(f.Keys.Select(ToContract).ToList()), c => new(c.Keys.Select(ToDomain).ToList())),
+        PersistedFormat.Current<RunsReleased, RunsReleasedV1>("runs-released-v1",
+            r => new(r.Runs.Select(x => new RunReleasedV1(ToContract(x.Key), x.RunId)).ToList(), r.At),
+            c => new(c.Runs.Select(x => (ToDomain(x.Key), x.RunId)).ToList(), c.At)),
         PersistedFormat.Legacy<EventBusSnapshotV1, EventBusSnapshot>("event-bus-snapshot-v1",
             c => new(c.LastOffset, c.LastRunId, ToDomain(c.Runs), c.DroppedDuplicates, c.DroppedStale)),
-        PersistedFormat.Current<EventBusSnapshot, EventBusSnapshotV2>("event-bus-snapshot-v2",
-            s => new(s.LastOffset, s.LastRunId, s.Runs.Select(r => new RunEntryV1(ToContract(r.Key), ToContract(r.Run))).ToList(),
-                s.DroppedDuplicates, s.DroppedStale),
+        PersistedFormat.Legacy<EventBusSnapshotV2, EventBusSnapshot>("event-bus-snapshot-v2",
             c => new(c.LastOffset, c.LastRunId, ToDomain(c.Runs), c.DroppedDuplicates, c.DroppedStale)),
+        PersistedFormat.Current<EventBusSnapshot, EventBusSnapshotV3>("event-bus-snapshot-v3",
+            s => new(s.LastOffset, s.LastRunId, s.Runs.Select(r => new RunEntryV2(ToContract(r.Key), ToContract(r.Run))).ToList(),
+                s.DroppedDuplicates, s.DroppedStale),
+            c => new(c.LastOffset, c.LastRunId, c.Runs.Select(r => new EventBusSnapshot.RunEntry(ToDomain(r.Key), ToDomain(r.Run))).ToList(),
+                c.DroppedDuplicates, c.DroppedStale)),
     ]);
 
     private static IReadOnlyList<EventBusSnapshot.RunEntry> ToDomain(IReadOnlyList<RunEntryV1> runs) =>
@@ -107,17 +115,20 @@ public static class RuntimeFormats
 
     private static RunKey ToDomain(RunKeyV1 c) => new(c.Namespace, c.ContainerId, c.ExecId);
 
-    private static RunStateV1 ToContract(RunState r) =>
-        new(r.RunId, r.Pid, r.InitRunId, r.Created, r.Started, r.Exited, r.Deleted, r.LastSeen, r.FinishedAt, r.RetiredPids);
+    private static RunStateV2 ToContract(RunState r) => new(r.RunId, r.Pid, r.InitRunId, r.Created, r.Started, r.Exited, r.Deleted,
+        r.LastSeen, r.FinishedAt, r.RetiredPids, r.ReleasedAt, r.ExitStatus, r.ExitedAt);
 
+    private static RunState ToDomain(RunStateV2 c) => new(
+        c.RunId, c.Pid, c.InitRunId, c.Created, c.Started, c.Exited, c.Deleted, c.LastSeen, c.FinishedAt, c.RetiredPids.ToImmutableList(),
+        c.ReleasedAt, c.ExitStatus, c.ExitedAt);
+
+    // v1 forgot a finished run after the retention, as if released when it finished; it kept no exit figures.
     private static RunState ToDomain(RunStateV1 c) => new(
-        c.RunId, c.Pid, c.InitRunId, c.Created, c.Started, c.Exited, c.Deleted, c.LastSeen, c.FinishedAt, c.RetiredPids.ToImmutableList());
+        c.RunId, c.Pid, c.InitRunId, c.Created, c.Started, c.Exited, c.Deleted, c.LastSeen, c.FinishedAt, c.RetiredPids.ToImmutableList(),
+        ReleasedAt: c.FinishedAt);
 
     private static RunKeyV1? ToContractOrNull(RunKey? k) => k is null ? null : ToContract(k);
 
     private static RunKey? ToDomainOrNull(RunKeyV1? c) => c is null ? null : ToDomain(c);
 
-    private static RunStateV1? ToContractOrNull(RunState? r) => r is null ? null : ToContract(r);
-
-    private static RunState? ToDomainOrNull(RunStateV1? c) => c is null ? null : ToDomain(c);
 }

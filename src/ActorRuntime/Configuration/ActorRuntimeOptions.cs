@@ -27,9 +27,10 @@ public sealed class ActorRuntimeOptions
     public TimeSpan? StateTimeout { get; set; }
 
     /// <summary>
-    /// How long the event bus remembers a finished run to drop late copies of its exit and delete
-    /// (actor-runtime.event-bus.retain-finished-runs-for; pruned at least this often). Exactly-once does not depend on it:
-    /// the process records say whether an exit was published. Crash and soak tests shorten it so restarts outlive it.
+    /// How long the event bus remembers a finished run, once its process record is forgotten, to drop late copies of its
+    /// exit and delete (actor-runtime.event-bus.retain-finished-runs-for; pruned at least this often). Exactly-once does
+    /// not depend on it: the bus keeps every run until its record is forgotten, and the records say whether an exit was
+    /// published. Crash and soak tests shorten it so restarts outlive it.
     /// </summary>
     public TimeSpan? EventRetention { get; set; }
 

@@ -42,7 +42,8 @@ public sealed record EventBusSettings
             BackendCallbackTimeout = timeout > TimeSpan.Zero ? timeout : null,
             Retention = new RunRetention(
                 c.GetTimeSpan("retain-finished-runs-for", TimeSpan.FromMinutes(10)),
-                c.GetInt("max-tracked-runs", 100_000)),
+                c.GetInt("max-tracked-runs", 100_000),
+                HoldUnreleasedFor: c.GetTimeSpan("hold-unreleased-runs-for", TimeSpan.FromDays(7))),
             PruneInterval = c.GetTimeSpan("prune-interval", TimeSpan.FromSeconds(30)),
             PersistenceId = c.GetString("persistence-id", "event-bus"),
             SnapshotEvery = c.GetInt("snapshot-every", 500),

@@ -1,5 +1,6 @@
 using ActorRuntime.Diagnostics;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
 using Akka.Event;
@@ -154,7 +155,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     private void Running()
     {
         Receive<TaskActor.CreateFailed>(f => TearDown(ShutDownAsync, f.Failure, f.ReplyTo));
-        Receive<TaskActor.TaskDeleted>(d => TearDown(ShutDownAsync, d.Result, d.ReplyTo));
+        Receive<TaskActor.TaskDeleted>(d => TearDown(() => DeletedAsync(d.Forget), d.Result, d.ReplyTo));
         Receive<ConnectionLost>(lost =>
         {
             _log.Warning("shim connection for {0} lost: {1}", _containerId, lost.Error?.Message ?? "closed");
@@ -178,7 +179,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     private void Lost()
     {
         Receive<TaskActor.CreateFailed>(f => TearDown(ShutDownAsync, f.Failure, f.ReplyTo));
-        Receive<TaskActor.TaskDeleted>(d => TearDown(ShutDownAsync, d.Result, d.ReplyTo));
+        Receive<TaskActor.TaskDeleted>(d => TearDown(() => DeletedAsync(d.Forget), d.Result, d.ReplyTo));
         Receive<Terminated>(t => t.ActorRef.Equals(_task), _ =>
         {
             // Routing ends before this actor does, so nothing is forwarded to it once stopped (a caller left waiting);
@@ -282,6 +283,32 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             logPipe.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The teardown of a deleted task: its record forgotten (when its events are written) while the shim shuts down, so
+    /// the caller hears of the delete only once nothing of it is owed or left. A record the store does not forget in time
+    /// stays: the next start settles it, and the bus, which keeps the run until then, drops what it offers again.
+    /// </summary>
+    private Task DeletedAsync(bool forget)
+    {
+        var shutdown = ShutDownAsync();
+        return forget ? Task.WhenAll(ForgetRecordAsync(), shutdown) : shutdown;
+    }
+
+    private async Task ForgetRecordAsync()
+    {
+        try
+        {
+            await _services.Processes.Ask<ProcessStoreProtocol.Forgotten>(
+                new ProcessStoreProtocol.Forget(_settings.Namespace, _containerId, WantAck: true), _settings.Runtime.CleanupTimeout)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _log.Warning("{0}: the process store did not forget the deleted task's record ({1}); the next start settles it",
+                _containerId, e.Message);
         }
     }
 

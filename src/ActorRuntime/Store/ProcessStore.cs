@@ -16,8 +16,13 @@ public static class ProcessStoreProtocol
 
     public sealed record Recorded(string ContainerId, string ExecId);
 
-    /// <summary>The task was deleted: nothing more is owed for it or its execs.</summary>
-    public sealed record Forget(string Namespace, string ContainerId) : IProcessStoreCommand;
+    /// <summary>
+    /// The task was deleted: nothing more is owed for it or its execs. With <paramref name="WantAck"/> the sender gets
+    /// <see cref="Forgotten"/> once that is durable (at once when there was nothing to forget).
+    /// </summary>
+    public sealed record Forget(string Namespace, string ContainerId, bool WantAck = false) : IProcessStoreCommand;
+
+    public sealed record Forgotten(string ContainerId);
 
     /// <summary>The exec was deleted.</summary>
     public sealed record ForgetExec(string Namespace, string ContainerId, string ExecId) : IProcessStoreCommand;

@@ -40,7 +40,8 @@ public sealed record ProcessStoreState(ImmutableDictionary<(string ContainerId, 
             ProcessDecision.Respond(AckOf(r)),
         Record r => ProcessDecision.Persist(new ProcessStoreEvent.ProcessRecorded(r.Task), AckOf(r)),
         Forget f when Tasks.Keys.Any(k => k.ContainerId == f.ContainerId) =>
-            ProcessDecision.Persist(new ProcessStoreEvent.TaskForgotten(f.Namespace, f.ContainerId)),
+            ProcessDecision.Persist(new ProcessStoreEvent.TaskForgotten(f.Namespace, f.ContainerId), AckOf(f)),
+        Forget f => ProcessDecision.Respond(AckOf(f)),
         ForgetExec f when Tasks.ContainsKey((f.ContainerId, f.ExecId)) =>
             ProcessDecision.Persist(new ProcessStoreEvent.ExecForgotten(f.Namespace, f.ContainerId, f.ExecId)),
         ExitPublished p when Stored(p.Process) is { ExitPublished: false } stored =>
@@ -49,7 +50,7 @@ public sealed record ProcessStoreState(ImmutableDictionary<(string ContainerId, 
             ProcessDecision.Persist(new ProcessStoreEvent.TaskForgotten(task.Namespace, task.ContainerId)),
         ForgetRun f when Stored(f.Process) is { } exec =>
             ProcessDecision.Persist(new ProcessStoreEvent.ExecForgotten(exec.Namespace, exec.ContainerId, exec.ExecId)),
-        Forget or ForgetExec or ExitPublished or ForgetRun => ProcessDecision.None,
+        ForgetExec or ExitPublished or ForgetRun => ProcessDecision.None,
         GetAll => ProcessDecision.Respond(new All(Tasks.Values.ToList())),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a process store command"),
     };
@@ -77,4 +78,6 @@ public sealed record ProcessStoreState(ImmutableDictionary<(string ContainerId, 
         Tasks.GetValueOrDefault((run.ContainerId, run.ExecId)) is { } stored && stored.Pid == run.Pid ? stored : null;
 
     private static Recorded? AckOf(Record r) => r.WantAck ? new Recorded(r.Task.ContainerId, r.Task.ExecId) : null;
+
+    private static Forgotten? AckOf(Forget f) => f.WantAck ? new Forgotten(f.ContainerId) : null;
 }

@@ -24,7 +24,8 @@ internal sealed class TaskActor : ProcessActorBase
     /// finishes the teardown and answers <paramref name="Result"/> (the <see cref="TaskProtocol.Exited"/>, or a
     /// <see cref="TaskProtocol.Failed"/> when the bus did not confirm the events).
     /// </summary>
-    public sealed record TaskDeleted(object Result, IActorRef ReplyTo);
+    /// <summary>The task is deleted; <paramref name="Forget"/>: its events are written, so its record is to be forgotten.</summary>
+    public sealed record TaskDeleted(object Result, IActorRef ReplyTo, bool Forget);
 
     /// <summary>Told to the parent shim actor when the shim refused Create; the parent tears the shim down and answers.</summary>
     public sealed record CreateFailed(TaskProtocol.Failed Failure, IActorRef ReplyTo);
@@ -137,13 +138,10 @@ internal sealed class TaskActor : ProcessActorBase
             var durable = await EnterDurablyAsync(new Exits.Deleted(ExitWitness.Deleted(record, deleted), WantAck: true))
                 .ConfigureAwait(false);
             FailPoints.Hit(FailPoint.DeleteAfterExitWritten);
-            // No reply here: the shim actor answers once the shim and bundle are gone. Unconfirmed, the record stays
-            // (the next start settles it) and the caller is told so.
+            // No reply here: the shim actor answers once the record is forgotten and the shim and bundle are gone.
+            // Unconfirmed, the record stays (the next start settles it) and the caller is told so.
             return new Outcome(r => r, null, requester =>
-            {
-                if (durable) Processes.Tell(new ProcessStoreProtocol.Forget(record.Namespace, record.ContainerId));
-                Context.Parent.Tell(new TaskDeleted(durable ? deleted : NotDurable(""), requester));
-            });
+                Context.Parent.Tell(new TaskDeleted(durable ? deleted : NotDurable(""), requester, Forget: durable)));
         }));
         Receive<TaskProtocol.Exec>(e =>
         {

@@ -7,15 +7,17 @@ using Xunit.Abstractions;
 namespace ActorRuntime.Tests.Runtime;
 
 /// <summary>
-/// Whether an exit was published is known from the process record, not from the bus's memory: the bus here forgets a
-/// finished run within a fraction of a second, and a restart after that publishes no exit a second time — of an exec
-/// that exited and was not deleted, nor of a record whose dead-shim cleanup the bus confirmed only after the cleanup
-/// had given up waiting. Deliveries are counted as the subscriber received them, across both runtime generations.
+/// Whether an exit was published is known from the process record, not only from the bus's memory: the bus here forgets
+/// a finished run within a fraction of a second even while its record lives (as it would a week later, or after a
+/// release lost in a crash), and a restart after that publishes no exit a second time — of an exec that exited and was
+/// not deleted, nor of a record whose dead-shim cleanup the bus confirmed only after the cleanup had given up waiting.
+/// Deliveries are counted as the subscriber received them, across both runtime generations.
 /// </summary>
 public sealed class ExitPublishedSpec(ITestOutputHelper output) : RuntimeSpecBase(output, GatedJournal.Hocon + """
 
     actor-runtime.event-bus {
       retain-finished-runs-for = 100ms
+      hold-unreleased-runs-for = 100ms
       prune-interval = 50ms
     }
     """)

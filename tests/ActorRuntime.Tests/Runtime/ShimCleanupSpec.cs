@@ -163,6 +163,32 @@ public sealed class ShimCleanupSpec(ITestOutputHelper output) : RuntimeSpecBase(
     }
 
     [Fact]
+    public async Task An_exec_whose_start_the_bus_saw_but_whose_reply_died_with_the_shim_is_owed_its_exit()
+    {
+        const string process = """{"args":["sh"],"cwd":"/"}""";
+        await RunAsync("c1");
+        await Runtime.ExecAsync("c1", "started", process);
+        await Runtime.ExecAsync("c1", "never", process);
+        // The shim starts the exec and forwards its exec-started, then dies before its reply: our record never learns
+        // the pid. The other exec was never started at all.
+        Launcher["c1"].Inject(Methods.Start, new ShimFault.Hang());
+        var starting = Runtime.StartExecAsync("c1", "started");
+        await Bus.Ask<EventBusProtocol.Published>(new EventBusProtocol.Publish(
+            new TaskEvent(Settings.Namespace, Topics.ExecStarted, "c1", "started", 4242, 0, null, DateTimeOffset.UtcNow), WantAck: true), Bound);
+        await Launcher["c1"].KillAsync();
+        await Assert.ThrowsAnyAsync<TtrpcException>(() => starting.WaitAsync(Bound));
+        Assert.True((await ExpectCleanedAsync("c1")).Published);
+
+        await QuietAsync();
+        var exit = Assert.Single(EventsOf("c1", Topics.Exit, "started"));
+        Assert.Equal((4242u, DeadShimCleanup.UnknownExitStatus), (exit.Pid, exit.ExitStatus));
+        Assert.Empty(EventsOf("c1", Topics.Exit, "never"));
+        Assert.Single(EventsOf("c1", Topics.Exit));
+        Assert.Single(EventsOf("c1", Topics.Delete));
+        Assert.Empty(await RecordsAsync());
+    }
+
+    [Fact]
     public async Task Records_settled_after_a_restart_owe_each_started_exec_its_exit_and_the_init_its_exit_and_delete()
     {
         const string process = """{"args":["sh"],"cwd":"/"}""";

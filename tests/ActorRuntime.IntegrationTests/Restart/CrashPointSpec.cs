@@ -28,13 +28,30 @@ public sealed class CrashPointSpec(ITestOutputHelper output)
 
     public static TheoryData<string> OnePerOperation => new(Walked);
 
+    /// <summary>Where the bus has written a run's delete while the record still says it is owed.</summary>
+    public static TheoryData<string> DeleteWrittenRecordKept => new(FailPoint.DeleteAfterExitWritten, FailPoint.CleanupAfterExitsWritten);
+
     [Theory(Timeout = 120_000)]
     [MemberData(nameof(OnePerOperation))]
-    public async Task A_runtime_killed_at_a_crash_point_still_publishes_each_exit_and_delete_once_with_the_right_status_and_leaks_nothing(
-        string failPoint)
+    public Task A_runtime_killed_at_a_crash_point_still_publishes_each_exit_and_delete_once_with_the_right_status_and_leaks_nothing(
+        string failPoint) => WalkAsync(failPoint, retention: null);
+
+    /// <summary>
+    /// The bus's retention is 1 s, so every restart outlives it: what keeps the delete from being published twice is
+    /// that the bus keeps a run until its record is forgotten, not its memory of recent runs.
+    /// </summary>
+    [Theory(Timeout = 120_000)]
+    [MemberData(nameof(DeleteWrittenRecordKept))]
+    public Task A_restart_past_the_bus_s_retention_publishes_no_delete_twice(string failPoint) =>
+        WalkAsync(failPoint, TimeSpan.FromSeconds(1));
+
+    private async Task WalkAsync(string failPoint, TimeSpan? retention)
     {
         await using var env = new ShimTestEnvironment();
-        var place = new CrashPointPlace(env.Root, env.StateDirectory, env.RuncRoot, env.Namespace, ShimTestEnvironment.ImageDirectory);
+        var place = new CrashPointPlace(env.Root, env.StateDirectory, env.RuncRoot, env.Namespace, ShimTestEnvironment.ImageDirectory)
+        {
+            EventRetention = retention,
+        };
         env.TrackAddress(place.ShimAddress("box"));
         var log = new StringWriter();
         var outcome = await CrashPointRun.RunAsync(place, failPoint, log);

@@ -7,8 +7,9 @@ namespace ActorRuntime.IntegrationTests.Restart;
 
 /// <summary>
 /// Restart cycles against real actorruntime-host processes (<see cref="RestartCycles"/> drives them): in every cycle
-/// 20 busybox containers are put into mixed states (<see cref="ContainerKind"/>), the host is SIGKILLed, things happen
-/// while it is down, a new host generation reloads, and everything is stopped and deleted.
+/// 20 busybox containers are put into mixed states (<see cref="ContainerKind"/>), with execs, the host is SIGKILLed in
+/// the middle of exec kills and starts, things happen while it is down, a new host generation reloads, and everything
+/// is stopped and deleted. The bus forgets a released run after 1 s, so every restart outlives its retention.
 /// <para>Invariants: every process run's exit is published exactly once across all host generations, with the right
 /// status — in particular an exit published by generation N is never published again by N+1 (what fails without the
 /// EventBus's bookkeeping surviving a restart); every run is deleted exactly once, its delete after its exit and with
@@ -84,6 +85,16 @@ public sealed class RestartCycleSpec(ITestOutputHelper output)
         var problems = new List<string>();
         foreach (var c in containers)
         {
+            foreach (var execId in c.Execs.Keys)
+            {
+                var execExits = journal.Where(e => e.ContainerId == c.Id && e.ExecId == execId && e.Topic == Topics.Exit).ToList();
+                var started = execId != "late" || journal.Any(e => e.ContainerId == c.Id && e.ExecId == execId && e.Topic == Topics.ExecStarted);
+                if (execExits.Count > 1)
+                    problems.Add($"{c.Id}/{execId}: exit published {execExits.Count} times: {string.Join(" | ", execExits)}");
+                foreach (var exit in execExits.Where(e => !c.ExecStatuses(execId).Contains(e.ExitStatus)))
+                    problems.Add($"{c.Id}/{execId}: exit status {exit.ExitStatus}, expected {string.Join(" or ", c.ExecStatuses(execId))}");
+                if (final && started && execExits.Count == 0) problems.Add($"{c.Id}/{execId}: exit never published");
+            }
             var exits = journal.Where(e => e.ContainerId == c.Id && e.ExecId.Length == 0 && e.Topic == Topics.Exit).ToList();
             var deletes = journal.Where(e => e.ContainerId == c.Id && e.Topic == Topics.Delete).ToList();
             if (exits.Count > 1 && exits.Select(e => e.Generation).Distinct().Count() > 1)

@@ -68,6 +68,33 @@ public sealed class CycleContainer(int cycle, ContainerKind kind, int index)
         _ => ["sleep", "1000"],
     };
 
+    /// <summary>
+    /// Its execs: a running container has "done" (exits 7 and is waited for before the host is killed, deleted only after
+    /// the restart), "live" (<c>sleep</c>; an exec-kill is in flight when the host is killed: 137) and "late" (its start
+    /// is in flight when the host is killed; if it started it exits 9 on its own); a shim-killed one has "live", which
+    /// dies with its shim (137 or 255).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Execs { get; } = kind switch
+    {
+        ContainerKind.Running => new Dictionary<string, IReadOnlyList<string>>
+        {
+            ["done"] = ["sh", "-c", "exit 7"],
+            ["live"] = ["sleep", "1000"],
+            ["late"] = ["sh", "-c", "sleep 0.3; exit 9"],
+        },
+        ContainerKind.ShimKilled => new Dictionary<string, IReadOnlyList<string>> { ["live"] = ["sleep", "1000"] },
+        _ => new Dictionary<string, IReadOnlyList<string>>(),
+    };
+
+    /// <summary>The statuses an exec's run may end with; "late" may also never have started.</summary>
+    public IReadOnlySet<uint> ExecStatuses(string execId) => (Kind, execId) switch
+    {
+        (_, "done") => new HashSet<uint> { 7 },
+        (_, "late") => new HashSet<uint> { 9 },
+        (ContainerKind.ShimKilled, _) => new HashSet<uint> { 137, 255 },
+        _ => new HashSet<uint> { 137 },
+    };
+
     /// <summary>The metadata create returned: what every later generation must report until the container is deleted.</summary>
     public JsonObject? Created { get; internal set; }
 
@@ -156,6 +183,7 @@ public sealed class RestartCycles : IAsyncDisposable
             "--state-dir", env.StateDirectory,
             "--namespace", env.Namespace,
             "--runc-root", env.RuncRoot,
+            "--event-retention", "1000",
         ];
         if (database is not null) arguments.AddRange(["--db-provider", "postgresql", "--db-connection", database.ConnectionString]);
         var cycles = new RestartCycles(env, arguments, output, database);
@@ -200,9 +228,27 @@ public sealed class RestartCycles : IAsyncDisposable
             if ((await Host.StateAsync(c.Id))["status"]!.GetValue<string>() is var status and not "running")
                 throw new InvalidOperationException($"{c.Id} is {status} before the host is killed, not running");
         await Task.WhenAll(containers.Where(c => Of(c, ContainerKind.ExitDown)).Select(c => Host.StartTaskAsync(c.Id)));
+        await Task.WhenAll(containers.Where(c => c.Execs.Count > 0).Select(async c =>
+        {
+            foreach (var (execId, args) in c.Execs) await Host.ExecAsync(c.Id, execId, args);
+            await Host.StartExecAsync(c.Id, "live");
+            if (!c.Execs.ContainsKey("done")) return;
+            await Host.StartExecAsync(c.Id, "done");
+            await Host.WaitExecAsync(c.Id, "done", TimeSpan.FromSeconds(10));
+        }));
+        await EventuallyAsync(() => containers.Where(c => c.Execs.ContainsKey("done"))
+                .All(c => Journal().Any(e => e.ContainerId == c.Id && e.ExecId == "done" && e.Topic == Topics.Exit)),
+            $"cycle {cycle}: exits of the done execs in generation {Host.Generation}", EventTimeout, AllEvents);
 
-        // ---- SIGKILL the host (only the host); while down: kill some inits, kill some shims, let exit-down exit ----
+        // ---- SIGKILL the host (only the host) in the middle of exec kills and starts; while down: kill some inits,
+        // kill some shims, let exit-down exit ----
+        var interrupted = containers.Where(c => Of(c, ContainerKind.Running))
+            .SelectMany(c => new[] { Host.KillExecAsync(c.Id, "live", SigKill), Host.StartExecAsync(c.Id, "late") })
+            .Select(InterruptedAsync)
+            .ToList();
+        await Task.Delay(Random.Shared.Next(0, 30));
         await Host.KillAsync();
+        await Task.WhenAll(interrupted);
         var down = Stopwatch.StartNew();
         foreach (var c in containers.Where(c => Of(c, ContainerKind.KilledDown)))
             SignalOrThrow((int)c.Pid, $"{c.Id}'s init");
@@ -231,11 +277,12 @@ public sealed class RestartCycles : IAsyncDisposable
         foreach (var c in containers) c.StateAfterRestart = await StateAsync(c.Id);
         var journalAfterRestart = Journal();
 
-        // ---- stop the running ones through the API, then delete everything ----
+        // ---- stop the running ones through the API (their execs go with them), then delete everything ----
         await Task.WhenAll(containers.Where(c => Of(c, ContainerKind.Running)).Select(async c =>
         {
             await Host.KillTaskAsync(c.Id, SigKill);
             c.ExitAfterApiKill = await Host.WaitTaskAsync(c.Id, TimeSpan.FromSeconds(10));
+            foreach (var execId in c.Execs.Keys) await Host.DeleteExecAsync(c.Id, execId);
         }));
         // A task's cleanup is not its container's deletion: the shim-killed ones' metadata must still be there.
         metadata.AddRange(await MetadataDifferencesAsync($"cycle {cycle}, generation {Host.Generation} after the cleanups"));
@@ -320,6 +367,18 @@ public sealed class RestartCycles : IAsyncDisposable
         catch (HostRequestException e) when (e.Code == "NotFound")
         {
             return e.Code;
+        }
+    }
+
+    /// <summary>A request the host's SIGKILL may cut short: whatever it answered, or that it did not, is fine.</summary>
+    private static async Task InterruptedAsync(Task request)
+    {
+        try
+        {
+            await request;
+        }
+        catch (Exception e) when (e is HostRequestException or InvalidOperationException or TimeoutException or IOException)
+        {
         }
     }
 

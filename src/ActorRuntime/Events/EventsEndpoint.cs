@@ -2,6 +2,7 @@ using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Events;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
@@ -12,17 +13,25 @@ namespace ActorRuntime.Events;
 /// <summary>
 /// Our side of the shims' Events/Forward: a ttrpc server at their TTRPC_ADDRESS that turns each envelope into a
 /// <see cref="TaskEvent"/> for the EventBus — a process's exit and delete through <see cref="Exits"/>, like every other
-/// witness of an exit. It answers at once, as containerd does, so shims never retry or stall.
+/// witness of an exit. It answers at once, as containerd does, so shims never retry or stall (a shim's retry would
+/// reorder its events). Every other event is sent to the bus until the bus acknowledges it (<see cref="AcknowledgedPublish"/>),
+/// so an OOM or a pause forwarded while the bus's writer restarts after a failed journal write is not lost.
 /// </summary>
 internal sealed class EventsEndpoint : IAsyncDisposable
 {
     private readonly TtrpcServer _server;
+    private readonly CancellationTokenSource _stopping;
 
-    private EventsEndpoint(TtrpcServer server) => _server = server;
-
-    public static EventsEndpoint Start(string socketPath, IActorRef eventBus, IActorRef exits, ILogger logger)
+    private EventsEndpoint(TtrpcServer server, CancellationTokenSource stopping)
     {
-        var registry = new TtrpcServiceRegistry().BindForward((envelope, _) =>
+        _server = server;
+        _stopping = stopping;
+    }
+
+    public static EventsEndpoint Start(string socketPath, IActorRef eventBus, IActorRef exits, PersistenceBackoff retry, ILogger logger)
+    {
+        var stopping = new CancellationTokenSource();
+        var registry = new TtrpcServiceRegistry().BindForward((envelope, call) =>
         {
             var taskEvent = Translate(envelope);
             if (taskEvent?.Topic == Topics.Exit)
@@ -30,12 +39,12 @@ internal sealed class EventsEndpoint : IAsyncDisposable
             else if (taskEvent?.Topic == Topics.Delete)
                 exits.Tell(new Exits.Deleted(ExitWitness.Forwarded(taskEvent)));
             else if (taskEvent is not null)
-                eventBus.Tell(new EventBusProtocol.Publish(taskEvent));
+                _ = AcknowledgedPublish.UntilAcknowledgedAsync(eventBus, taskEvent, Exits.DefaultAckTimeout, retry, stopping.Token);
             else
                 logger.LogDebug("ignoring forwarded event {Topic} ({TypeUrl})", envelope.Topic, envelope.Event?.TypeUrl);
             return Task.CompletedTask;
         });
-        return new EventsEndpoint(TtrpcServer.Listen(socketPath, registry));
+        return new EventsEndpoint(TtrpcServer.Listen(socketPath, registry), stopping);
     }
 
     /// <summary>Flattens a forwarded envelope; null for events we do not republish.</summary>
@@ -63,5 +72,10 @@ internal sealed class EventsEndpoint : IAsyncDisposable
         };
     }
 
-    public ValueTask DisposeAsync() => _server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _server.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
 }

@@ -132,7 +132,8 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         // Deletes interrupted by a crash after their rename: nothing else will ever remove them.
         foreach (var swept in Bundle.SweepInterruptedDeletes(_settings.StateDirectory, _settings.Namespace))
             _log.Info("removed the half-deleted bundle {0}", swept);
-        _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits, _services.ShimLog);
+        _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits,
+            PersistenceBackoff.Create(Context.System.Settings.Config), _services.ShimLog);
         // Every shim whose bundle is on disk reloads in parallel, each shim actor under its own load timeout.
         foreach (var bundle in Bundle.List(_settings.StateDirectory).Where(b => b.Namespace == _settings.Namespace))
             StartShim(bundle.Id, new ShimActor.Reload());

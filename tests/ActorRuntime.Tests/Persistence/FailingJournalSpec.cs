@@ -100,6 +100,26 @@ public sealed class FailingJournalSpec(ITestOutputHelper output) : RuntimeSpecBa
     }
 
     [Fact]
+    public async Task A_pause_the_shim_forwards_while_every_write_of_the_bus_fails_is_published_once_the_journal_is_back()
+    {
+        await RunAsync("c1");
+        await WaitForEventAsync("c1", Topics.Start);
+        var failed = new StrongBox<int>();
+        await Journal.OnWrite.FailIf(p => p.PersistenceId == BusId && Interlocked.Increment(ref failed.Value) > 0);
+
+        // Only the shim publishes /tasks/paused: its forward is answered at once and sent on until the bus has it.
+        await Runtime.PauseAsync("c1");
+        await EventuallyAsync(() => failed.Value >= 3, "the bus to fail three writes", Bound);
+        Assert.Empty(EventsOf("c1", Topics.Paused));
+
+        await Journal.OnWrite.Pass();
+        await WaitForEventAsync("c1", Topics.Paused);
+        await QuietAsync();
+        Assert.Single(EventsOf("c1", Topics.Paused));
+        await AssertOffsetsConsecutiveAsync();
+    }
+
+    [Fact]
     public async Task A_rejected_exit_followed_by_a_written_delete_leaves_the_run_not_exited_so_the_retried_exit_is_delivered_once()
     {
         var rejected = new StrongBox<int>();

@@ -231,8 +231,8 @@ public sealed record EventBusState(
 
     /// <summary>
     /// Which runs to forget at <paramref name="now"/>: finished runs released for the retention (or, unreleased, finished
-    /// for <see cref="RunRetention.HoldUnreleased"/>), exec runs orphaned by a newer or forgotten init run and not seen for
-    /// the retention, then (over <see cref="RunRetention.MaxTrackedRuns"/>) the released finished runs first, oldest
+    /// for <see cref="RunRetention.HoldUnreleased"/>), unfinished exec runs orphaned by a newer or forgotten init run and
+    /// not seen for the retention, then (over <see cref="RunRetention.MaxTrackedRuns"/>) the released finished runs first, oldest
     /// first, then the least recently seen. Null when there is nothing to forget.
     /// </summary>
     public RunsForgotten? DecidePrune(DateTimeOffset now, RunRetention retention)
@@ -245,7 +245,8 @@ public sealed record EventBusState(
             if (run.FinishedAt is { } finished &&
                 (run.ReleasedAt is { } released ? (released > finished ? released : finished) <= cutoff : finished <= holdCutoff))
                 forget.Add(key);
-            else if (!key.IsInit && run.LastSeen <= cutoff && IsExecWithoutLiveInit(key, run))
+            // A finished exec run waits for its release like any other; only one that never ended is orphaned.
+            else if (!key.IsInit && run.FinishedAt is null && run.LastSeen <= cutoff && IsExecWithoutLiveInit(key, run))
                 forget.Add(key);
         }
 

@@ -295,17 +295,20 @@ public sealed class EventBusStateSpec
             Ev(Topics.Create, pid: 10),
             Ev(Topics.ExecAdded, exec: "done"), Ev(Topics.Exit, exec: "done", pid: 30),
             Ev(Topics.ExecAdded, exec: "lost"), Ev(Topics.ExecStarted, exec: "lost", pid: 31),
-            Ev(Topics.ExecAdded, exec: "running"));
+            Ev(Topics.ExecAdded, exec: "running"),
+            Ev(Topics.ExecAdded, exec: "kept"), Ev(Topics.Exit, exec: "kept", pid: 32));
         state = Release(state, T0, Released(exec: "done"));
         (state, _) = Run(state, T0.AddSeconds(30), Ev(Topics.Exit, pid: 10), Ev(Topics.Delete, pid: 10));
         state = Release(state, T0.AddSeconds(30), Released());
 
         var forgotten = state.DecidePrune(T0.AddMinutes(1), retention)!;
         // "done" exited at T0; "lost" and "running" lost their init (deleted) and were last seen at T0; init was deleted at T0+30s.
+        // "kept" exited and is not released: its record may still offer its exit again after a restart.
         Assert.Equal(["done", "lost", "running"], forgotten.Keys.Select(k => k.ExecId).Order());
         state = state.Apply(forgotten);
         var rest = state.DecidePrune(T0.AddSeconds(90), retention)!;
         Assert.Equal([new RunKey("moby", "c1", "")], rest.Keys);
+        Assert.NotNull(state.RunOf(new RunKey("moby", "c1", "kept")));
     }
 
     [Fact]

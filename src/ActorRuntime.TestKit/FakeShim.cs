@@ -25,6 +25,7 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
     private readonly ConcurrentDictionary<string, ShimFault> _faults = new();
     private readonly CancellationTokenSource _dead = new();
     private readonly FakeShimEvents _events;
+    private readonly SemaphoreSlim _serverSwap = new(1, 1);
     private Socket? _staleSocket;
     private TtrpcServer _server;
 
@@ -89,8 +90,16 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
     /// <summary>Closes every connection but keeps listening (a dropped connection, not a dead shim).</summary>
     public async Task DropConnectionsAsync()
     {
-        await _server.DisposeAsync().ConfigureAwait(false);
-        _server = Listen();
+        await _serverSwap.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _server.DisposeAsync().ConfigureAwait(false);
+            if (!IsDead) _server = Listen();
+        }
+        finally
+        {
+            _serverSwap.Release();
+        }
     }
 
     /// <summary>The shim process dies: socket gone, connections closed, processes keep their state for delete.</summary>
@@ -98,7 +107,17 @@ public sealed partial class FakeShim : TaskServiceBase, IAsyncDisposable
     {
         if (_dead.IsCancellationRequested) return;
         _dead.Cancel();
-        await _server.DisposeAsync().ConfigureAwait(false);
+        // The runtime's cleanup kills a shim whose connection dropped, possibly before the drop has listened again: that
+        // waits, else the drop would listen on a dead shim (or a kill's stale socket find the old file still there).
+        await _serverSwap.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _server.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _serverSwap.Release();
+        }
         await _events.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using ActorRuntime.Events;
 using ActorRuntime.Testing;
-using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.Benchmarks;
 
@@ -35,13 +33,11 @@ internal sealed class Soak
     private readonly int _seed;
     private readonly Random _random;
     private readonly TextWriter _log;
-    private readonly string _dir, _state, _runcRoot, _ns, _image;
-    private readonly string[] _hostArguments;
+    // The audit reads every event the host delivered, so it streams them.
+    private readonly BenchHost _bench = BenchHost.Prepare("arsoak", streamEvents: true);
     private readonly Dictionary<string, int> _faults = new();
     private readonly List<Lifecycle> _all = [];
     private readonly List<string> _problems = [];
-    private HostProcess _host = null!;
-    private int _generation;
 
     private Soak(int lifecycles, int seed, TextWriter log)
     {
@@ -49,28 +45,15 @@ internal sealed class Soak
         _seed = seed;
         _random = new Random(seed);
         _log = log;
-        var tag = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        _dir = $"/tmp/arsoak-{tag}";
-        _state = Path.Combine(_dir, "state");
-        _runcRoot = Path.Combine(_dir, "runc");
-        _ns = $"arsoak-{tag}";
-        _hostArguments = ["--root", Path.Combine(_dir, "root"), "--state-dir", _state, "--namespace", _ns, "--runc-root", _runcRoot];
-        _image = BusyboxImage.Ensure(Path.Combine(_dir, "root", "images", "busybox"));
     }
 
     public static async Task<SoakResult> RunAsync(int lifecycles, int seed, TextWriter log)
     {
         var soak = new Soak(lifecycles, seed, log);
-        try
-        {
-            return await soak.RunAsync();
-        }
-        finally
-        {
-            if (soak._host is not null) await soak._host.DisposeAsync();
-            await Cleanup.ForceCleanAsync(soak._state, soak._runcRoot, soak._ns, soak._dir);
-        }
+        await using (soak._bench) return await soak.RunAsync();
     }
+
+    private HostProcess Host => _bench.Host ?? throw new InvalidOperationException("no host running");
 
     /// <summary>One container: what it runs, its fault, and what the test saw (evidence that its runs exist).</summary>
     private sealed class Lifecycle(int index, uint exitStatus, bool longRunning, bool withExec, Fault fault, int faultAfterMs)
@@ -95,50 +78,49 @@ internal sealed class Soak
     private async Task<SoakResult> RunAsync()
     {
         var watch = Stopwatch.StartNew();
-        _host = await StartHostAsync();
+        await StartHostAsync();
         for (var first = 0; first < _lifecycles; first += Batch)
         {
             var batch = Enumerable.Range(first, Math.Min(Batch, _lifecycles - first)).Select(NewLifecycle).ToList();
             _all.AddRange(batch);
             var runtimeKill = _random.NextDouble() < RuntimeKillChance ? _random.Next(0, 1500) : -1;
-            var host = _host;
+            var host = Host;
             var work = batch.Select(l => RunLifecycleAsync(l, host)).ToList();
             if (runtimeKill >= 0)
             {
                 Count("runtime SIGKILL");
                 await Task.WhenAny(Task.WhenAll(work), Task.Delay(runtimeKill));
-                await _host.KillAsync();
-                await _host.DisposeAsync();
-                _host = await StartHostAsync();
+                await _bench.KillAsync();
+                await StartHostAsync();
             }
             var unfinished = (await Task.WhenAll(work)).Where(l => l is not null).Select(l => l!).ToList();
             // What a crash or fault interrupted is finished from what the host now reports.
             foreach (var l in unfinished) await FinishAsync(l);
             if ((first + Batch) % 50 < Batch || first + Batch >= _lifecycles)
                 _log.WriteLine($"[soak] {Math.Min(first + Batch, _lifecycles)}/{_lifecycles} lifecycles, {watch.Elapsed.TotalSeconds:F0}s, " +
-                               $"generation {_generation - 1}, faults {string.Join(", ", _faults.Select(kv => $"{kv.Key} {kv.Value}"))}");
+                               $"generation {_bench.Generations - 1}, faults {string.Join(", ", _faults.Select(kv => $"{kv.Key} {kv.Value}"))}");
         }
-        var runs = ExpectedRuns(_host.Events);
+        var runs = ExpectedRuns(Host.Events);
         try
         {
-            await Eventually.EventuallyAsync(() => Ended(_host.Events, runs), "every run's exit and delete", EventTimeout);
+            await Eventually.EventuallyAsync(() => Ended(Host.Events, runs), "every run's exit and delete", EventTimeout);
         }
         catch (TimeoutException)
         {
             // Counted as lost below.
         }
         await Task.Delay(500);
-        var events = _host.Events;
-        await _host.KillAsync();
+        var events = Host.Events;
+        await _bench.KillAsync();
         var audit = ExitAudit.Check(events, ExpectedRuns(events));
         _problems.AddRange(audit.Problems);
         // The host is gone; shims that outlived their containers are leaks.
         await Task.Delay(1000);
-        var leaks = await Cleanup.CountLeaksAsync(_state, _runcRoot, _ns, _dir, _all.Select(l => l.Id));
+        var leaks = await _bench.CountLeaksAsync(_all.Select(l => l.Id));
         _problems.AddRange(leaks.Details);
         // Which lifecycles the problems are about, with their fault.
         _problems.AddRange(_all.Where(l => _problems.Any(p => p.Contains(l.Id, StringComparison.Ordinal))).Select(l => $"involved: {l}"));
-        return new SoakResult(_lifecycles, _seed, _faults, _generation, audit.Lost, audit.Duplicated, audit.WrongStatus, leaks.Shims,
+        return new SoakResult(_lifecycles, _seed, _faults, _bench.Generations, audit.Lost, audit.Duplicated, audit.WrongStatus, leaks.Shims,
             leaks.Bundles, leaks.Fifos, leaks.Other, watch.Elapsed.TotalSeconds, _problems);
     }
 
@@ -165,18 +147,14 @@ internal sealed class Soak
         lock (_faults) _faults[fault] = _faults.GetValueOrDefault(fault) + 1;
     }
 
-    private async Task<HostProcess> StartHostAsync()
-    {
-        var host = await HostProcess.StartAsync(_hostArguments, _generation++, TimeSpan.FromSeconds(60));
-        return host;
-    }
+    private Task<HostProcess> StartHostAsync() => _bench.StartAsync(TimeSpan.FromSeconds(60));
 
     /// <summary>The whole lifecycle on one host; null when done, else the lifecycle to finish (a step failed).</summary>
     private async Task<Lifecycle?> RunLifecycleAsync(Lifecycle l, HostProcess host)
     {
         try
         {
-            await host.CreateAsync(l.Id, l.Args, _image);
+            await host.CreateAsync(l.Id, l.Args, _bench.Image);
             l.Created = true;
             await host.StartTaskAsync(l.Id);
             var fault = l.Fault == Fault.None ? Task.CompletedTask : InjectAsync(l, host);
@@ -241,7 +219,7 @@ internal sealed class Soak
 
     private int? ShimOf(string id)
     {
-        var bundle = Path.Combine(_state, _ns, id);
+        var bundle = _bench.BundleOf(id);
         return HostProcesses.All().Where(p => HostProcesses.IsShim(p) && p.Cwd == bundle).Select(p => (int?)p.Pid).FirstOrDefault();
     }
 
@@ -252,7 +230,7 @@ internal sealed class Soak
         {
             try
             {
-                await FinishOnceAsync(l, _host);
+                await FinishOnceAsync(l, Host);
                 return;
             }
             catch (Exception e) when (attempt < 3 && e is HostRequestException or TimeoutException)

@@ -20,11 +20,22 @@ public sealed class RealRuntime : IAsyncDisposable
 {
     // Generous: the first runtime of a test run pays for JIT and creating the database, on a machine that may be busy.
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
-    private readonly long _duplicatesBefore;
+    private long _duplicatesBefore;
 
-    public RealRuntime(ShimTestEnvironment env, Action<ActorRuntimeOptions>? configure = null)
+    private RealRuntime(ShimTestEnvironment env, ActorSystem system, ContainerRuntime runtime)
     {
         Env = env;
+        System = system;
+        Runtime = runtime;
+        Settings = runtime.Settings;
+    }
+
+    /// <summary>
+    /// Starts the runtime on <paramref name="env"/>. A start that fails takes down the actor system it created before
+    /// rethrowing: nobody would dispose a runtime that was never returned.
+    /// </summary>
+    public static async Task<RealRuntime> StartAsync(ShimTestEnvironment env, Action<ActorRuntimeOptions>? configure = null)
+    {
         var options = new ActorRuntimeOptions
         {
             StateDirectory = env.StateDirectory,
@@ -34,12 +45,20 @@ public sealed class RealRuntime : IAsyncDisposable
         };
         configure?.Invoke(options);
         var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(RuntimeTopology.Config(options));
-        System = ActorSystem.Create("it-" + env.Namespace, config);
-        Runtime = RuntimeTopology.Start(System, options);
-        Settings = Runtime.Settings;
-        Recorder.SubscribeAsync(Runtime.EventBus, AskTimeout).GetAwaiter().GetResult();
-        // The bus's counters outlive a restart (they come back with its state), so count from here.
-        _duplicatesBefore = DroppedDuplicatesAsync().GetAwaiter().GetResult();
+        var system = ActorSystem.Create("it-" + env.Namespace, config);
+        try
+        {
+            var rt = new RealRuntime(env, system, RuntimeTopology.Start(system, options));
+            await rt.Recorder.SubscribeAsync(rt.Runtime.EventBus, AskTimeout);
+            // The bus's counters outlive a restart (they come back with its state), so count from here.
+            rt._duplicatesBefore = await rt.DroppedDuplicatesAsync();
+            return rt;
+        }
+        catch
+        {
+            await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+            throw;
+        }
     }
 
     public ShimTestEnvironment Env { get; }

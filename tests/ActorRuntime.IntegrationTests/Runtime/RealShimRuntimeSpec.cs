@@ -21,10 +21,18 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
     private readonly ShimTestEnvironment _env = new();
     private RealRuntime _rt = null!;
 
-    public Task InitializeAsync()
+    public async Task InitializeAsync()
     {
-        _rt = new RealRuntime(_env);
-        return Task.CompletedTask;
+        try
+        {
+            _rt = await RealRuntime.StartAsync(_env);
+        }
+        catch
+        {
+            // xunit disposes no test class whose InitializeAsync threw: the environment's shims and directories go now.
+            await _env.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
@@ -174,7 +182,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
             HostProcesses.Run("kill", "-CONT", wedgedShim.Pid.ToString());
         }
         // Containers keep running when the runtime stops (as with containerd); a new runtime reloads and removes them.
-        await using var next = new RealRuntime(_env);
+        await using var next = await RealRuntime.StartAsync(_env);
         var loaded = await next.Runtime.AwaitLoadedAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(10, loaded.Reloaded);
         foreach (var id in ids)
@@ -198,7 +206,7 @@ public sealed class RealShimRuntimeSpec : IAsyncLifetime
         HostProcesses.Kill(shim.Pid);
         await HostProcesses.WaitUntilGoneAsync((int)pid, TimeSpan.FromSeconds(10));
 
-        await using var next = new RealRuntime(_env);
+        await using var next = await RealRuntime.StartAsync(_env);
         var loaded = await next.Runtime.AwaitLoadedAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((0, 1), (loaded.Reloaded, loaded.CleanedUp));
         await CleanupPublishedAsync(next, "lost");

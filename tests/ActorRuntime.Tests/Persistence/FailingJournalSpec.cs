@@ -5,6 +5,7 @@ using ActorRuntime.Store;
 using ActorRuntime.Tasks;
 using ActorRuntime.Tests.Runtime;
 using Akka.Actor;
+using Akka.Pattern;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Akka.Persistence.TestKit;
@@ -212,6 +213,29 @@ public sealed class FailingJournalSpec(ITestOutputHelper output) : RuntimeSpecBa
         Assert.Equal("c1", (await Runtime.GetContainerAsync("c1")).Id);
         await Runtime.DeleteContainerAsync("c1");
         await Assert.ThrowsAsync<NotFoundException>(() => Runtime.GetContainerAsync("c1"));
+    }
+
+    [Fact]
+    public async Task A_store_waiting_out_its_back_off_answers_an_ask_at_once_as_unavailable_instead_of_leaving_it_to_time_out()
+    {
+        // A back-off far longer than the spec: the store stays down while it is asked.
+        var store = Sys.ActorOf(new PersistenceBackoff(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10), 0)
+            .Supervise(ProcessStore.Props("backoff"), "store", "process store"));
+        await Journal.OnWrite.FailIf(p => p.PersistenceId == "tasks-backoff");
+        var record = new ProcessRecord("backoff", "c1", "", "/run/ar/backoff/c1", Stdio.Null);
+
+        var failed = await Assert.ThrowsAsync<UnavailableException>(() =>
+            store.Ask<ProcessStoreProtocol.Recorded>(new ProcessStoreProtocol.Record(record, WantAck: true), Bound));
+        Assert.StartsWith("tasks-backoff: the journal did not confirm the write", failed.Message);
+        // Akka stops the store after the failed write; an ask sent before its supervisor has seen it go is a dead letter.
+        await EventuallyAsync(async () =>
+                (await store.Ask<BackoffSupervisor.CurrentChild>(BackoffSupervisor.GetCurrentChild.Instance, Bound)).Ref.IsNobody(),
+            "the supervisor to see its store stopped", Bound);
+
+        // Answered by the supervisor, not timed out (an unanswered ask would throw AskTimeoutException).
+        var down = await Assert.ThrowsAsync<UnavailableException>(() =>
+            store.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound));
+        Assert.Equal("process store: restarting after a failed journal write; nothing was stored, try again", down.Message);
     }
 
     [Fact]

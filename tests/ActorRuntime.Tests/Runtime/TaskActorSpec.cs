@@ -141,8 +141,14 @@ public sealed class TaskActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
     public async Task A_dropped_connection_stops_the_shim_actor_and_cleanup_publishes_one_exit()
     {
         var pid = await RunAsync("c1");
+        var shim = Launcher["c1"];
         var wait = Runtime.WaitAsync("c1");
-        await Launcher["c1"].DropConnectionsAsync();
+        // The drop comes only once the task actor holds the waiter (a query sent after the Wait, on the same path, has been
+        // answered by it) and the task's own Wait, issued at Start, is in flight at the shim.
+        await Runtime.StateAsync("c1");
+        await EventuallyAsync(() => CallsOf(shim, Methods.Wait) == 1, "the task's Wait to reach the shim");
+        Assert.False(wait.IsCompleted);
+        await shim.DropConnectionsAsync();
 
         var cleaned = await ExpectCleanedAsync("c1");
         Assert.Equal(137u, cleaned.ExitStatus);
@@ -151,7 +157,7 @@ public sealed class TaskActorSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
         var exit = Assert.Single(EventsOf("c1", Topics.Exit));
         Assert.Equal((pid, 137u), (exit.Pid, exit.ExitStatus));
         Assert.Single(EventsOf("c1", Topics.Delete));
-        Assert.True(Launcher["c1"].IsDead);
+        Assert.True(shim.IsDead);
         Assert.False(Directory.Exists(BundlePath("c1")));
         await Assert.ThrowsAsync<NotFoundException>(() => Runtime.StateAsync("c1"));
     }

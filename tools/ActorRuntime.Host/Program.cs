@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using ActorRuntime.Diagnostics;
 using ActorRuntime.Host;
 using ActorRuntime.Hosting;
 using Akka.Hosting;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.Logging;
 
 // actorruntime-host: the runtime in its own process. stdout carries only protocol lines; logs go to stderr.
 var processStarted = Process.GetCurrentProcess().StartTime.ToUniversalTime();
+StartupTrace.Mark("main");
 HostCommandLine options;
 try
 {
@@ -54,11 +56,13 @@ builder.Services.AddAkka("actorruntime-host", (akka, _) =>
 });
 builder.Services.AddContainerRuntime();
 using var host = builder.Build();
+StartupTrace.Mark("host built");
 
 var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("actorruntime-host");
 var started = Stopwatch.StartNew();
 await host.StartAsync();
 var hostStartMs = started.Elapsed.TotalMilliseconds;
+StartupTrace.Mark("host started");
 var runtime = host.Services.GetRequiredService<ContainerRuntime>();
 var loadWatch = Stopwatch.StartNew();
 ActorRuntime.Shims.ShimManagerProtocol.Loaded loaded;
@@ -74,6 +78,7 @@ catch (Exception e)
     return 1;
 }
 var loadMs = loadWatch.Elapsed.TotalMilliseconds;
+StartupTrace.Mark("loaded");
 var handler = new RequestHandler(runtime, feed, loaded, loadMs);
 output.Write(new JsonObject
 {

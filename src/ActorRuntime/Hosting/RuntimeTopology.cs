@@ -43,6 +43,7 @@ public static class RuntimeTopology
     public static ContainerRuntime Start(ActorSystem system, ActorRuntimeOptions options, ILoggerFactory? loggers = null,
         string prefix = "")
     {
+        StartupTrace.Mark("topology start");
         var settings = RuntimeSettings.Create(system.Settings.Config);
         PersistenceSettings.Create(system.Settings.Config).EnsureStorage();
         var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), prefix + "event-bus");
@@ -55,6 +56,7 @@ public static class RuntimeTopology
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");
+        StartupTrace.Mark("topology actors created");
         return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers), settings);
     }
 }

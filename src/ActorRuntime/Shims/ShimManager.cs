@@ -43,6 +43,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         // say which exits are owed where a bundle is gone, and which execs to re-attach.
         Receive<ProcessStoreProtocol.All>(all =>
         {
+            StartupTrace.Mark("shim manager: records recovered");
             SettleRecords(all.Tasks);
             Become(Settling);
         });
@@ -128,6 +129,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     protected override void PreStart()
     {
+        StartupTrace.Mark("shim manager: pre-start");
         Directory.CreateDirectory(_settings.StateDirectory);
         // Deletes interrupted by a crash after their rename: nothing else will ever remove them.
         foreach (var swept in Bundle.SweepInterruptedDeletes(_settings.StateDirectory, _settings.Namespace))
@@ -189,6 +191,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     {
         Receive<RecordsSettled>(_ =>
         {
+            StartupTrace.Mark("shim manager: records settled");
             Become(Ready);
             Stash.UnstashAll();
         });

@@ -1,3 +1,4 @@
+using ActorRuntime.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -60,6 +61,7 @@ public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistent
             ?? throw new InvalidOperationException(
                 $"{persistenceId}: snapshot is a {offer.Snapshot.GetType().Name}, not a {typeof(TState).Name}"));
         Recover<TEvent>(e => State = State.Apply(e));
+        Recover<RecoveryCompleted>(_ => StartupTrace.Mark(persistenceId + " recovered"));
 
         Command<TCommand>(c => Execute(Decide(c)));
         Command<SaveSnapshotSuccess>(s =>

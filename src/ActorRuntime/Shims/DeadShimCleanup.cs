@@ -57,8 +57,8 @@ public static class DeadShimCleanup
     /// <summary>
     /// Offers what a task's records say is owed — each started exec's exit not yet published (its recorded exit, else
     /// 255 and now; containerd publishes one <c>/tasks/exit</c> per exec run and no delete; an exec that never started, by
-    /// its record and by the bus, has no run and is owed nothing), the init's <paramref name="exit"/> unless published, then its delete with the same
-    /// figures — and records each step once the bus has acknowledged it: an exec's record is forgotten, the init's says
+    /// its record and by the bus, has no run and is owed nothing), the init's <paramref name="exit"/> unless published,
+    /// then its delete with the same figures — and records each step once the bus has acknowledged it: an exec's record is forgotten, the init's says
     /// its exit is published (so a restart, however late, owes only the delete), and once the delete is written too
     /// the task's record is forgotten. Each record is changed only if it is still that run (a later Create of the id is
     /// another), so the bus may confirm after <paramref name="timeout"/>, when the caller has given up waiting: true
@@ -126,7 +126,7 @@ public static class DeadShimCleanup
         var owed = new List<(ProcessRecord, uint)>();
         foreach (var exec in execs.Where(e => !e.ExitPublished))
         {
-            if (exec.HasRun)
+            if (exec.ExitOwed)
             {
                 owed.Add((exec, 0));
                 continue;

@@ -101,7 +101,4 @@ public sealed class ExitPublishedSpec(ITestOutputHelper output) : RuntimeSpecBas
         // The settled witness entered the delete alone.
         Assert.Equal(1L, stats.Entered);
     }
-
-    private Task<EventBusProtocol.EventBusStats> BusStatsAsync() =>
-        Bus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, Bound);
 }

@@ -16,7 +16,7 @@ public sealed class ExitsSpec(ITestOutputHelper output) : RuntimeSpecBase(output
 
     private async Task<long> DroppedByTheBusAsync()
     {
-        var stats = await Bus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, Bound);
+        var stats = await BusStatsAsync();
         return stats.DroppedDuplicates + stats.DroppedStale;
     }
 

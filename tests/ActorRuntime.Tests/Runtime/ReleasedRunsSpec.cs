@@ -48,7 +48,7 @@ public sealed class ReleasedRunsSpec(ITestOutputHelper output) : RuntimeSpecBase
         var delete = Assert.Single(EventsOf("c1", Topics.Delete));
         Assert.Equal(3u, delete.ExitStatus);
         // Released with the record's forgetting, the run is forgotten after the retention.
-        await EventuallyAsync(async () => (await Bus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, Bound)).TrackedRuns == 0,
+        await EventuallyAsync(async () => (await BusStatsAsync()).TrackedRuns == 0,
             "the bus to forget the released run", Bound);
     }
 }

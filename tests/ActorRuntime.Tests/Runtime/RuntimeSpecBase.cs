@@ -99,6 +99,10 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     /// <summary>The persistence id the bus journals under (for journal faults aimed at it).</summary>
     protected string BusId => EventBusSettings.Create(Sys.Settings.Config).PersistenceId;
 
+    /// <summary>The bus's counters now (tracked runs, drops, subscriptions).</summary>
+    protected Task<EventBusProtocol.EventBusStats> BusStatsAsync() =>
+        Bus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, Bound);
+
     /// <summary>Every process record the store holds now.</summary>
     protected async Task<IReadOnlyList<ProcessRecord>> RecordsAsync() =>
         (await Runtime.Actors.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), Bound)).Tasks;
@@ -127,7 +131,7 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     protected Task SettleAsync() =>
         EventuallyAsync(async () =>
         {
-            var stats = await Bus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, Bound);
+            var stats = await BusStatsAsync();
             // Subscribed before anything was published (or again after a restart): everything handed over is handled,
             // the last event included. (Not a count: an offset whose write the journal rejected is never delivered.)
             return stats[_recorder.SubscriptionId] is { Pending: 0 } s && (s.Enqueued == 0 || s.LastCompletedOffset >= stats.LastOffset);

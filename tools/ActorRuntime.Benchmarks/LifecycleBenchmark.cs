@@ -3,7 +3,11 @@ using System.Net.Sockets;
 
 namespace ActorRuntime.Benchmarks;
 
-/// <summary>One runtime's figures for the lifecycle scenario.</summary>
+/// <summary>
+/// One runtime's figures for the lifecycle scenario. <see cref="Idle"/> is read after the warm-up, <see cref="BeforeRunning"/>
+/// after all the lifecycles with none left (the baseline of <see cref="DaemonRssMbPerContainer"/>), <see cref="WithAll"/>
+/// with <c>running</c> containers (the same reading as <see cref="With20"/> when that is 20). Phases only for ActorRuntime.
+/// </summary>
 internal sealed record LifecycleResult(
     string Runtime,
     int Warmup,

@@ -3,34 +3,62 @@ using System.Net.Sockets;
 
 namespace ActorRuntime.Benchmarks;
 
-/// <summary>One runtime's figures for the lifecycle scenario.</summary>
+/// <summary>
+/// One runtime's figures for the lifecycle scenario. <see cref="Idle"/> is read after the warm-up, <see cref="BeforeRunning"/>
+/// after all the lifecycles with none left (the baseline of <see cref="DaemonRssMbPerContainer"/>), <see cref="WithAll"/>
+/// with <c>running</c> containers (the same reading as <see cref="With20"/> when that is 20). Phases only for ActorRuntime.
+/// </summary>
 internal sealed record LifecycleResult(
     string Runtime,
+    int Warmup,
     double ColdStartMs,
     double SequentialMedianMs,
     double SequentialP90Ms,
+    LifecyclePhases? SequentialPhaseMediansMs,
     double ParallelPerSecond,
     double CpuMsPerLifecycle,
     double IdleCpuMsPerSecond,
     ProcStat Idle,
+    ProcStat BeforeRunning,
     ProcStat With20,
     ProcStat WithAll,
+    double DaemonRssMbPerContainer,
     double ShimRssMbPerContainer,
     double ClientSpawnMs,
-    string Notes);
+    string Notes)
+{
+    /// <summary>What one more running container costs in memory: the daemon's share plus its own shim.</summary>
+    public double DaemonAndShimRssMbPerContainer => DaemonRssMbPerContainer + ShimRssMbPerContainer;
+}
 
 /// <summary>
-/// The lifecycle scenario, the same workload for both runtimes on this machine in one run: cold start; N sequential
-/// lifecycles of busybox <c>/bin/true</c> (create, start, wait, delete, container metadata included) and the daemon's
-/// CPU time over them; M lifecycles by <c>workers</c> clients at once; idle CPU with no container left at the end (after
-/// a 5 s pause); resident memory and
-/// threads idle, with 20 and with <c>running</c> sleeping containers, and the shims' memory per container.
+/// Where one ActorRuntime lifecycle's time goes: one request to actorruntime-host each, timed from writing the request
+/// line to reading its response line (so each includes a stdin/stdout round trip and the JSON on both ends).
+/// Create: the container's metadata, then the task (bundle, shim launched and connected, runc create). Start: runc start.
+/// Wait: from start's reply until the exit reached the task and was reported (/bin/true's own run included). Delete:
+/// the task (the shim's delete, the shim gone, the bundle removed), then the metadata (see RequestHandler).
+/// </summary>
+internal sealed record LifecyclePhases(double CreateMs, double StartMs, double WaitMs, double DeleteMs)
+{
+    public static LifecyclePhases Medians(IReadOnlyList<LifecyclePhases> all) => new(
+        LifecycleBenchmark.Median(all.Select(p => p.CreateMs).ToList()),
+        LifecycleBenchmark.Median(all.Select(p => p.StartMs).ToList()),
+        LifecycleBenchmark.Median(all.Select(p => p.WaitMs).ToList()),
+        LifecycleBenchmark.Median(all.Select(p => p.DeleteMs).ToList()));
+}
+
+/// <summary>
+/// The lifecycle scenario, the same workload for both runtimes on this machine in one run: cold start; <c>warmup</c>
+/// lifecycles not measured; N sequential lifecycles of busybox <c>/bin/true</c> (create, start, wait, delete, container
+/// metadata included) and the daemon's CPU time over them (for ActorRuntime also each phase's time); M lifecycles by
+/// <c>workers</c> clients at once; idle CPU with no container left at the end (after a 5 s pause); resident memory and
+/// threads idle, with 20 and with <c>running</c> sleeping containers, the daemon's and the shims' memory per container.
 /// ActorRuntime is driven through actorruntime-host (requests on its stdin: no client process per call); containerd
 /// through <c>ctr run --rm</c>, one ctr process per lifecycle, whose own start-up is measured apart (<c>ctr version</c>).
 /// </summary>
 internal static class LifecycleBenchmark
 {
-    public sealed record Workload(int Sequential, int Parallel, int Workers, int Running, TimeSpan IdleWindow);
+    public sealed record Workload(int Warmup, int Sequential, int Parallel, int Workers, int Running, TimeSpan IdleWindow);
 
     public static async Task<LifecycleResult> RunActorRuntimeAsync(Workload w, TextWriter log)
     {
@@ -44,12 +72,17 @@ internal static class LifecycleBenchmark
         var coldMs = cold.Elapsed.TotalMilliseconds;
         log.WriteLine($"actorruntime: cold start (existing database, no containers) ready after {coldMs:F0} ms");
 
-        async Task Lifecycle(string id)
+        async Task<LifecyclePhases?> Lifecycle(string id)
         {
+            var sw = Stopwatch.StartNew();
             await host.CreateAsync(id, ["/bin/true"], bench.Image);
+            var created = sw.Elapsed.TotalMilliseconds;
             await host.StartTaskAsync(id);
+            var started = sw.Elapsed.TotalMilliseconds;
             await host.WaitTaskAsync(id, TimeSpan.FromSeconds(30));
+            var exited = sw.Elapsed.TotalMilliseconds;
             await host.DeleteAsync(id);
+            return new LifecyclePhases(created, started - created, exited - started, sw.Elapsed.TotalMilliseconds - exited);
         }
         async Task Run(string id)
         {
@@ -86,8 +119,12 @@ internal static class LifecycleBenchmark
         }
         var clientSpawnMs = Median(spawns);
 
-        Task Lifecycle(string id) =>
-            Shell.CheckAsync("ctr", containerd.Ctr("run", "--rm", "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/true"));
+        // One ctr process does create, start, wait and delete: its phases cannot be timed apart from outside.
+        async Task<LifecyclePhases?> Lifecycle(string id)
+        {
+            await Shell.CheckAsync("ctr", containerd.Ctr("run", "--rm", "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/true"));
+            return null;
+        }
         Task Run(string id) =>
             Shell.CheckAsync("ctr", containerd.Ctr("run", "-d", "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/sleep", "1000"));
         async Task Stop(string id)
@@ -100,21 +137,23 @@ internal static class LifecycleBenchmark
     }
 
     private static async Task<LifecycleResult> MeasureAsync(string runtime, Workload w, int daemonPid, double coldMs, double clientSpawnMs,
-        Func<string, Task> lifecycle, Func<string, Task> run, Func<string, Task> stop, Func<IReadOnlyList<int>> shimPids,
+        Func<string, Task<LifecyclePhases?>> lifecycle, Func<string, Task> run, Func<string, Task> stop, Func<IReadOnlyList<int>> shimPids,
         TextWriter log, string notes)
     {
         var tag = runtime.Split(' ')[0].ToLowerInvariant();
-        for (var i = 0; i < 5; i++) await lifecycle($"warm-{i}");
+        for (var i = 0; i < w.Warmup; i++) await lifecycle($"warm-{i}");
 
         var idle = ProcStat.Of(daemonPid);
 
         var durations = new List<double>();
+        var phases = new List<LifecyclePhases>();
         var cpuBefore = ProcStat.Of(daemonPid).CpuMs;
         for (var i = 0; i < w.Sequential; i++)
         {
             var sw = Stopwatch.StartNew();
-            await lifecycle($"seq-{i}");
+            var split = await lifecycle($"seq-{i}");
             durations.Add(sw.Elapsed.TotalMilliseconds);
+            if (split is not null) phases.Add(split);
             if ((i + 1) % 25 == 0) log.WriteLine($"{tag}: {i + 1}/{w.Sequential} sequential, median so far {Median(durations):F0} ms");
         }
         var cpuPerLifecycle = (ProcStat.Of(daemonPid).CpuMs - cpuBefore) / w.Sequential;
@@ -124,16 +163,26 @@ internal static class LifecycleBenchmark
         var perSecond = w.Parallel / parallel.Elapsed.TotalSeconds;
         log.WriteLine($"{tag}: {w.Parallel} lifecycles by {w.Workers} workers: {perSecond:F1}/s");
 
+        // The baseline for memory per running container is read here, after all the lifecycles and with none left,
+        // not at `idle`: what the daemon grew by while running lifecycles is not the running containers' cost.
+        await Task.Delay(1000);
+        var beforeRunning = ProcStat.Of(daemonPid);
         var ids = Enumerable.Range(0, w.Running).Select(i => $"run-{i}").ToList();
         await Shell.ForEachAsync(ids.Take(20), 5, run);
         await Task.Delay(1000);
         var with20 = ProcStat.Of(daemonPid);
-        await Shell.ForEachAsync(ids.Skip(20), 5, run);
-        await Task.Delay(1000);
-        var withAll = ProcStat.Of(daemonPid);
+        var withAll = with20;
+        if (w.Running > 20)
+        {
+            await Shell.ForEachAsync(ids.Skip(20), 5, run);
+            await Task.Delay(1000);
+            withAll = ProcStat.Of(daemonPid);
+        }
+        var daemonRssPerContainer = (withAll.RssMb - beforeRunning.RssMb) / w.Running;
         var shims = shimPids();
         var shimRssPerContainer = ProcStat.RssMbOf(shims) / w.Running;
-        log.WriteLine($"{tag}: {w.Running} running: {withAll.RssMb:F0} MB, {withAll.Threads} threads; {shims.Count} shims, {shimRssPerContainer:F1} MB each");
+        log.WriteLine($"{tag}: {w.Running} running: {withAll.RssMb:F0} MB ({beforeRunning.RssMb:F0} MB before), {withAll.Threads} threads; " +
+                      $"{shims.Count} shims, {shimRssPerContainer:F1} MB each");
         await Shell.ForEachAsync(ids, 5, stop);
 
         // Idle: after all that work is done and settled (a .NET process still compiles hot methods for a while after
@@ -142,8 +191,9 @@ internal static class LifecycleBenchmark
         var idleCpu = await ProcStat.CpuMsPerSecondAsync(daemonPid, w.IdleWindow);
         log.WriteLine($"{tag}: idle after the run {idleCpu:F1} ms CPU/s");
 
-        return new LifecycleResult(runtime, coldMs, Median(durations), Percentile(durations, 0.9), perSecond, cpuPerLifecycle,
-            idleCpu, idle, with20, withAll, shimRssPerContainer, clientSpawnMs, notes);
+        return new LifecycleResult(runtime, w.Warmup, coldMs, Median(durations), Percentile(durations, 0.9),
+            phases.Count > 0 ? LifecyclePhases.Medians(phases) : null, perSecond, cpuPerLifecycle, idleCpu, idle, beforeRunning,
+            with20, withAll, daemonRssPerContainer, shimRssPerContainer, clientSpawnMs, notes);
     }
 
     /// <summary>Spins on connect (1 ms apart) so the figure is containerd's, not a polling interval's.</summary>

@@ -8,7 +8,7 @@ internal static class LifecycleCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        int n = 100, parallel = 100, workers = 5, running = 100;
+        int n = 100, parallel = 100, workers = 5, running = 100, warmup = 5;
         bool json = false, skipContainerd = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -19,18 +19,20 @@ internal static class LifecycleCommand
                 case "--parallel": parallel = Next(); break;
                 case "--workers": workers = Next(); break;
                 case "--running": running = Next(); break;
+                case "--warmup": warmup = Next(); break;
                 case "--json": json = true; break;
                 case "--skip-containerd": skipContainerd = true; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
+        if (warmup < 0) { Console.Error.WriteLine("--warmup must be 0 or more"); return 2; }
         if (running < 20) { Console.Error.WriteLine("--running must be at least 20 (memory is also read at 20)"); return 2; }
         if (!Environment.IsPrivilegedProcess)
         {
             Console.Error.WriteLine("actorruntime-bench drives runc and containerd: run it as root");
             return 2;
         }
-        var workload = new LifecycleBenchmark.Workload(n, parallel, workers, running, TimeSpan.FromSeconds(10));
+        var workload = new LifecycleBenchmark.Workload(warmup, n, parallel, workers, running, TimeSpan.FromSeconds(10));
         var results = new List<LifecycleResult> { await LifecycleBenchmark.RunActorRuntimeAsync(workload, Console.Error) };
         if (!skipContainerd) results.Add(await LifecycleBenchmark.RunContainerdAsync(workload, Console.Error));
         if (json)
@@ -38,7 +40,7 @@ internal static class LifecycleCommand
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 scenario = "lifecycle",
-                workload = new { sequential = n, parallel, workers, running },
+                workload = new { warmup, sequential = n, parallel, workers, running },
                 machine = new { cores = Environment.ProcessorCount, kernel = Environment.OSVersion.VersionString },
                 results,
             }, new JsonSerializerOptions { WriteIndented = true }));
@@ -46,7 +48,7 @@ internal static class LifecycleCommand
         }
         var ar = results[0];
         var cd = results.Count > 1 ? results[1] : null;
-        Console.WriteLine($"lifecycle benchmark: busybox /bin/true, {n} sequential, {parallel} by {workers} workers, {running} running; {Environment.ProcessorCount} cores");
+        Console.WriteLine($"lifecycle benchmark: busybox /bin/true, {warmup} warm-up lifecycles first (not measured), {n} sequential, {parallel} by {workers} workers, {running} running; {Environment.ProcessorCount} cores");
         Console.WriteLine();
         Console.WriteLine("| measure | ActorRuntime | containerd 1.6.20 | ratio |");
         Console.WriteLine("| --- | ---: | ---: | ---: |");
@@ -65,13 +67,27 @@ internal static class LifecycleCommand
         Row("cold start, no containers", r => r.ColdStartMs, "ms");
         Row("daemon memory idle", r => r.Idle.RssMb, "MB");
         Row("daemon memory, 20 running", r => r.With20.RssMb, "MB");
-        Row($"daemon memory, {running} running", r => r.WithAll.RssMb, "MB");
+        // With --running 20 the reading at 20 is the only one (see MeasureAsync).
+        if (running > 20) Row($"daemon memory, {running} running", r => r.WithAll.RssMb, "MB");
         Row("daemon threads idle", r => r.Idle.Threads, "");
         Row("daemon threads, 20 running", r => r.With20.Threads, "");
-        Row($"daemon threads, {running} running", r => r.WithAll.Threads, "");
+        if (running > 20) Row($"daemon threads, {running} running", r => r.WithAll.Threads, "");
+        Row("daemon memory per running container", r => r.DaemonRssMbPerContainer, "MB", "F2");
         Row("shim memory per running container", r => r.ShimRssMbPerContainer, "MB", "F1");
+        Row("daemon + shim memory per running container", r => r.DaemonAndShimRssMbPerContainer, "MB", "F1");
         Console.WriteLine();
         foreach (var r in results) Console.WriteLine($"- {r.Runtime}: {r.Notes}");
+        Console.WriteLine($"- memory per running container: daemon = (RSS with {running} running − RSS just before starting them, " +
+                          $"after the lifecycles, none left) / {running}; shim = the shims' RSS with {running} running / {running}");
+        if (ar.SequentialPhaseMediansMs is { } p)
+            Console.WriteLine($"- ActorRuntime, where a sequential lifecycle's time goes (median of each phase over {n}; one host request " +
+                              $"each, stdin/stdout round trip included; the medians need not add up to the lifecycle's): " +
+                              $"create (metadata, then task: bundle, shim launch, runc create) {p.CreateMs:F0} ms, " +
+                              $"start (runc start) {p.StartMs:F0} ms, " +
+                              $"wait (until the exit is reported, /bin/true's run included) {p.WaitMs:F0} ms, " +
+                              $"delete (task: shim delete, shim gone, bundle removed; then metadata) {p.DeleteMs:F0} ms");
+        if (cd is not null)
+            Console.WriteLine($"- {cd.Runtime}: `ctr run --rm` does the whole lifecycle in one client process; its phases cannot be timed apart");
         return 0;
     }
 }

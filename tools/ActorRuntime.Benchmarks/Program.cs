@@ -4,13 +4,13 @@ using ActorRuntime.Benchmarks;
 
 // actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
 // actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
-// actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
+// actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--warmup 5] [--json] [--skip-containerd]
 // actorruntime-bench soak [--lifecycles 500] [--seed 42]
 // actorruntime-bench crash-walk [--only NAME]... [--event-retention MS]
 const string Usage = """
     usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
            actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
-           actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--json] [--skip-containerd]
+           actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--warmup 5] [--json] [--skip-containerd]
            actorruntime-bench soak [--lifecycles 500] [--seed 42]
            actorruntime-bench crash-walk [--only NAME]... [--event-retention MS]
     """;

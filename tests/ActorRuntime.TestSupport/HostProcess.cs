@@ -165,15 +165,16 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     public async Task<uint> CreateAsync(string id, IReadOnlyList<string> args, string? image = null,
-        IReadOnlyDictionary<string, string>? labels = null) =>
-        (await CreateContainerAsync(id, args, image, labels))["pid"]!.GetValue<uint>();
+        IReadOnlyDictionary<string, string>? labels = null, string? group = null) =>
+        (await CreateContainerAsync(id, args, image, labels, group))["pid"]!.GetValue<uint>();
 
     /// <summary>Create (metadata, then task); the response has the task's <c>pid</c> and the metadata as <c>container</c>.</summary>
     public Task<JsonObject> CreateContainerAsync(string id, IReadOnlyList<string> args, string? image = null,
-        IReadOnlyDictionary<string, string>? labels = null)
+        IReadOnlyDictionary<string, string>? labels = null, string? group = null)
     {
         var fields = new List<(string, JsonNode?)> { ("args", new JsonArray(args.Select(a => (JsonNode)a).ToArray())) };
         if (image is not null) fields.Add(("image", image));
+        if (group is not null) fields.Add(("group", group));
         if (labels is not null)
             fields.Add(("labels", new JsonObject(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)))));
         return RequestAsync("create", id, null, fields.ToArray());

@@ -14,6 +14,8 @@ internal sealed record LifecycleResult(
     double ColdStartMs,
     double SequentialMedianMs,
     double SequentialP90Ms,
+    double GroupedMedianMs,
+    double GroupedP90Ms,
     LifecyclePhases? SequentialPhaseMediansMs,
     double ParallelPerSecond,
     double CpuMsPerLifecycle,
@@ -58,6 +60,11 @@ internal sealed record LifecyclePhases(double CreateMs, double StartMs, double W
 /// </summary>
 internal static class LifecycleBenchmark
 {
+    /// <summary>The runc shim's grouping annotation: containers with the same value share one shim process.</summary>
+    private const string ShimGroupAnnotation = "io.containerd.runc.v2.group";
+
+    private const string WarmGroup = "bench-warm";
+
     public sealed record Workload(int Warmup, int Sequential, int Parallel, int Workers, int Running, TimeSpan IdleWindow);
 
     public static async Task<LifecycleResult> RunActorRuntimeAsync(Workload w, TextWriter log)
@@ -72,10 +79,10 @@ internal static class LifecycleBenchmark
         var coldMs = cold.Elapsed.TotalMilliseconds;
         log.WriteLine($"actorruntime: cold start (existing database, no containers) ready after {coldMs:F0} ms");
 
-        async Task<LifecyclePhases?> Lifecycle(string id)
+        async Task<LifecyclePhases?> Lifecycle(string id, string? group)
         {
             var sw = Stopwatch.StartNew();
-            await host.CreateAsync(id, ["/bin/true"], bench.Image);
+            await host.CreateAsync(id, ["/bin/true"], bench.Image, group: group);
             var created = sw.Elapsed.TotalMilliseconds;
             await host.StartTaskAsync(id);
             var started = sw.Elapsed.TotalMilliseconds;
@@ -84,9 +91,9 @@ internal static class LifecycleBenchmark
             await host.DeleteAsync(id);
             return new LifecyclePhases(created, started - created, exited - started, sw.Elapsed.TotalMilliseconds - exited);
         }
-        async Task Run(string id)
+        async Task Run(string id, string? group)
         {
-            await host.CreateAsync(id, ["sleep", "1000"], bench.Image);
+            await host.CreateAsync(id, ["sleep", "1000"], bench.Image, group: group);
             await host.StartTaskAsync(id);
         }
         async Task Stop(string id)
@@ -120,13 +127,14 @@ internal static class LifecycleBenchmark
         var clientSpawnMs = Median(spawns);
 
         // One ctr process does create, start, wait and delete: its phases cannot be timed apart from outside.
-        async Task<LifecyclePhases?> Lifecycle(string id)
+        async Task<LifecyclePhases?> Lifecycle(string id, string? group)
         {
-            await Shell.CheckAsync("ctr", containerd.Ctr("run", "--rm", "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/true"));
+            await Shell.CheckAsync("ctr", containerd.Ctr(["run", "--rm", .. Annotations(group), "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/true"]));
             return null;
         }
-        Task Run(string id) =>
-            Shell.CheckAsync("ctr", containerd.Ctr("run", "-d", "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/sleep", "1000"));
+        Task Run(string id, string? group) =>
+            Shell.CheckAsync("ctr", containerd.Ctr(["run", "-d", .. Annotations(group), "--rootfs", containerd.Rootfs, containerd.Track(id), "/bin/sleep", "1000"]));
+        static string[] Annotations(string? group) => group is null ? [] : ["--annotation", $"{ShimGroupAnnotation}={group}"];
         async Task Stop(string id)
         {
             await Shell.CheckAsync("ctr", containerd.Ctr("task", "rm", "-f", id));
@@ -137,11 +145,11 @@ internal static class LifecycleBenchmark
     }
 
     private static async Task<LifecycleResult> MeasureAsync(string runtime, Workload w, int daemonPid, double coldMs, double clientSpawnMs,
-        Func<string, Task<LifecyclePhases?>> lifecycle, Func<string, Task> run, Func<string, Task> stop, Func<IReadOnlyList<int>> shimPids,
+        Func<string, string?, Task<LifecyclePhases?>> lifecycle, Func<string, string?, Task> run, Func<string, Task> stop, Func<IReadOnlyList<int>> shimPids,
         TextWriter log, string notes)
     {
         var tag = runtime.Split(' ')[0].ToLowerInvariant();
-        for (var i = 0; i < w.Warmup; i++) await lifecycle($"warm-{i}");
+        for (var i = 0; i < w.Warmup; i++) await lifecycle($"warm-{i}", null);
 
         var idle = ProcStat.Of(daemonPid);
 
@@ -151,15 +159,29 @@ internal static class LifecycleBenchmark
         for (var i = 0; i < w.Sequential; i++)
         {
             var sw = Stopwatch.StartNew();
-            var split = await lifecycle($"seq-{i}");
+            var split = await lifecycle($"seq-{i}", null);
             durations.Add(sw.Elapsed.TotalMilliseconds);
             if (split is not null) phases.Add(split);
             if ((i + 1) % 25 == 0) log.WriteLine($"{tag}: {i + 1}/{w.Sequential} sequential, median so far {Median(durations):F0} ms");
         }
         var cpuPerLifecycle = (ProcStat.Of(daemonPid).CpuMs - cpuBefore) / w.Sequential;
 
+        // The warm path a shim pool would give: containers of one shim group share the shim an anchor container keeps
+        // running, so their lifecycles launch no shim daemon (the runc shim's `start` still runs, finds the group's
+        // socket and returns its address).
+        await run("warm-anchor", WarmGroup);
+        var grouped = new List<double>();
+        for (var i = 0; i < Math.Max(10, w.Sequential / 2); i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await lifecycle($"grp-{i}", WarmGroup);
+            grouped.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        await stop("warm-anchor");
+        log.WriteLine($"{tag}: {grouped.Count} sequential in a running shim's group, median {Median(grouped):F0} ms");
+
         var parallel = Stopwatch.StartNew();
-        await Shell.ForEachAsync(Enumerable.Range(0, w.Parallel), w.Workers, i => lifecycle($"par-{i}"));
+        await Shell.ForEachAsync(Enumerable.Range(0, w.Parallel), w.Workers, i => lifecycle($"par-{i}", null));
         var perSecond = w.Parallel / parallel.Elapsed.TotalSeconds;
         log.WriteLine($"{tag}: {w.Parallel} lifecycles by {w.Workers} workers: {perSecond:F1}/s");
 
@@ -168,13 +190,13 @@ internal static class LifecycleBenchmark
         await Task.Delay(1000);
         var beforeRunning = ProcStat.Of(daemonPid);
         var ids = Enumerable.Range(0, w.Running).Select(i => $"run-{i}").ToList();
-        await Shell.ForEachAsync(ids.Take(20), 5, run);
+        await Shell.ForEachAsync(ids.Take(20), 5, id => run(id, null));
         await Task.Delay(1000);
         var with20 = ProcStat.Of(daemonPid);
         var withAll = with20;
         if (w.Running > 20)
         {
-            await Shell.ForEachAsync(ids.Skip(20), 5, run);
+            await Shell.ForEachAsync(ids.Skip(20), 5, id => run(id, null));
             await Task.Delay(1000);
             withAll = ProcStat.Of(daemonPid);
         }
@@ -192,6 +214,7 @@ internal static class LifecycleBenchmark
         log.WriteLine($"{tag}: idle after the run {idleCpu:F1} ms CPU/s");
 
         return new LifecycleResult(runtime, w.Warmup, coldMs, Median(durations), Percentile(durations, 0.9),
+            Median(grouped), Percentile(grouped, 0.9),
             phases.Count > 0 ? LifecyclePhases.Medians(phases) : null, perSecond, cpuPerLifecycle, idleCpu, idle, beforeRunning,
             with20, withAll, daemonRssPerContainer, shimRssPerContainer, clientSpawnMs, notes);
     }

@@ -61,6 +61,8 @@ internal static class LifecycleCommand
         }
         Row("sequential lifecycle, median", r => r.SequentialMedianMs, "ms");
         Row("sequential lifecycle, p90", r => r.SequentialP90Ms, "ms");
+        Row("sequential lifecycle in a running shim's group, median", r => r.GroupedMedianMs, "ms");
+        Row("sequential lifecycle in a running shim's group, p90", r => r.GroupedP90Ms, "ms");
         Row($"{workers} workers, throughput", r => r.ParallelPerSecond, "/s", "F1");
         Row("daemon CPU per lifecycle", r => r.CpuMsPerLifecycle, "ms", "F1");
         Row("daemon CPU while idle", r => r.IdleCpuMsPerSecond, "ms/s", "F1");

@@ -74,7 +74,12 @@ internal sealed class RequestHandler(ContainerRuntime runtime, EventFeed feed, S
                     : ["sleep", "1000"];
                 var image = r["image"]?.GetValue<string>() ?? _defaultImage.Value;
                 var mount = BusyboxImage.BindMount(image);
-                var spec = OciSpec.ConfigJson(runtime.Settings.Namespace, id, new OciContainerSpec(args));
+                // `group`: containers of one group share one shim (the runc shim's io.containerd.runc.v2.group annotation).
+                var group = r["group"]?.GetValue<string>();
+                var spec = OciSpec.ConfigJson(runtime.Settings.Namespace, id, new OciContainerSpec(args)
+                {
+                    Annotations = group is null ? null : new Dictionary<string, string> { ["io.containerd.runc.v2.group"] = group },
+                });
                 var labels = r["labels"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>())
                              ?? new Dictionary<string, string>();
                 var runtimeName = r["runtime"]?.GetValue<string>() ?? ContainerRecord.DefaultRuntime;

@@ -71,12 +71,15 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
     /// the bus has acknowledged writing it, records that durably (<see cref="ProcessRecord.ExitPublished"/>): a later
     /// restart, however late, does not publish it again.
     /// </summary>
-    protected void WitnessExit(ExitWitness.Source from)
+    protected void WitnessExit(ExitWitness.Source from) => WitnessExit(from, recordUnwritten: false);
+
+    /// <param name="recordUnwritten">The record's exit is not in the store yet: it is written with the bus's answer.</param>
+    private void WitnessExit(ExitWitness.Source from, bool recordUnwritten)
     {
         if (Record.ExitPublished) return;
         var exited = Record;
         EnterDurablyAsync(new Exits.Exited(ExitWitness.Recorded(from, exited), WantAck: true))
-            .PipeTo(Self, success: durable => new ExitEntered(exited, durable));
+            .PipeTo(Self, success: durable => new ExitEntered(exited, durable, recordUnwritten));
     }
 
     /// <summary>
@@ -112,7 +115,7 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
 
     private sealed record WaitFailed(Exception Error);
 
-    private sealed record ExitEntered(ProcessRecord Exited, bool Durable);
+    private sealed record ExitEntered(ProcessRecord Exited, bool Durable, bool RecordUnwritten);
 
     /// <summary>How long a reply waits for the store's write; past it the caller is told the change is not durable.</summary>
     private static readonly TimeSpan DurableTimeout = TimeSpan.FromSeconds(5);
@@ -219,17 +222,32 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
         Receive<WaitCompleted>(w =>
         {
             _waiting = false;
-            Record = Record.Exited(w.Status, w.ExitedAt);
-            WitnessExit(ExitWitness.Source.Waited);
+            var exited = Record.Exited(w.Status, w.ExitedAt);
+            if (exited.ExitPublished) Record = exited;
+            else
+            {
+                // The exit goes to the bus first; the record learns it together with the bus's acknowledgement, in one
+                // store write instead of two (ExitEntered). A runtime killed in between finds the exit at the shim, or,
+                // if the shim died too, on the bus, which keeps the run until this record is forgotten.
+                _record = exited;
+                WitnessExit(ExitWitness.Source.Waited, recordUnwritten: true);
+            }
             var reply = Record.ToExited();
             foreach (var waiter in _waiters) waiter.Tell(reply);
             _waiters.Clear();
         });
-        Receive<ExitEntered>(e => e.Durable && e.Exited.SameRun(_record), e =>
+        Receive<ExitEntered>(e => e.Exited.SameRun(_record) && (e.Durable || e.RecordUnwritten), e =>
         {
-            // Not a change of what the actor knows of the process, so no whole-record write: the store marks its record.
+            if (!e.Durable)
+            {
+                // The bus did not confirm: the record keeps the exit as owed, for the next start to settle.
+                WriteRecord(_record, _retry.Min);
+                return;
+            }
             _record = _record.PublishedExit(e.Exited);
-            Processes.Tell(new ProcessStoreProtocol.ExitPublished(e.Exited));
+            if (e.RecordUnwritten) WriteRecord(_record, _retry.Min);
+            // The record was written before: the store only marks it (no whole-record write).
+            else Processes.Tell(new ProcessStoreProtocol.ExitPublished(e.Exited));
         });
         Receive<ExitEntered>(_ => { });
         Receive<WaitFailed>(f =>

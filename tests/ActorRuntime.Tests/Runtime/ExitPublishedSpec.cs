@@ -27,6 +27,24 @@ public sealed class ExitPublishedSpec(ITestOutputHelper output) : RuntimeSpecBas
     private IActorRef Journal => GatedJournal.Of(Sys);
 
     [Fact]
+    public async Task A_waited_exit_reaches_the_process_record_in_one_write_that_says_the_bus_has_it()
+    {
+        await RunAsync("c1");
+        var processes = "tasks-" + Settings.Namespace;
+        var before = (await Journal.Ask<GatedJournal.Held>(new GatedJournal.GetWritten(processes), Bound)).Payloads.Count;
+        await Launcher["c1"].ExitAsync("c1", 3);
+        await Runtime.WaitAsync("c1").WaitAsync(Bound);
+        await EventuallyAsync(async () => (await RecordsAsync()).Any(r => r is { ContainerId: "c1", ExitPublished: true }),
+            "the record to say its exit is published", Bound);
+        await QuietAsync();
+
+        var written = (await Journal.Ask<GatedJournal.Held>(new GatedJournal.GetWritten(processes), Bound)).Payloads.Skip(before);
+        var record = Assert.IsType<ProcessStoreEvent.ProcessRecorded>(Assert.Single(written)).Process;
+        Assert.Equal((true, 3u, true), (record.HasExited, record.ExitStatus, record.ExitPublished));
+        Assert.Single(EventsOf("c1", Topics.Exit));
+    }
+
+    [Fact]
     public async Task An_exec_that_exited_and_was_not_deleted_has_its_exit_delivered_once_after_a_restart_past_the_bus_s_memory()
     {
         await RunAsync("c1");

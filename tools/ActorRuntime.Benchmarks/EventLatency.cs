@@ -29,7 +29,7 @@ internal static class EventLatency
             settings.EnsureStorage();
             var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
                 .WithFallback(ActorRuntimePersistence.ToConfig(settings));
-            var system = ActorSystem.Create("event-latency", config);
+            var system = ActorSystem.Create("event-latency", ActorRuntimePersistence.Setup(settings, config));
             try
             {
                 var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(config)), "event-bus");

@@ -1,4 +1,5 @@
 using ActorRuntime.Configuration;
+using ActorRuntime.Store;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,9 @@ public static class ActorRuntimeHostingExtensions
     {
         builder.AddHocon(RuntimeTopology.Overrides(options), HoconAddMode.Prepend);
         builder.AddHocon(RuntimeTopology.Defaults, HoconAddMode.Append);
+        // The setups besides the configuration (which the two lines above lay around the host's own).
+        if (ActorRuntimePersistence.DataOptionsSetup(ActorRuntimePersistence.Resolve(options.Persistence, options)) is { } data)
+            builder.AddSetup(data);
         return builder.WithActors((system, registry, resolver) =>
         {
             var runtime = RuntimeTopology.Start(system, options, resolver.GetService<ILoggerFactory>());

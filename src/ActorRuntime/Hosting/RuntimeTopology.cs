@@ -4,6 +4,7 @@ using ActorRuntime.Events;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,7 +12,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ActorRuntime.Hosting;
 
 /// <summary>
-/// The one way the runtime starts: its configuration (<see cref="Config"/>) and its actors (<see cref="Start"/>), always
+/// The one way the runtime starts: its actor system's setup (<see cref="Setup"/>: the configuration, <see cref="Config"/>,
+/// and the SQLite connections' synchronous level) and its actors (<see cref="Start"/>), always
 /// with the durable stores. Akka.Hosting's <c>WithActorRuntime</c>, the host tool, arctl and every test go through here.
 /// <code>
 /// event-bus        exactly-once exit/delete: journal (back-off supervisor) → writer; subscriptions
@@ -36,7 +38,18 @@ public static class RuntimeTopology
     public static Config Config(ActorRuntimeOptions options) => Overrides(options).WithFallback(Defaults);
 
     /// <summary>
-    /// Starts the runtime's actors in <paramref name="system"/> (configured with <see cref="Config"/>). A second runtime in
+    /// What a runtime's actor system is created from: <see cref="Config"/> (or <paramref name="config"/>, when the caller
+    /// laid its own settings over it) and the data options that set <c>PRAGMA synchronous</c> on the SQLite journal's
+    /// and snapshot store's connections (<see cref="ActorRuntimePersistence.Setup"/>).
+    /// </summary>
+    public static ActorSystemSetup Setup(ActorRuntimeOptions options, Config? config = null)
+    {
+        var whole = config ?? Config(options);
+        return ActorRuntimePersistence.Setup(PersistenceSettings.Create(whole), whole);
+    }
+
+    /// <summary>
+    /// Starts the runtime's actors in <paramref name="system"/> (created from <see cref="Setup"/>). A second runtime in
     /// the same system, after the first was stopped (<see cref="ContainerRuntime.StopAsync"/>), takes another
     /// <paramref name="prefix"/>: it recovers the same durable state and reloads the same shims, as a restarted process does.
     /// </summary>

@@ -1,8 +1,12 @@
 using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Store.Contracts;
+using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
 
 namespace ActorRuntime.Store;
 
@@ -14,6 +18,11 @@ namespace ActorRuntime.Store;
 public static class ActorRuntimePersistence
 {
     public const string TaggerName = "actor-runtime-tagger";
+
+    /// <summary>The plugin ids (their <c>plugin-id</c>) under which Akka.Persistence.Sql looks up data options.</summary>
+    public const string JournalPluginId = "akka.persistence.journal.sql";
+
+    public const string SnapshotPluginId = "akka.persistence.snapshot-store.sql";
 
     public static SqlJournalOptions JournalOptions(PersistenceSettings settings) => new(isDefault: true)
     {
@@ -72,6 +81,36 @@ public static class ActorRuntimePersistence
 
     /// <summary>The whole persistence configuration as one Config, defaults included as fallback.</summary>
     public static Config ToConfig(PersistenceSettings settings) => Overrides(settings).WithFallback(Defaults);
+
+    /// <summary>
+    /// An actor system's setup: <paramref name="config"/> (which must configure persistence as <paramref name="settings"/>
+    /// say) and, for SQLite, <see cref="DataOptionsSetup"/>. A system made from the Config alone works the same, only its
+    /// SQLite connections run at the compiled-in synchronous level.
+    /// </summary>
+    public static ActorSystemSetup Setup(PersistenceSettings settings, Config config)
+    {
+        var bootstrap = BootstrapSetup.Create().WithConfig(config);
+        return DataOptionsSetup(settings) is { } data ? bootstrap.And(data) : ActorSystemSetup.Create(bootstrap);
+    }
+
+    /// <summary>
+    /// For SQLite, the linq2db data options of the journal (writes, and the replays that recover every persistent actor)
+    /// and of the snapshot store: the same provider and connection string, plus the <see cref="SqliteSynchronousInterceptor"/>
+    /// that sets <see cref="PersistenceSettings.Synchronous"/> on every connection they open. Data options set this way
+    /// replace the plugins' connection-string and provider-name. Null for the other providers.
+    /// </summary>
+    public static MultiDataOptionsSetup? DataOptionsSetup(PersistenceSettings settings)
+    {
+        if (settings.Provider != PersistenceProvider.Sqlite) return null;
+        var setup = new MultiDataOptionsSetup();
+        setup.AddDataOptions(JournalPluginId, DataOptions(settings));
+        setup.AddDataOptions(SnapshotPluginId, DataOptions(settings));
+        return setup;
+    }
+
+    private static DataOptions DataOptions(PersistenceSettings settings) => new DataOptions()
+        .UseConnectionString(settings.SqlProviderName, settings.ConnectionString)
+        .UseInterceptor(new SqliteSynchronousInterceptor(settings.Synchronous));
 
     /// <summary>Resolves <paramref name="options"/> over the shipped defaults (root dir from <paramref name="runtime"/>).</summary>
     public static PersistenceSettings Resolve(PersistenceOptions? options, ActorRuntimeOptions? runtime = null)

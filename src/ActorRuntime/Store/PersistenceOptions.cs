@@ -20,7 +20,7 @@ public enum PersistenceProvider
 /// <summary>
 /// Persistence settings a host sets in code (<c>ActorRuntimeOptions.Persistence</c>). Left null, a property falls back to
 /// <c>actor-runtime.persistence</c> in hocon/actorruntime.conf (provider = sqlite, connection-string = "" meaning
-/// <c>Data Source=&lt;root-dir&gt;/actorruntime.db</c>).
+/// <c>Data Source=&lt;root-dir&gt;/actorruntime.db</c>, sqlite-synchronous = normal).
 /// </summary>
 public sealed class PersistenceOptions
 {
@@ -28,6 +28,9 @@ public sealed class PersistenceOptions
 
     /// <summary>Microsoft.Data.Sqlite or Npgsql connection string; empty/null = the provider's default (SQLite file under root-dir).</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>SQLite's <c>PRAGMA synchronous</c> on the journal's and snapshot store's connections; null = hocon (normal).</summary>
+    public SqliteSynchronous? SqliteSynchronous { get; set; }
 
     /// <summary>Renders only the properties that were set, to be prepended over the defaults.</summary>
     public string ToHocon()
@@ -37,6 +40,8 @@ public sealed class PersistenceOptions
             sb.AppendLine($"actor-runtime.persistence.provider = {PersistenceSettings.ProviderName(p)}");
         if (ConnectionString is not null)
             sb.AppendLine($"actor-runtime.persistence.connection-string = {Hocon.Quote(ConnectionString)}");
+        if (SqliteSynchronous is { } level)
+            sb.AppendLine($"{PersistenceSettings.SynchronousSetting} = {PersistenceSettings.SynchronousName(level)}");
         return sb.ToString();
     }
 }

@@ -5,10 +5,14 @@ namespace ActorRuntime.Store;
 
 /// <summary>
 /// Resolved persistence settings: provider, the linq2db provider name and the connection string (the SQLite default
-/// <c>Data Source=&lt;root-dir&gt;/actorruntime.db</c> filled in, its directory created by <see cref="EnsureStorage"/>).
+/// <c>Data Source=&lt;root-dir&gt;/actorruntime.db</c> filled in, its directory created by <see cref="EnsureStorage"/>) and, for
+/// SQLite, the <see cref="SqliteSynchronous"/> level its connections run at.
 /// </summary>
-public sealed record PersistenceSettings(PersistenceProvider Provider, string ConnectionString, string RootDirectory)
+public sealed record PersistenceSettings(PersistenceProvider Provider, string ConnectionString, string RootDirectory,
+    SqliteSynchronous Synchronous = SqliteSynchronous.Normal)
 {
+    public const string SynchronousSetting = "actor-runtime.persistence.sqlite-synchronous";
+
     public const string DatabaseFileName = "actorruntime.db";
 
     /// <summary>linq2db provider name for Akka.Persistence.Sql's <c>provider-name</c>.</summary>
@@ -37,7 +41,8 @@ public sealed record PersistenceSettings(PersistenceProvider Provider, string Co
                 _ => "",
             };
         }
-        return new PersistenceSettings(provider, cs, root);
+        var synchronous = ParseSynchronous(c.GetString(SynchronousSetting, "normal"), SynchronousSetting);
+        return new PersistenceSettings(provider, cs, root, synchronous);
     }
 
     public static PersistenceSettings Create(ActorRuntimeOptions options) =>
@@ -63,6 +68,21 @@ public sealed record PersistenceSettings(PersistenceProvider Provider, string Co
         _ => throw new ArgumentException($"{source}: unknown provider \"{text}\" (sqlite, postgresql or inmem)"),
     };
 
+    internal static string SynchronousName(SqliteSynchronous s) => s switch
+    {
+        SqliteSynchronous.Normal => "normal",
+        SqliteSynchronous.Full => "full",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    /// <summary>The one reading of a SQLite synchronous level; <paramref name="source"/> and the value are named when it is not one.</summary>
+    public static SqliteSynchronous ParseSynchronous(string text, string source) => text.Trim().ToLowerInvariant() switch
+    {
+        "normal" => SqliteSynchronous.Normal,
+        "full" => SqliteSynchronous.Full,
+        _ => throw new ArgumentException($"{source}: unknown SQLite synchronous level \"{text}\" (normal or full)"),
+    };
+
     /// <summary>Creates the SQLite file's directory (the root dir, or the directory the connection string names).</summary>
     public void EnsureStorage()
     {
@@ -72,8 +92,9 @@ public sealed record PersistenceSettings(PersistenceProvider Provider, string Co
         if (string.IsNullOrEmpty(file) || file == ":memory:" || file.StartsWith("file:", StringComparison.Ordinal)) return;
         var dir = Path.GetDirectoryName(Path.GetFullPath(file));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        // Write-ahead log: a commit is one append and one fsync of the log instead of a rollback journal's several, and
-        // readers never wait for the writer. The mode is stored in the file, so setting it once is enough.
+        // Write-ahead log: a commit is one append to the log (synced or not, see SqliteSynchronous) instead of a rollback
+        // journal's several writes and syncs, and readers never wait for the writer. The mode is stored in the file, so
+        // setting it once is enough; the synchronous level is per connection (SqliteSynchronousInterceptor).
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();

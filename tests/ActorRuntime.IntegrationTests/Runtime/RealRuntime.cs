@@ -45,7 +45,7 @@ public sealed class RealRuntime : IAsyncDisposable
         };
         configure?.Invoke(options);
         var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(RuntimeTopology.Config(options));
-        var system = ActorSystem.Create("it-" + env.Namespace, config);
+        var system = ActorSystem.Create("it-" + env.Namespace, RuntimeTopology.Setup(options, config));
         try
         {
             var rt = new RealRuntime(env, system, RuntimeTopology.Start(system, options));

@@ -9,7 +9,7 @@ namespace ActorRuntime.Tests.Persistence;
 
 /// <summary>
 /// One "run" of the runtime's event bus on a real database: its own ActorSystem configured exactly as
-/// WithActorRuntime configures persistence (ActorRuntimePersistence.ToConfig), terminated on dispose. It drives the bus
+/// WithActorRuntime configures persistence (ActorRuntimePersistence.ToConfig and .Setup), terminated on dispose. It drives the bus
 /// and reports what happened; the specs assert.
 /// </summary>
 internal sealed class PersistentBusHarness : IAsyncDisposable
@@ -37,7 +37,7 @@ internal sealed class PersistentBusHarness : IAsyncDisposable
                 akka.stdout-loglevel = INFO
                 """)
             .WithFallback(ActorRuntimePersistence.ToConfig(settings));
-        var system = ActorSystem.Create(name, config);
+        var system = ActorSystem.Create(name, ActorRuntimePersistence.Setup(settings, config));
         var busSettings = EventBusSettings.Create(config) with
         {
             SnapshotEvery = snapshotEvery,

@@ -38,7 +38,8 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     }
 
     private RuntimeSpecBase(ActorRuntimeOptions options, ITestOutputHelper output, string hocon = "")
-        : base(ConfigurationFactory.ParseString("akka.loglevel = INFO\n" + hocon).WithFallback(RuntimeTopology.Config(options)),
+        : base(RuntimeTopology.Setup(options,
+                ConfigurationFactory.ParseString("akka.loglevel = INFO\n" + hocon).WithFallback(RuntimeTopology.Config(options))),
             output: output)
     {
         Options = options;

@@ -23,7 +23,7 @@ public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     private DurableStoresOnSqliteSpec(TempSqlite db, ITestOutputHelper output)
-        : base(ActorRuntimePersistence.ToConfig(db.Settings), "stores", output) =>
+        : base(ActorRuntimePersistence.Setup(db.Settings, ActorRuntimePersistence.ToConfig(db.Settings)), "stores", output) =>
         _db = db;
 
     [Fact]

@@ -31,7 +31,8 @@ public sealed class FormatV1Spec : Akka.TestKit.Xunit2.TestKit
     }
 
     private FormatV1Spec(FormatV1Database db, ITestOutputHelper output)
-        : base(ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(ActorRuntimePersistence.ToConfig(db.Settings)),
+        : base(ActorRuntimePersistence.Setup(db.Settings,
+                ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(ActorRuntimePersistence.ToConfig(db.Settings))),
             "format-v1", output) =>
         _db = db;
 

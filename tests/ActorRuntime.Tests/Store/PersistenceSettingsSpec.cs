@@ -1,10 +1,11 @@
 using ActorRuntime.Configuration;
+using ActorRuntime.Hosting;
 using ActorRuntime.Store;
 using Akka.Configuration;
 
 namespace ActorRuntime.Tests.Store;
 
-/// <summary>The one provider parser and the one HOCON quoting every rendered setting goes through.</summary>
+/// <summary>The one provider parser, the one SQLite synchronous parser and the one HOCON quoting every rendered setting goes through.</summary>
 public sealed class PersistenceSettingsSpec
 {
     // Not round-tripped, whatever the quoting: leading/trailing whitespace, which Akka's HOCON parser trims even when quoted.
@@ -52,5 +53,35 @@ public sealed class PersistenceSettingsSpec
         var hocon = Assert.Throws<ArgumentException>(() =>
             PersistenceSettings.Create(ConfigurationFactory.ParseString("actor-runtime.persistence.provider = oracle")));
         Assert.StartsWith("actor-runtime.persistence.provider: unknown provider \"oracle\"", hocon.Message);
+    }
+
+    [Fact]
+    public void The_sqlite_synchronous_level_is_normal_by_default_read_from_hocon_and_the_option_wins_over_hocon()
+    {
+        Assert.Equal(SqliteSynchronous.Normal, PersistenceSettings.Create(new ActorRuntimeOptions()).Synchronous);
+        Assert.Equal(SqliteSynchronous.Full,
+            PersistenceSettings.Create(ConfigurationFactory.ParseString("actor-runtime.persistence.sqlite-synchronous = full")).Synchronous);
+        Assert.Equal(SqliteSynchronous.Normal,
+            PersistenceSettings.Create(ConfigurationFactory.ParseString("actor-runtime.persistence.sqlite-synchronous = \" Normal \"")).Synchronous);
+
+        var full = new ActorRuntimeOptions { Persistence = new PersistenceOptions { SqliteSynchronous = SqliteSynchronous.Full } };
+        Assert.Equal(SqliteSynchronous.Full, PersistenceSettings.Create(full).Synchronous);
+        Assert.Equal(SqliteSynchronous.Full, PersistenceSettings.Create(RuntimeTopology.Config(full)).Synchronous);
+        // The option is laid over whatever hocon says, as every option is.
+        var normal = new ActorRuntimeOptions { Persistence = new PersistenceOptions { SqliteSynchronous = SqliteSynchronous.Normal } };
+        var overHocon = RuntimeTopology.Overrides(normal)
+            .WithFallback(ConfigurationFactory.ParseString("actor-runtime.persistence.sqlite-synchronous = full"))
+            .WithFallback(RuntimeTopology.Defaults);
+        Assert.Equal(SqliteSynchronous.Normal, PersistenceSettings.Create(overHocon).Synchronous);
+    }
+
+    [Fact]
+    public void An_unknown_sqlite_synchronous_level_is_refused_naming_the_setting_and_the_value()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            PersistenceSettings.Create(ConfigurationFactory.ParseString("actor-runtime.persistence.sqlite-synchronous = off")));
+        Assert.Equal("actor-runtime.persistence.sqlite-synchronous: unknown SQLite synchronous level \"off\" (normal or full)", e.Message);
+        Assert.Throws<ArgumentException>(() => RuntimeTopology.Setup(new ActorRuntimeOptions(),
+            ConfigurationFactory.ParseString("actor-runtime.persistence.sqlite-synchronous = extra").WithFallback(RuntimeTopology.Defaults)));
     }
 }

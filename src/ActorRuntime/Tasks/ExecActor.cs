@@ -27,6 +27,8 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
 
     private sealed record LostSettled(bool Durable);
 
+    private bool _departed;
+
     /// <param name="reattach">A recorded exec of a reloaded task: learn its state from the shim before anything else.</param>
     public ExecActor(ProcessRecord record, ProcessServices services, bool reattach)
         : base(record, services)
@@ -86,11 +88,10 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
                 Receive<LostSettled>(settled =>
                 {
                     if (settled.Durable) Processes.Tell(new ProcessStoreProtocol.ForgetExec(Record.Namespace, ContainerId, ExecId));
-                    Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+                    Depart();
                     // What waited for the re-attach is answered, never dropped (a WaitExec has no deadline).
                     var gone = TaskProtocol.Failed.NoSuchProcess(ContainerId, ExecId);
                     foreach (var envelope in Stash.ClearStash()) envelope.Sender.Tell(gone);
-                    Context.Stop(Self);
                 });
                 ReceiveAny(_ => Stash.Stash());
             });
@@ -115,9 +116,8 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
                 var failed = TaskProtocol.Failed.From(ContainerId, error);
                 return new Outcome(r => r, null, requester =>
                 {
-                    Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+                    Depart();
                     requester.Tell(failed);
-                    Context.Stop(Self);
                 });
             }
             return new Outcome(r => r with { Status = ProcessStatus.Created }, new TaskProtocol.Done(ContainerId, ExecId), _ =>
@@ -170,11 +170,28 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
             {
                 FailPendingCloses();
                 if (durable) Processes.Tell(new ProcessStoreProtocol.ForgetExec(record.Namespace, record.ContainerId, record.ExecId));
-                Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+                Depart();
                 requester.Tell(durable ? deleted : NotDurable(record.ExecId));
-                Context.Stop(Self);
             });
         }));
+    }
+
+    /// <summary>
+    /// Leaves the task, which forgets this exec and then stops it with a PoisonPill. That pill follows, in this mailbox,
+    /// every command the task forwarded before it knew, so those are answered NoSuchProcess rather than lost in dead
+    /// letters (a Stop would overtake them).
+    /// </summary>
+    private void Depart()
+    {
+        _departed = true;
+        Context.Parent.Tell(new ExecDeleted(ExecId, Self));
+    }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (!_departed) return base.AroundReceive(receive, message);
+        if (message is IWithExecId) Sender.Tell(TaskProtocol.Failed.NoSuchProcess(ContainerId, ExecId));
+        return true;
     }
 
     protected override void Queries()

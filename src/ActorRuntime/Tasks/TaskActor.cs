@@ -172,7 +172,11 @@ internal sealed class TaskActor : ProcessActorBase
     protected override void Queries()
     {
         base.Queries();
-        Receive<ExecActor.ExecDeleted>(d => ForgetExec(d.ExecId, d.Exec));
+        Receive<ExecActor.ExecDeleted>(d =>
+        {
+            ForgetExec(d.ExecId, d.Exec);
+            d.Exec.Tell(PoisonPill.Instance);
+        });
         // A reloaded task's recorded execs, each re-attached to the shim's view of it.
         Receive<ShimActor.ReattachExecs>(r =>
         {

@@ -23,6 +23,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     private readonly List<IActorRef> _loadWaiters = [];
     private ShimManagerState _state = ShimManagerState.Empty;
     private EventsEndpoint? _events;
+    private readonly CancellationTokenSource _stopping = new();
     private int _reloaded, _cleanedUp;
     private long _shimRuns;
 
@@ -180,7 +181,37 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             return written;
         }).ToList();
         _cleanedUp += lost.Count;
-        Task.WhenAll(settled).PipeTo(Self, success: _ => new RecordsSettled());
+        Task.WhenAll(settled.Append(EventBusRecoveredAsync())).PipeTo(Self, success: _ => new RecordsSettled());
+    }
+
+    /// <summary>
+    /// Loaded also means the bus can take events. It answers only once it has recovered (a persistent actor holds
+    /// commands until then), and its supervisor answers Unavailable while it is down, as when its recovery fails on a
+    /// journal this version cannot read: until it answers, the reason is logged and the question asked again, so
+    /// AwaitLoaded does not report a runtime whose every delete would fail.
+    /// </summary>
+    private async Task<bool> EventBusRecoveredAsync()
+    {
+        var retry = PersistenceBackoff.Create(Context.System.Settings.Config).Min;
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await _services.EventBus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance,
+                    _settings.Runtime.LoadTimeout, _stopping.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception e) when (!_stopping.IsCancellationRequested)
+            {
+                _log.Warning("the event bus has not recovered yet ({0}); loading waits for it", e.Message);
+                await Task.Delay(retry, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        return false;
     }
 
     /// <summary>
@@ -208,6 +239,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     protected override void PostStop()
     {
+        _stopping.Cancel();
         _events?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1));
         base.PostStop();
     }

@@ -127,7 +127,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public Task<ShimManagerProtocol.ExitStats> ExitStatsAsync(CancellationToken ct = default) =>
         actors.ShimManager.Ask<ShimManagerProtocol.ExitStats>(new ShimManagerProtocol.GetExitStats(), CommandTimeout, ct);
 
-    /// <summary>Completes once every shim found on disk at start-up was reloaded or cleaned up.</summary>
+    /// <summary>Completes once every shim found on disk at start-up was reloaded or cleaned up and the event bus has recovered.</summary>
     public Task<ShimManagerProtocol.Loaded> AwaitLoadedAsync(CancellationToken ct = default) =>
         // Each shim loads under the load timeout, in parallel; a dead one then costs at most the cleanup timeout.
         actors.ShimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(),

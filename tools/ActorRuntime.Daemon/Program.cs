@@ -6,8 +6,6 @@ using ActorRuntime.Hosting;
 using ActorRuntime.Store;
 using Akka.Configuration;
 using Akka.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -103,19 +101,7 @@ int exitCode = 0;
 try
 {
     DaemonSocket.Prepare(address);
-    var web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-    Logging(web.Logging);
-    web.WebHost.UseKestrelCore().ConfigureKestrel(k => k.ListenUnixSocket(address, l => l.Protocols = HttpProtocols.Http2));
-    web.Services.AddRouting();
-    web.Services.AddGrpc(o => o.Interceptors.Add<GrpcErrors>());
-    web.Services.AddSingleton(runtime);
-    web.Services.AddSingleton(new IntrospectionService(ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory)));
-    await using var app = web.Build();
-    app.UseRouting();
-    app.MapGrpcService<VersionService>();
-    app.MapGrpcService<HealthService>();
-    app.MapGrpcService<IntrospectionService>();
-    app.MapGrpcService<NamespacesService>();
+    await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging);
     await app.StartAsync();
     DaemonSocket.SetAccess(address, flags.Group);
     log.LogInformation("actorruntimed {Version} serving on {Address} (root {Root}, state {State})", VersionService.Current, address,

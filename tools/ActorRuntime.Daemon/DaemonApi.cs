@@ -24,6 +24,7 @@ internal static class DaemonApi
         web.Services.AddGrpc(o => o.Interceptors.Add<GrpcErrors>());
         web.Services.AddSingleton(runtime);
         web.Services.AddSingleton(new IntrospectionService(serverUuid));
+        web.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, SignalOwnedLifetime>();
         var app = web.Build();
         app.UseRouting();
         app.MapGrpcService<VersionService>();

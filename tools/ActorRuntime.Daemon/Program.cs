@@ -78,9 +78,12 @@ builder.Services.AddAkka("actorruntimed", (akka, _) =>
     });
     // The --config file goes between the options (prepended by WithActorRuntime) and the shipped defaults (appended after it).
     akka.AddHocon(fileConfig, HoconAddMode.Append);
+    // Akka would start its coordinated shutdown on SIGTERM by itself, beside ours: the runtime must stop after the server.
+    akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
     akka.WithActorRuntime(options);
 });
 builder.Services.AddContainerRuntime();
+builder.Services.AddSingleton<IHostLifetime, SignalOwnedLifetime>();
 using var runtimeHost = builder.Build();
 await runtimeHost.StartAsync();
 var runtime = runtimeHost.Services.GetRequiredService<ContainerRuntime>();

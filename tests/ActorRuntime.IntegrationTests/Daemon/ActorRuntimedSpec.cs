@@ -114,6 +114,36 @@ public sealed partial class ActorRuntimedSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_config_file_places_the_socket_the_flags_win_over_it_and_a_group_makes_it_group_read_write()
+    {
+        var fromConfig = Path.Combine(_dir, "from-config.sock");
+        var config = Path.Combine(_dir, "daemon.conf");
+        await File.WriteAllTextAsync(config, $"actor-runtime {{ address = \"{fromConfig}\", root-dir = \"{Root}\", state-dir = \"{State}\" }}");
+        var daemon = DaemonProcess.Start(fromConfig, ["--config", config, "--group", "4242"]);
+        _daemons.Add(daemon);
+        await daemon.WaitServingAsync(Bound);
+        Assert.True(File.Exists(fromConfig + ".ttrpc"), "the events socket is the address + .ttrpc");
+        Assert.Equal("-rw-rw----", UnixMode(fromConfig));
+        Assert.Equal("4242", (await Stat(fromConfig, "%g")).Trim());
+        daemon.Signal(15);
+        Assert.Equal(0, await daemon.WaitExitAsync(Bound));
+
+        var flagged = DaemonProcess.Start(Address, ["--config", config, "--address", Address]);
+        _daemons.Add(flagged);
+        await flagged.WaitServingAsync(Bound);
+        Assert.False(File.Exists(fromConfig));
+    }
+
+    private static async Task<string> Stat(string path, string format)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("stat", ["-c", format, path]) { RedirectStandardOutput = true };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output;
+    }
+
+    [Fact]
     public async Task A_stale_socket_file_is_replaced_and_a_bad_flag_exits_2_with_usage()
     {
         // A SIGKILLed daemon leaves its socket behind, with nothing listening.

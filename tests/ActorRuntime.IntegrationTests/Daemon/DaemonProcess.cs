@@ -35,7 +35,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public static string Dll => typeof(DaemonProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "ActorRuntimedDll").Value!;
 
-    public static DaemonProcess Start(string address, string root, string state, params string[] extra)
+    /// <summary><paramref name="address"/>: the --address flag and where the daemon is expected to serve.</summary>
+    public static DaemonProcess Start(string address, string root, string state, params string[] extra) =>
+        Start(address, ["--address", address, "--root", root, "--state", state, .. extra]);
+
+    /// <summary>With exactly <paramref name="args"/>; the daemon is expected to serve on <paramref name="address"/>.</summary>
+    public static DaemonProcess Start(string address, IEnumerable<string> args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -43,8 +48,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Dll, "--address", address, "--root", root, "--state", state }.Concat(extra))
-            start.ArgumentList.Add(arg);
+        foreach (var arg in args.Prepend(Dll)) start.ArgumentList.Add(arg);
         return new DaemonProcess(Process.Start(start)!, address);
     }
 

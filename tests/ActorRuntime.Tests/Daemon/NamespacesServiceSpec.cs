@@ -121,7 +121,7 @@ public sealed class NamespacesServiceSpec(ITestOutputHelper output) : RuntimeSpe
     }
 
     [Fact]
-    public async Task Health_is_serving_and_a_service_we_do_not_serve_is_unimplemented()
+    public async Task Health_is_serving_and_a_service_or_method_we_do_not_serve_is_unimplemented()
     {
         var health = await new Health.HealthClient(_channel).CheckAsync(new HealthCheckRequest());
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
@@ -132,5 +132,13 @@ public sealed class NamespacesServiceSpec(ITestOutputHelper output) : RuntimeSpe
         var unknown = await Refused(() => _channel!.CreateCallInvoker().AsyncUnaryCall(containersList, null, new CallOptions(), new Empty())
             .ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, unknown.StatusCode);
+        var namespacesNope = new Method<Empty, Empty>(MethodType.Unary, "containerd.services.namespaces.v1.Namespaces", "Nope",
+            marshaller, marshaller);
+        var unknownMethod = await Refused(() => _channel!.CreateCallInvoker()
+            .AsyncUnaryCall(namespacesNope, null, new CallOptions(), new Empty()).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, unknownMethod.StatusCode);
+        var unknownHealth = await Refused(() => new Health.HealthClient(_channel)
+            .CheckAsync(new HealthCheckRequest { Service = "containerd.services.tasks.v1.Tasks" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknownHealth.StatusCode);
     }
 }

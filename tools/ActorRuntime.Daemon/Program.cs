@@ -52,6 +52,19 @@ catch (Exception e) when (e is InvalidOperationException or IOException or Unaut
 }
 using var _ = rootLock;
 
+// The address is checked before the runtime starts: the runtime binds <address>.ttrpc, which must not be taken from a
+// daemon that still serves there. A stale socket goes now; Kestrel binds the path once the runtime has reloaded.
+var address = options.Address!;
+try
+{
+    DaemonSocket.Prepare(address);
+}
+catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+{
+    log.LogCritical("cannot serve on {Address}: {Message}", address, e.Message);
+    return 1;
+}
+
 // SIGTERM and SIGINT stop the daemon; the runtime's shims and containers keep running, as with containerd.
 var stopping = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
 using var stoppingToken = new CancellationTokenSource();
@@ -99,11 +112,9 @@ catch (Exception e)
     return stopping.Task.IsCompleted ? 0 : 1;
 }
 
-var address = runtime.Settings.Address;
 int exitCode = 0;
 try
 {
-    DaemonSocket.Prepare(address);
     await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging);
     await app.StartAsync();
     DaemonSocket.SetAccess(address, flags.Group);
@@ -120,7 +131,7 @@ catch (Exception e) when (e is InvalidOperationException or IOException or Unaut
 }
 finally
 {
-    // Kestrel removes its socket when it stops; one left by a failed start must not outlive us either.
+    // Kestrel removes its socket when it stops; should it not have, the path is still ours. After a failed bind it is not.
     if (File.Exists(address) && exitCode == 0) File.Delete(address);
     await runtimeHost.StopAsync();
 }

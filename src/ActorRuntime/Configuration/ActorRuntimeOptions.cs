@@ -13,6 +13,13 @@ public sealed class ActorRuntimeOptions
 {
     public string? StateDirectory { get; set; }
     public string? RootDirectory { get; set; }
+
+    /// <summary>
+    /// The daemon's gRPC socket (containerd's --address), handed to shims as -address; our events ttrpc socket (their
+    /// TTRPC_ADDRESS) is this path + ".ttrpc", as with containerd. Null: actor-runtime.address (empty there means
+    /// &lt;state-dir&gt;/actorruntime.sock).
+    /// </summary>
+    public string? Address { get; set; }
     public string? Namespace { get; set; }
     public string? ShimBinary { get; set; }
     public string? RuncBinary { get; set; }
@@ -57,6 +64,7 @@ public sealed class ActorRuntimeOptions
         }
         Str("actor-runtime.state-dir", StateDirectory);
         Str("actor-runtime.root-dir", RootDirectory);
+        Str("actor-runtime.address", Address);
         Str("actor-runtime.namespace", Namespace);
         Str("actor-runtime.shim-binary", ShimBinary);
         Str("actor-runtime.runc-binary", RuncBinary);

@@ -19,6 +19,15 @@ public sealed record RuntimeSettings(
     TimeSpan CallTimeout,
     TimeSpan StateTimeout)
 {
+    /// <summary>
+    /// The gRPC socket (containerd's --address; the shims' -address): actor-runtime.address, or
+    /// &lt;state-dir&gt;/actorruntime.sock when that is empty.
+    /// </summary>
+    public string Address { get; init; } = Path.Combine(StateDirectory, "actorruntime.sock");
+
+    /// <summary>Our events ttrpc socket, the shims' TTRPC_ADDRESS: the address + ".ttrpc", as containerd has it.</summary>
+    public string TtrpcAddress => Address + ".ttrpc";
+
     private static readonly Lazy<Config> Defaults = new(() =>
     {
         using var stream = typeof(RuntimeSettings).Assembly.GetManifestResourceStream("ActorRuntime.actorruntime.conf")
@@ -45,6 +54,7 @@ public sealed record RuntimeSettings(
             c.GetTimeSpan("io.containerd.timeout.shim.shutdown"),
             c.GetTimeSpan("actor-runtime.call-timeout"),
             c.GetTimeSpan("io.containerd.timeout.task.state"));
+        if (c.GetString("actor-runtime.address", "") is { Length: > 0 } address) settings = settings with { Address = address };
         Identifiers.Validate(settings.Namespace, "namespace");
         return settings;
     }

@@ -16,6 +16,8 @@ public sealed class ContainerStoreKey;
 
 public sealed class ProcessStoreKey;
 
+public sealed class NamespaceStoreKey;
+
 /// <summary>Akka.Hosting builder extensions: <c>services.AddAkka("sys", b => b.WithActorRuntime(o => ...))</c>.</summary>
 public static class ActorRuntimeHostingExtensions
 {
@@ -41,6 +43,7 @@ public static class ActorRuntimeHostingExtensions
             registry.Register<ShimManagerKey>(runtime.Actors.ShimManager);
             registry.Register<ProcessStoreKey>(runtime.Actors.Processes);
             registry.Register<ContainerStoreKey>(runtime.Actors.Containers);
+            registry.Register<NamespaceStoreKey>(runtime.Actors.Namespaces);
         });
     }
 
@@ -51,6 +54,7 @@ public static class ActorRuntimeHostingExtensions
             var registry = sp.GetRequiredService<ActorRegistry>();
             var system = sp.GetRequiredService<ActorSystem>();
             return new ContainerRuntime(new RuntimeActors(registry.Get<EventBusKey>(), registry.Get<ShimManagerKey>(),
-                registry.Get<ProcessStoreKey>(), registry.Get<ContainerStoreKey>()), RuntimeSettings.Create(system.Settings.Config));
+                registry.Get<ProcessStoreKey>(), registry.Get<ContainerStoreKey>(),
+                registry.Get<NamespaceStoreKey>()), RuntimeSettings.Create(system.Settings.Config));
         });
 }

@@ -156,9 +156,44 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
         AskContainers<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete(id), ct);
 
-    private async Task<T> AskContainers<T>(object command, CancellationToken ct)
+    // ---- namespaces (containerd's namespaces service) ----
+
+    /// <summary>The namespace with its labels; one never created has none (containerd answers it all the same).</summary>
+    public Task<NamespaceRecord> GetNamespaceAsync(string name, CancellationToken ct = default) =>
+        AskStore<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Get(name), ct);
+
+    public async Task<IReadOnlyList<NamespaceRecord>> ListNamespacesAsync(CancellationToken ct = default) =>
+        (await AskStore<NamespaceStoreProtocol.Namespaces>(actors.Namespaces, new NamespaceStoreProtocol.List(), ct)).Items;
+
+    /// <summary>AlreadyExists for a taken name.</summary>
+    public Task<NamespaceRecord> CreateNamespaceAsync(string name, IReadOnlyDictionary<string, string>? labels = null,
+        CancellationToken ct = default) =>
+        AskStore<NamespaceRecord>(actors.Namespaces,
+            new NamespaceStoreProtocol.Create(name, labels ?? new Dictionary<string, string>()), ct);
+
+    /// <summary>containerd's field-mask update of the labels (see <see cref="NamespaceStoreProtocol.Update"/>).</summary>
+    public Task<NamespaceRecord> UpdateNamespaceAsync(string name, IReadOnlyDictionary<string, string> labels,
+        IReadOnlyList<string> paths, CancellationToken ct = default) =>
+        AskStore<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Update(name, labels, paths), ct);
+
+    /// <summary>
+    /// NotFound for a namespace never created; FailedPrecondition while it still has containers (the container store
+    /// holds the runtime's own namespace only, so only that one can have any).
+    /// </summary>
+    public async Task DeleteNamespaceAsync(string name, CancellationToken ct = default)
     {
-        var reply = await actors.Containers.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
+        var stillHas = name == settings.Namespace && (await ListContainersAsync(ct).ConfigureAwait(false)).Count > 0
+            ? new[] { "containers" }
+            : [];
+        await AskStore<NamespaceStoreProtocol.Deleted>(actors.Namespaces, new NamespaceStoreProtocol.Delete(name, stillHas), ct)
+            .ConfigureAwait(false);
+    }
+
+    private Task<T> AskContainers<T>(object command, CancellationToken ct) => AskStore<T>(actors.Containers, command, ct);
+
+    private async Task<T> AskStore<T>(IActorRef store, object command, CancellationToken ct)
+    {
+        var reply = await store.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
         return reply switch
         {
             T result => result,

@@ -19,6 +19,7 @@ namespace ActorRuntime.Hosting;
 /// event-bus        exactly-once exit/delete: journal (back-off supervisor) → writer; subscriptions
 /// processes        durable process records (what a restarted runtime still owes; releases runs on the bus); back-off supervisor → store
 /// containers       durable container metadata; back-off supervisor → store
+/// namespaces       durable namespaces and their labels (the API's Namespaces service); back-off supervisor → store
 /// shim-manager     one shim actor per container → task actor → exec actors; exits (the door to the bus for exits)
 /// </code>
 /// Every persistent actor runs under a back-off supervisor (<see cref="PersistenceBackoff"/>), since Akka stops one whose
@@ -65,17 +66,19 @@ public static class RuntimeTopology
             prefix + "processes");
         var containers = system.ActorOf(backoff.Supervise(ContainerStore.Props(settings.Namespace), "store", "container store"),
             prefix + "containers");
+        var namespaces = system.ActorOf(backoff.Supervise(NamespaceStore.Props(), "store", "namespace store"), prefix + "namespaces");
         var shims = ShimSettings.Create(settings) with { FailPoints = FailPoints.Create(system.Settings.Config) };
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");
         StartupTrace.Mark("topology actors created");
-        return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers), settings);
+        return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers, namespaces), settings);
     }
 }
 
 /// <summary>The runtime's top-level actors.</summary>
-public sealed record RuntimeActors(IActorRef EventBus, IActorRef ShimManager, IActorRef Processes, IActorRef Containers)
+public sealed record RuntimeActors(IActorRef EventBus, IActorRef ShimManager, IActorRef Processes, IActorRef Containers,
+    IActorRef Namespaces)
 {
-    public IEnumerable<IActorRef> All => [ShimManager, Processes, Containers, EventBus];
+    public IEnumerable<IActorRef> All => [ShimManager, Processes, Containers, Namespaces, EventBus];
 }

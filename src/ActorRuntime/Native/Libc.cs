@@ -52,6 +52,15 @@ internal static partial class Libc
         if (Chmod(path, mode) != 0) throw Error("chmod", path, LastError);
     }
 
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Chown(string path, int owner, int group);
+
+    /// <summary>Gives <paramref name="path"/> to group <paramref name="gid"/>, its owner kept (actorruntimed's --group socket).</summary>
+    public static void ChgrpOrThrow(string path, int gid)
+    {
+        if (Chown(path, -1, gid) != 0) throw Error("chown", path, LastError);
+    }
+
     public const int X_OK = 1;
 
     [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -18,7 +18,7 @@ public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings La
     /// <summary>Sent with Create (and on <c>start</c>'s stdin); null when neither a runc binary nor root is set.</summary>
     public RuncOptions? RuncOptions => Launch.RuncOptions;
 
-    /// <summary>Our events socket (the shims' TTRPC_ADDRESS); fixed per state directory so reloaded shims find it.</summary>
+    /// <summary>Our events socket (the shims' TTRPC_ADDRESS); fixed per address so reloaded shims find it.</summary>
     public string EventsSocketPath => Launch.TtrpcAddress;
 
     public static ShimSettings Create(RuntimeSettings settings)
@@ -28,8 +28,8 @@ public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings La
             : null;
         var launch = new ShimLaunchSettings(
             settings.Namespace,
-            GrpcAddress: Path.Combine(settings.StateDirectory, "actorruntime.sock"),
-            TtrpcAddress: Path.Combine(settings.StateDirectory, "actorruntime.sock.ttrpc"))
+            GrpcAddress: settings.Address,
+            TtrpcAddress: settings.TtrpcAddress)
         {
             ShimBinary = settings.ShimBinary,
             PublishBinary = Environment.ProcessPath ?? "actorruntime",

@@ -124,16 +124,35 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
         [
             "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
             "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-bus-snapshot-v3", "event-delivered-v1", "event-delivered-v2",
-            "exec-forgotten-v1", "runs-forgotten-v1", "runs-released-v1", "task-event-v1",
+            "exec-forgotten-v1", "namespace-created-v1", "namespace-deleted-v1", "namespace-store-snapshot-v1",
+            "namespace-updated-v1", "runs-forgotten-v1", "runs-released-v1", "task-event-v1",
             "task-forgotten-v1", "task-recorded-v1", "task-recorded-v2", "task-registry-snapshot-v1", "task-registry-snapshot-v2",
         ], RuntimeFormats.All.Manifests);
-        Assert.Equal(14, RuntimeFormats.All.WrittenTypes.Count());
+        Assert.Equal(18, RuntimeFormats.All.WrittenTypes.Count());
         foreach (var type in RuntimeFormats.All.WrittenTypes)
         {
             var bound = Sys.Serialization.FindSerializerForType(type);
             Assert.True(bound is RuntimeSerializer, $"{type.Name} is bound to {bound.GetType().Name}");
             Assert.Equal(RuntimeSerializer.Id, bound.Identifier);
         }
+    }
+
+    [Fact]
+    public void Namespace_events_and_snapshots_round_trip_with_their_labels()
+    {
+        var serializer = new RuntimeSerializer(Ext);
+        T RoundTrip<T>(T value) where T : class =>
+            (T)serializer.FromBinary(serializer.ToBinary(value), serializer.Manifest(value));
+        var ns = NamespaceRecord.Of("x", new Dictionary<string, string> { ["b"] = "2", ["a"] = "1" });
+
+        var created = RoundTrip(new NamespaceStoreEvent.NamespaceCreated(ns));
+        Assert.Equal("x", created.Namespace.Name);
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "1", ["b"] = "2" }, created.Namespace.Labels);
+        Assert.Equal(ns.Labels, RoundTrip(new NamespaceStoreEvent.NamespaceUpdated(ns)).Namespace.Labels);
+        Assert.Equal("x", RoundTrip(new NamespaceStoreEvent.NamespaceDeleted("x")).Name);
+        var snapshot = RoundTrip(NamespaceStoreState.Of([ns, NamespaceRecord.Of("y", [])]));
+        Assert.Equal(["x", "y"], snapshot.Namespaces.Keys);
+        Assert.Equal(ns.Labels, snapshot.Namespaces["x"].Labels);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Tasks;
 using static ActorRuntime.Store.ContainerStoreEvent;
+using static ActorRuntime.Store.NamespaceStoreEvent;
 using static ActorRuntime.Store.ProcessStoreEvent;
 
 namespace ActorRuntime.Store.Contracts;
@@ -48,6 +49,15 @@ public static class RuntimeFormats
             e => new(e.Namespace, e.Id), c => new(c.Namespace, c.Id)),
         PersistedFormat.Current<ContainerStoreState, ContainerStoreSnapshotV1>("container-registry-snapshot-v1",
             s => new(s.Containers.Values.Select(ToContract).ToList()), c => ContainerStoreState.Of(c.Containers.Select(ToDomain))),
+
+        // NamespaceStore (persistence id "namespaces")
+        PersistedFormat.Current<NamespaceCreated, NamespaceCreatedV1>("namespace-created-v1",
+            e => new(ToContract(e.Namespace)), c => new(ToDomain(c.Namespace))),
+        PersistedFormat.Current<NamespaceUpdated, NamespaceUpdatedV1>("namespace-updated-v1",
+            e => new(ToContract(e.Namespace)), c => new(ToDomain(c.Namespace))),
+        PersistedFormat.Current<NamespaceDeleted, NamespaceDeletedV1>("namespace-deleted-v1", e => new(e.Name), c => new(c.Name)),
+        PersistedFormat.Current<NamespaceStoreState, NamespaceStoreSnapshotV1>("namespace-store-snapshot-v1",
+            s => new(s.Namespaces.Values.Select(ToContract).ToList()), c => NamespaceStoreState.Of(c.Namespaces.Select(ToDomain))),
 
         // EventBus (persistence id "event-bus")
         PersistedFormat.Current<TaskEvent, TaskEventV1>("task-event-v1", ToContract, ToDomain),
@@ -104,6 +114,10 @@ public static class RuntimeFormats
     private static ContainerRecord ToDomain(ContainerV1 c) => new(
         c.Namespace, c.Id, c.SpecJson, c.RuntimeName, c.RuntimeOptions, c.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
         c.Image, c.CreatedAt, c.UpdatedAt);
+
+    private static NamespaceV1 ToContract(NamespaceRecord n) => new(n.Name, n.Labels);
+
+    private static NamespaceRecord ToDomain(NamespaceV1 c) => NamespaceRecord.Of(c.Name, c.Labels);
 
     private static TaskEventV1 ToContract(TaskEvent e) =>
         new(e.Namespace, e.Topic, e.ContainerId, e.ExecId, e.Pid, e.ExitStatus, e.ExitedAt, e.Timestamp, e.Offset);

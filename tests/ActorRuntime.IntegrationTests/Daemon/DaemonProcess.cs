@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+
+namespace ActorRuntime.IntegrationTests.Daemon;
+
+/// <summary>
+/// One real actorruntimed process (<c>dotnet actorruntimed.dll</c>) on a test's socket, root and state directory, and
+/// the real <c>ctr</c> pointed at it. Disposal SIGKILLs a daemon still running.
+/// </summary>
+internal sealed class DaemonProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _stderr = new();
+
+    private DaemonProcess(Process process, string address)
+    {
+        _process = process;
+        Address = address;
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line) _stderr.Enqueue(line);
+        };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    public string Address { get; }
+
+    public int Pid => _process.Id;
+
+    public string Stderr => string.Join('\n', _stderr);
+
+    /// <summary>The build output: AssemblyMetadata "ActorRuntimedDll" (set in the test project).</summary>
+    public static string Dll => typeof(DaemonProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "ActorRuntimedDll").Value!;
+
+    /// <summary><paramref name="address"/>: the --address flag and where the daemon is expected to serve.</summary>
+    public static DaemonProcess Start(string address, string root, string state, params string[] extra) =>
+        Start(address, ["--address", address, "--root", root, "--state", state, .. extra]);
+
+    /// <summary>With exactly <paramref name="args"/>; the daemon is expected to serve on <paramref name="address"/>.</summary>
+    public static DaemonProcess Start(string address, IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args.Prepend(Dll)) start.ArgumentList.Add(arg);
+        return new DaemonProcess(Process.Start(start)!, address);
+    }
+
+    /// <summary>Waits until ctr gets an answer on the socket, or the daemon exits (which fails the wait).</summary>
+    public async Task WaitServingAsync(TimeSpan bound)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < bound)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"actorruntimed exited with {_process.ExitCode}:\n{Stderr}");
+            if (File.Exists(Address) && (await Ctr.RunAsync(Address, "version")).ExitCode == 0) return;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"actorruntimed did not serve on {Address} within {bound}:\n{Stderr}");
+    }
+
+    /// <summary>The exit code, once it exits within <paramref name="bound"/>.</summary>
+    public async Task<int> WaitExitAsync(TimeSpan bound)
+    {
+        await _process.WaitForExitAsync().WaitAsync(bound);
+        return _process.ExitCode;
+    }
+
+    public void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
+
+/// <summary>The real ctr binary (containerd 1.6's client) against a socket.</summary>
+internal static class Ctr
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public override string ToString() => $"exit {ExitCode}\n{Stdout}\n{Stderr}";
+    }
+
+    public static async Task<Result> RunAsync(string address, params string[] args)
+    {
+        var start = new ProcessStartInfo("ctr")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "-a", address, "--timeout", "10s" }.Concat(args)) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Runs ctr and fails with its output unless it exits 0.</summary>
+    public static async Task<string> OkAsync(string address, params string[] args)
+    {
+        var result = await RunAsync(address, args);
+        Assert.True(result.ExitCode == 0, $"ctr {string.Join(' ', args)}: {result}");
+        return result.Stdout;
+    }
+}

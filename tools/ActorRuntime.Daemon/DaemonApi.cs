@@ -1,0 +1,36 @@
+using ActorRuntime.Daemon.Services;
+using ActorRuntime.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ActorRuntime.Daemon;
+
+/// <summary>The gRPC server of actorruntimed: Kestrel on the unix socket, HTTP/2 only, with the services we serve.</summary>
+internal static class DaemonApi
+{
+    /// <summary>
+    /// The server over a started, loaded <paramref name="runtime"/>; it binds <paramref name="address"/> when started
+    /// (which must be free: see <see cref="DaemonSocket.Prepare"/>). Methods we do not serve answer UNIMPLEMENTED.
+    /// </summary>
+    public static WebApplication Build(ContainerRuntime runtime, string address, string serverUuid, Action<ILoggingBuilder> logging)
+    {
+        var web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        logging(web.Logging);
+        web.WebHost.UseKestrelCore().ConfigureKestrel(k => k.ListenUnixSocket(address, l => l.Protocols = HttpProtocols.Http2));
+        web.Services.AddRouting();
+        web.Services.AddGrpc(o => o.Interceptors.Add<GrpcErrors>());
+        web.Services.AddSingleton(runtime);
+        web.Services.AddSingleton(new IntrospectionService(serverUuid));
+        web.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, SignalOwnedLifetime>();
+        var app = web.Build();
+        app.UseRouting();
+        app.MapGrpcService<VersionService>();
+        app.MapGrpcService<HealthService>();
+        app.MapGrpcService<IntrospectionService>();
+        app.MapGrpcService<NamespacesService>();
+        return app;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Runtime.InteropServices;
+using ActorRuntime.Configuration;
+using ActorRuntime.Daemon;
+using ActorRuntime.Daemon.Services;
+using ActorRuntime.Hosting;
+using ActorRuntime.Store;
+using Akka.Configuration;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// actorruntimed: the runtime behind containerd's gRPC API on a unix socket. Foreground; logs go to stderr.
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(DaemonCommandLine.Usage);
+    return 0;
+}
+DaemonCommandLine flags;
+ActorRuntimeOptions options;
+Config fileConfig;
+try
+{
+    flags = DaemonCommandLine.Parse(args);
+    fileConfig = flags.ConfigFile is { } file ? ConfigurationFactory.ParseString(File.ReadAllText(file)) : Config.Empty;
+    options = Resolve(flags, fileConfig);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or ConfigurationException or IOException
+                              or ActorRuntime.Protocol.Ttrpc.TtrpcException)
+{
+    Console.Error.WriteLine($"actorruntimed: {e.Message}\n{DaemonCommandLine.Usage}");
+    return 2;
+}
+
+var logLevel = Enum.Parse<LogLevel>(flags.LogLevel);
+void Logging(ILoggingBuilder l) =>
+    l.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(logLevel)
+        // Kestrel's and gRPC's per-request lines drown the runtime's at Information.
+        .AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+using var bootLoggers = LoggerFactory.Create(Logging);
+var log = bootLoggers.CreateLogger("actorruntimed");
+
+RootLock rootLock;
+try
+{
+    rootLock = RootLock.Acquire(options.RootDirectory!);
+}
+catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+{
+    log.LogCritical("{Message}", e.Message);
+    return 1;
+}
+using var _ = rootLock;
+
+// The address is checked before the runtime starts: the runtime binds <address>.ttrpc, which must not be taken from a
+// daemon that still serves there. A stale socket goes now; Kestrel binds the path once the runtime has reloaded.
+var address = options.Address!;
+try
+{
+    DaemonSocket.Prepare(address);
+}
+catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+{
+    log.LogCritical("cannot serve on {Address}: {Message}", address, e.Message);
+    return 1;
+}
+
+// SIGTERM and SIGINT stop the daemon; the runtime's shims and containers keep running, as with containerd.
+var stopping = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
+using var stoppingToken = new CancellationTokenSource();
+using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+// The runtime, the one way it starts, in a host of its own: the socket is bound by a second host only once the runtime
+// has reloaded, so no client is accepted and then dropped while it starts.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+Logging(builder.Logging);
+builder.Services.AddAkka("actorruntimed", (akka, _) =>
+{
+    akka.ConfigureLoggers(l =>
+    {
+        l.LogLevel = logLevel switch
+        {
+            LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+            LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
+            LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+            _ => Akka.Event.LogLevel.ErrorLevel,
+        };
+        l.ClearLoggers();
+        l.AddLoggerFactory();
+    });
+    // The --config file goes between the options (prepended by WithActorRuntime) and the shipped defaults (appended after it).
+    akka.AddHocon(fileConfig, HoconAddMode.Append);
+    // Akka would start its coordinated shutdown on SIGTERM by itself, beside ours: the runtime must stop after the server.
+    akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
+    akka.WithActorRuntime(options);
+});
+builder.Services.AddContainerRuntime();
+builder.Services.AddSingleton<IHostLifetime, SignalOwnedLifetime>();
+using var runtimeHost = builder.Build();
+await runtimeHost.StartAsync();
+var runtime = runtimeHost.Services.GetRequiredService<ContainerRuntime>();
+try
+{
+    var loaded = await runtime.AwaitLoadedAsync(stoppingToken.Token);
+    log.LogInformation("runtime loaded: {Reloaded} shims reloaded, {CleanedUp} cleaned up", loaded.Reloaded, loaded.CleanedUp);
+}
+catch (Exception e)
+{
+    if (!stopping.Task.IsCompleted) log.LogCritical(e, "the runtime's reload did not complete");
+    await runtimeHost.StopAsync();
+    return stopping.Task.IsCompleted ? 0 : 1;
+}
+
+int exitCode = 0;
+try
+{
+    await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging);
+    await app.StartAsync();
+    DaemonSocket.SetAccess(address, flags.Group);
+    log.LogInformation("actorruntimed {Version} serving on {Address} (root {Root}, state {State})", VersionService.Current, address,
+        runtime.Settings.RootDirectory, runtime.Settings.StateDirectory);
+    var signal = await stopping.Task;
+    log.LogInformation("{Signal}: stopping", signal);
+    await app.StopAsync();
+}
+catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+{
+    log.LogCritical(e, "cannot serve on {Address}", address);
+    exitCode = 1;
+}
+finally
+{
+    // Kestrel removes its socket when it stops; should it not have, the path is still ours. After a failed bind it is not.
+    if (File.Exists(address) && exitCode == 0) File.Delete(address);
+    await runtimeHost.StopAsync();
+}
+return exitCode;
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    if (stopping.TrySetResult(context.Signal)) stoppingToken.Cancel();
+}
+
+// Flags over the --config file over the defaults, resolved to options: what the runtime is started with, and what the
+// lock and socket are placed by. Persistence is resolved the same way so a file's provider or connection string holds.
+static ActorRuntimeOptions Resolve(DaemonCommandLine flags, Config file)
+{
+    var given = flags.ToRuntimeOptions();
+    var config = ConfigurationFactory.ParseString(given.ToHocon()).WithFallback(file);
+    var settings = RuntimeSettings.Create(config);
+    var persistence = PersistenceSettings.Create(config);
+    given.RootDirectory = settings.RootDirectory;
+    given.StateDirectory = settings.StateDirectory;
+    given.Address = settings.Address;
+    given.Persistence = new PersistenceOptions
+    {
+        Provider = persistence.Provider,
+        ConnectionString = persistence.ConnectionString,
+        SqliteSynchronous = persistence.Synchronous,
+    };
+    return given;
+}

@@ -48,7 +48,7 @@ public sealed class BusyboxContainerSpec
         // The busybox image is mounted read-only, never written through.
         Assert.True(File.Exists(Path.Combine(ShimTestEnvironment.ImageDirectory, "bin", "busybox")));
 
-        await client.ShutdownAsync(new ShutdownRequest { Id = "c1" }, new CallOptions(TimeSpan.FromSeconds(3)));
+        await ShimTestEnvironment.ShutdownAsync(client, "c1");
         await HostProcesses.WaitUntilGoneAsync((int)connected.ShimPid, TimeSpan.FromSeconds(5));
         // containerd runs `delete` after every shim connection close; on a finished task it still succeeds.
         var cleanup = await DeadShimCleanup.CleanUpAsync(bundle, new BinaryShimLauncher(env.Settings), TimeSpan.FromSeconds(10), env.Logger);
@@ -99,7 +99,7 @@ public sealed class BusyboxContainerSpec
         var exited = await client.WaitAsync(new WaitRequest { Id = "c1" }).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(137u, exited.ExitStatus);
         await client.DeleteAsync(new DeleteRequest { Id = "c1" });
-        await client.ShutdownAsync(new ShutdownRequest { Id = "c1" }, new CallOptions(TimeSpan.FromSeconds(3)));
+        await ShimTestEnvironment.ShutdownAsync(client, "c1");
         await HostProcesses.WaitUntilGoneAsync((int)connected.ShimPid, TimeSpan.FromSeconds(5));
         await DeadShimCleanup.CleanUpAsync(bundle, new BinaryShimLauncher(env.Settings), TimeSpan.FromSeconds(10), env.Logger);
 

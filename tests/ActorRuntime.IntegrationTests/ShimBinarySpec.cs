@@ -43,7 +43,7 @@ public sealed class ShimBinarySpec
         Assert.Contains($"{env.Namespace}/c1", line.Message);
 
         // With no container the shim honours Shutdown: it exits and removes its socket.
-        await client.ShutdownAsync(new ShutdownRequest { Id = "c1" }, new CallOptions(TimeSpan.FromSeconds(3)));
+        await ShimTestEnvironment.ShutdownAsync(client, "c1");
         await HostProcesses.WaitUntilGoneAsync(shimPid, TimeSpan.FromSeconds(5));
         Assert.False(File.Exists(UnixSocket.PathOf(address)));
         bundle.Delete();
@@ -75,13 +75,7 @@ public sealed class ShimBinarySpec
         Assert.True(connected.ShimPid > 0);
 
         // The shim may exit before its answer is read: containerd's shimTask.Shutdown takes ttrpc.ErrClosed as success.
-        try
-        {
-            await client.ShutdownAsync(new ShutdownRequest { Id = "c1" }, new CallOptions(TimeSpan.FromSeconds(3)));
-        }
-        catch (TtrpcClosedException)
-        {
-        }
+        await ShimTestEnvironment.ShutdownAsync(client, "c1");
         await HostProcesses.WaitUntilGoneAsync((int)connected.ShimPid, TimeSpan.FromSeconds(5));
         Assert.DoesNotContain(env.Logger.Entries, e => e.Level >= LogLevel.Error);
         reloaded.Delete();

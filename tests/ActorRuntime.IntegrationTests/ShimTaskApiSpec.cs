@@ -40,7 +40,7 @@ public sealed class ShimTaskApiSpec
     /// <summary>Delete, Shutdown, wait for the shim to exit, remove the bundle: containerd's normal teardown.</summary>
     private static async Task TearDownAsync(ShimTaskClient client, ConnectResponse connected, Bundle bundle)
     {
-        await client.ShutdownAsync(new ShutdownRequest { Id = bundle.Id }, new CallOptions(TimeSpan.FromSeconds(3)));
+        await ShimTestEnvironment.ShutdownAsync(client, bundle.Id);
         await HostProcesses.WaitUntilGoneAsync((int)connected.ShimPid, TimeSpan.FromSeconds(5));
         await client.Connection.DisposeAsync();
         bundle.Delete();

@@ -25,6 +25,21 @@ public sealed class ShimTestEnvironment : IAsyncDisposable
     public static readonly string ImageDirectory = BusyboxImage.Ensure("/var/tmp/actorruntime-test-busybox");
 
     /// <summary>The shared image as a CreateTaskRequest rootfs entry, for specs that talk to the shim directly.</summary>
+    /// <summary>
+    /// Shutdown as the runtime sends it (ShimConnection.ShutDownShimAsync): a shim that exits before its reply is read
+    /// closes the connection instead, which is what Shutdown asked for.
+    /// </summary>
+    public static async Task ShutdownAsync(ShimTaskClient client, string id)
+    {
+        try
+        {
+            await client.ShutdownAsync(new ShutdownRequest { Id = id }, new CallOptions(TimeSpan.FromSeconds(3)));
+        }
+        catch (TtrpcClosedException)
+        {
+        }
+    }
+
     public static Mount ImageMount()
     {
         var mount = BusyboxImage.BindMount(ImageDirectory);

@@ -48,6 +48,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        // The runtime's diagnostics endpoints (a debugger FIFO pair and an IPC socket in /tmp) are removed at a normal exit
+        // only; a daemon a spec SIGKILLs would leave them behind, so daemons started here open none.
+        start.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var arg in args.Prepend(Dll)) start.ArgumentList.Add(arg);
         return new DaemonProcess(Process.Start(start)!, address);
     }

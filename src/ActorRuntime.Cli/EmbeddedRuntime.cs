@@ -31,12 +31,7 @@ internal sealed class EmbeddedRuntime : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddAkka("arctl", (akka, _) =>
         {
-            akka.ConfigureLoggers(l =>
-            {
-                l.LogLevel = Akka.Event.LogLevel.WarningLevel;
-                l.ClearLoggers();
-                l.AddLoggerFactory();
-            });
+            akka.WithHostLogging(LogLevel.Warning);
             akka.WithActorRuntime(options);
         });
         builder.Services.AddContainerRuntime();

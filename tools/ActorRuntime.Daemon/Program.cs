@@ -77,18 +77,7 @@ var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings {
 Logging(builder.Logging);
 builder.Services.AddAkka("actorruntimed", (akka, _) =>
 {
-    akka.ConfigureLoggers(l =>
-    {
-        l.LogLevel = logLevel switch
-        {
-            LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
-            LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
-            LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
-            _ => Akka.Event.LogLevel.ErrorLevel,
-        };
-        l.ClearLoggers();
-        l.AddLoggerFactory();
-    });
+    akka.WithHostLogging(logLevel);
     // The --config file goes between the options (prepended by WithActorRuntime) and the shipped defaults (appended after it).
     akka.AddHocon(fileConfig, HoconAddMode.Append);
     // Akka would start its coordinated shutdown on SIGTERM by itself, beside ours: the runtime must stop after the server.

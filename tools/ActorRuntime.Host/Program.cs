@@ -36,18 +36,7 @@ builder.Logging.SetMinimumLevel(logLevel);
 using var bootLoggers = LoggerFactory.Create(l => l.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 builder.Services.AddAkka("actorruntime-host", (akka, _) =>
 {
-    akka.ConfigureLoggers(l =>
-    {
-        l.LogLevel = logLevel switch
-        {
-            LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
-            LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
-            LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
-            _ => Akka.Event.LogLevel.ErrorLevel,
-        };
-        l.ClearLoggers();
-        l.AddLoggerFactory();
-    });
+    akka.WithHostLogging(logLevel);
     PersistenceSeam.Configure(options, runtimeOptions, akka, bootLoggers.CreateLogger("actorruntime-host"));
     akka.WithActorRuntime(runtimeOptions);
     // Runs right after the runtime's actors are created, before the ShimManager's reload can publish anything

@@ -12,25 +12,9 @@ namespace ActorRuntime.Events;
 internal static class AcknowledgedPublish
 {
     /// <summary>Completes once the bus acknowledged <paramref name="e"/>; cancelled (only) by <paramref name="ct"/>.</summary>
-    public static async Task UntilAcknowledgedAsync(IActorRef bus, TaskEvent e, TimeSpan ackTimeout, PersistenceBackoff retry,
-        CancellationToken ct)
-    {
-        var delay = retry.Min;
-        while (true)
-        {
-            try
-            {
-                await bus.Ask<EventBusProtocol.Published>(new EventBusProtocol.Publish(e, WantAck: true), ackTimeout, ct)
-                    .ConfigureAwait(false);
-                return;
-            }
-            catch (Exception) when (!ct.IsCancellationRequested)
-            {
-                await Task.Delay(delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, retry.Max.Ticks));
-            }
-        }
-    }
+    public static Task UntilAcknowledgedAsync(IActorRef bus, TaskEvent e, TimeSpan ackTimeout, PersistenceBackoff retry,
+        CancellationToken ct) =>
+        retry.AskUntilAnsweredAsync<EventBusProtocol.Published>(bus, new EventBusProtocol.Publish(e, WantAck: true), ackTimeout, ct);
 
     /// <summary>
     /// <paramref name="e"/> after <paramref name="earlier"/> (a chain of one source's events, so they reach the bus in the

@@ -47,6 +47,24 @@ public static class ActorRuntimeHostingExtensions
         });
     }
 
+    /// <summary>
+    /// Akka's own logging goes to the host's ILoggerFactory, at the Akka level nearest <paramref name="level"/> (Trace and
+    /// Debug are Debug; Critical and None log errors only).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithHostLogging(this AkkaConfigurationBuilder builder, LogLevel level) =>
+        builder.ConfigureLoggers(l =>
+        {
+            l.LogLevel = level switch
+            {
+                LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+                LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
+                LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+                _ => Akka.Event.LogLevel.ErrorLevel,
+            };
+            l.ClearLoggers();
+            l.AddLoggerFactory();
+        });
+
     /// <summary>Registers <see cref="ContainerRuntime"/> for injection; pair with WithActorRuntime.</summary>
     public static IServiceCollection AddContainerRuntime(this IServiceCollection services) =>
         services.AddSingleton(sp =>

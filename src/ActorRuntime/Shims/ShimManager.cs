@@ -24,6 +24,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     private ShimManagerState _state = ShimManagerState.Empty;
     private EventsEndpoint? _events;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly PersistenceBackoff _backoff = PersistenceBackoff.Create(Context.System.Settings.Config);
     private int _reloaded, _cleanedUp;
     private long _shimRuns;
 
@@ -135,8 +136,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         // Deletes interrupted by a crash after their rename: nothing else will ever remove them.
         foreach (var swept in Bundle.SweepInterruptedDeletes(_settings.StateDirectory, _settings.Namespace))
             _log.Info("removed the half-deleted bundle {0}", swept);
-        _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits,
-            PersistenceBackoff.Create(Context.System.Settings.Config), _services.ShimLog);
+        _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits, _backoff, _services.ShimLog);
         // Every shim whose bundle is on disk reloads in parallel, each shim actor under its own load timeout.
         foreach (var bundle in Bundle.List(_settings.StateDirectory).Where(b => b.Namespace == _settings.Namespace))
             StartShim(bundle.Id, new ShimActor.Reload());
@@ -192,26 +192,18 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     /// </summary>
     private async Task<bool> EventBusRecoveredAsync()
     {
-        var retry = PersistenceBackoff.Create(Context.System.Settings.Config).Min;
-        while (!_stopping.IsCancellationRequested)
+        try
         {
-            try
-            {
-                await _services.EventBus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance,
-                    _settings.Runtime.LoadTimeout, _stopping.Token).ConfigureAwait(false);
-                return true;
-            }
-            catch (Exception e) when (!_stopping.IsCancellationRequested)
-            {
-                _log.Warning("the event bus has not recovered yet ({0}); loading waits for it", e.Message);
-                await Task.Delay(retry, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            // Asked again every Min, not doubling: the bus's own supervisor already backs off its restarts.
+            await (_backoff with { Max = _backoff.Min }).AskUntilAnsweredAsync<EventBusProtocol.EventBusStats>(_services.EventBus,
+                EventBusProtocol.GetStats.Instance, _settings.Runtime.LoadTimeout, _stopping.Token,
+                e => _log.Warning("the event bus has not recovered yet ({0}); loading waits for it", e.Message)).ConfigureAwait(false);
+            return true;
         }
-        return false;
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

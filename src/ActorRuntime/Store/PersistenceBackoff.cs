@@ -23,6 +23,31 @@ public sealed record PersistenceBackoff(TimeSpan Min, TimeSpan Max, double Rando
     }
 
     /// <summary>
+    /// Asks <paramref name="target"/> (an actor under this back-off's supervisor, or one that talks to one) until it
+    /// answers with a <typeparamref name="T"/>, waiting <see cref="Min"/> after the first failure, doubling up to
+    /// <see cref="Max"/>: while the persistent actor is down its supervisor answers Unavailable, or nothing reaches it.
+    /// Each failure is shown to <paramref name="failed"/>. Cancelled (only) by <paramref name="ct"/>.
+    /// </summary>
+    public async Task<T> AskUntilAnsweredAsync<T>(IActorRef target, object message, TimeSpan askTimeout, CancellationToken ct,
+        Action<Exception>? failed = null)
+    {
+        var delay = Min;
+        while (true)
+        {
+            try
+            {
+                return await target.Ask<T>(message, askTimeout, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                failed?.Invoke(e);
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Max.Ticks));
+            }
+        }
+    }
+
+    /// <summary>
     /// Props of a supervisor that runs <paramref name="child"/> as <paramref name="childName"/>, passes it every message
     /// with the sender kept, and starts it again after a back-off when it stops. While the child is down, every message
     /// is answered with <see cref="Unavailable"/>, so an asker learns at once that nothing was stored.

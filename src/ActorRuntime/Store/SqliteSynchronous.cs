@@ -34,12 +34,7 @@ public sealed class SqliteSynchronousInterceptor(SqliteSynchronous level) : Conn
     /// <summary>Connections this interceptor has set the level on, so a spec can see the plugin's connections got it.</summary>
     public long Opened => Interlocked.Read(ref _opened);
 
-    private string Pragma => Level switch
-    {
-        SqliteSynchronous.Normal => "PRAGMA synchronous=NORMAL;",
-        SqliteSynchronous.Full => "PRAGMA synchronous=FULL;",
-        _ => throw new ArgumentOutOfRangeException(nameof(Level)),
-    };
+    private string Pragma => $"PRAGMA synchronous={PersistenceSettings.SynchronousName(Level)};";
 
     public override void ConnectionOpened(ConnectionEventData eventData, DbConnection connection)
     {

@@ -14,10 +14,21 @@ namespace ActorRuntime.Hosting;
 /// The entry point a .NET host injects to create and drive containers. Each call is a message to the ShimManager,
 /// routed to the container's shim, task or exec actor; failures come back as typed errors
 /// (NotFoundException, AlreadyExistsException, DeadlineExceededException, ...).
+/// Every call acts in one containerd namespace: the runtime's default one (<c>actor-runtime.namespace</c>), or the one
+/// of the view <see cref="InNamespace"/> returns. Nothing of one namespace is visible or reachable from another.
 /// </summary>
-public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings settings)
+public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings settings, string? @namespace = null)
 {
     public RuntimeSettings Settings => settings;
+
+    /// <summary>The namespace this view's calls act in.</summary>
+    public string Namespace { get; } = @namespace ?? settings.Namespace;
+
+    /// <summary>
+    /// The same runtime seen from <paramref name="ns"/>: its containers, tasks and execs. The name is checked with
+    /// containerd's identifier rule where it is used (InvalidArgument naming it).
+    /// </summary>
+    public ContainerRuntime InNamespace(string ns) => ns == Namespace ? this : new(actors, settings, ns);
 
     public RuntimeActors Actors => actors;
 
@@ -120,8 +131,10 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public Task<TaskProtocol.Exited> DeleteExecAsync(string containerId, string execId, CancellationToken ct = default) =>
         Send<TaskProtocol.Exited>(new TaskProtocol.DeleteExec(containerId, execId), ct);
 
+    /// <summary>The ids of this namespace's tasks.</summary>
     public async Task<IReadOnlyList<string>> ListAsync(CancellationToken ct = default) =>
-        (await actors.ShimManager.Ask<ShimManagerProtocol.TaskList>(new ShimManagerProtocol.ListTasks(), CommandTimeout, ct)).ContainerIds;
+        (await actors.ShimManager.Ask<ShimManagerProtocol.TaskList>(new ShimManagerProtocol.ListTasks(Namespace), CommandTimeout, ct))
+        .ContainerIds;
 
     /// <summary>Counters of the one door through which exits enter the bus (witnesses by source, entered, dropped).</summary>
     public Task<ShimManagerProtocol.ExitStats> ExitStatsAsync(CancellationToken ct = default) =>
@@ -139,22 +152,22 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public Task<ContainerRecord> CreateContainerAsync(string id, string specJson, IReadOnlyDictionary<string, string>? labels = null,
         string runtimeName = ContainerRecord.DefaultRuntime, byte[]? runtimeOptions = null, string image = "",
         CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Create(new ContainerRecord(settings.Namespace, id, specJson,
+        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Create(new ContainerRecord(Namespace, id, specJson,
             runtimeName, runtimeOptions, (labels ?? new Dictionary<string, string>()).ToImmutableSortedDictionary(StringComparer.Ordinal),
             image, default, default)), ct);
 
     public Task<ContainerRecord> GetContainerAsync(string id, CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Get(id), ct);
+        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Get(Namespace, id), ct);
 
     public async Task<IReadOnlyList<ContainerRecord>> ListContainersAsync(CancellationToken ct = default) =>
-        (await AskContainers<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List(), ct)).Items;
+        (await AskContainers<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List(Namespace), ct)).Items;
 
     public Task<ContainerRecord> UpdateContainerAsync(string id, IReadOnlyDictionary<string, string>? labels = null,
         string? specJson = null, CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Update(id, labels, specJson), ct);
+        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Update(Namespace, id, labels, specJson), ct);
 
     public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
-        AskContainers<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete(id), ct);
+        AskContainers<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete(Namespace, id), ct);
 
     // ---- namespaces (containerd's namespaces service) ----
 
@@ -177,12 +190,12 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
         AskStore<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Update(name, labels, paths), ct);
 
     /// <summary>
-    /// NotFound for a namespace never created; FailedPrecondition while it still has containers (the container store
-    /// holds the runtime's own namespace only, so only that one can have any).
+    /// NotFound for a namespace never created; FailedPrecondition while it still has containers.
     /// </summary>
     public async Task DeleteNamespaceAsync(string name, CancellationToken ct = default)
     {
-        var stillHas = name == settings.Namespace && (await ListContainersAsync(ct).ConfigureAwait(false)).Count > 0
+        var stillHas = Identifiers.Check(name, "namespace") is null
+            && (await InNamespace(name).ListContainersAsync(ct).ConfigureAwait(false)).Count > 0
             ? new[] { "containers" }
             : [];
         await AskStore<NamespaceStoreProtocol.Deleted>(actors.Namespaces, new NamespaceStoreProtocol.Delete(name, stillHas), ct)
@@ -204,7 +217,8 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
 
     private async Task<T> Send<T>(IWithContainerId command, CancellationToken ct, bool unbounded = false)
     {
-        var reply = await actors.ShimManager.Ask<object>(command, unbounded ? (TimeSpan?)null : CommandTimeout, ct)
+        var reply = await actors.ShimManager.Ask<object>(new TaskProtocol.InNamespace(Namespace, command),
+                unbounded ? (TimeSpan?)null : CommandTimeout, ct)
             .ConfigureAwait(false);
         return reply switch
         {

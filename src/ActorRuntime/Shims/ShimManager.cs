@@ -82,6 +82,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             Sender.Tell(new ShimManagerProtocol.Unrouted(r.ContainerId));
         });
         Receive<ShimManagerProtocol.GetExitStats>(get => _services.Exits.Forward(get));
+        Receive<TaskProtocol.InNamespace>(envelope => Self.Forward(envelope.Command));
         Receive<ShimManagerProtocol.ListTasks>(_ =>
             Sender.Tell(new ShimManagerProtocol.TaskList(_state.Live.OrderBy(id => id, StringComparer.Ordinal).ToList())));
         Receive<ShimManagerProtocol.AwaitLoaded>(_ =>

@@ -29,7 +29,8 @@ public static class ShimManagerProtocol
     /// </summary>
     public sealed record Unrouted(string ContainerId);
 
-    public sealed record ListTasks;
+    /// <summary>The ids of one namespace's tasks (<see cref="TaskList"/>).</summary>
+    public sealed record ListTasks(string Namespace);
 
     /// <summary>Ask for <see cref="ExitStats"/>: how many witnesses of exits came in, from where, and what entered the bus.</summary>
     public sealed record GetExitStats;

@@ -10,24 +10,26 @@ public static class ContainerStoreProtocol
 
     public sealed record Create(ContainerRecord Container) : IContainerStoreCommand;
 
-    public sealed record Get(string Id) : IContainerStoreCommand;
+    public sealed record Get(string Namespace, string Id) : IContainerStoreCommand;
 
-    public sealed record List : IContainerStoreCommand;
+    /// <summary>The containers of one namespace.</summary>
+    public sealed record List(string Namespace) : IContainerStoreCommand;
 
     /// <summary>Replaces labels and/or the spec; null leaves a field as it is.</summary>
-    public sealed record Update(string Id, IReadOnlyDictionary<string, string>? Labels = null, string? SpecJson = null)
+    public sealed record Update(string Namespace, string Id, IReadOnlyDictionary<string, string>? Labels = null, string? SpecJson = null)
         : IContainerStoreCommand;
 
-    public sealed record Delete(string Id) : IContainerStoreCommand;
+    public sealed record Delete(string Namespace, string Id) : IContainerStoreCommand;
 
     public sealed record Containers(IReadOnlyList<ContainerRecord> Items);
 
     public sealed record Deleted(string Id);
 }
 
-/// <summary>Durable container metadata of one namespace (containerd's containers store), journaled and snapshotted.</summary>
+/// <summary>Durable container metadata of every namespace (containerd's containers store), journaled and snapshotted.</summary>
 public sealed class ContainerStore(string ns) : DurableActor<ContainerStoreState, ContainerStoreProtocol.IContainerStoreCommand, ContainerStoreEvent>(
-    // "containers-" is what existing databases hold this namespace's journal under: changing it loses every container.
+    // "containers-<the runtime's namespace>" is what existing databases hold the journal under (from before the store kept
+    // every namespace): changing it loses every container.
     "containers-" + ns,
     ContainerStoreState.Empty,
     new SnapshotPolicy(Every: 200))

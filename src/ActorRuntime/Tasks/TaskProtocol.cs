@@ -42,6 +42,12 @@ public sealed record Stdio(string Stdin = "", string Stdout = "", string Stderr 
 /// <summary>The task API as messages (the Shape: one actor per task, one per exec; mailbox-serialized).</summary>
 public static class TaskProtocol
 {
+    /// <summary>
+    /// How every task command reaches the ShimManager: in the namespace it acts in. The manager routes it to the
+    /// shim actor of (namespace, container id), which gets the command itself.
+    /// </summary>
+    public sealed record InNamespace(string Namespace, IWithContainerId Command);
+
     // ---- container (init process) commands ----
     public sealed record Create(
         string ContainerId,

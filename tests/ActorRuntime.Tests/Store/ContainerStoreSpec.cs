@@ -25,20 +25,37 @@ public sealed class ContainerStoreSpec(ITestOutputHelper output) : Akka.TestKit.
         var now = DateTimeOffset.UtcNow;
         var created = ContainerStoreState.Empty.Decide(new ContainerStoreProtocol.Create(Record("web")), now);
         var state = ContainerStoreState.Empty.Apply(Assert.Single(created.Events));
-        var stored = state.Containers["web"];
+        var stored = state.Containers[new("ns", "web")];
         Assert.Equal((now, now), (stored.CreatedAt, stored.UpdatedAt));
         Assert.Equal(stored, created.Reply);
 
         Assert.Equal(TtrpcCode.AlreadyExists, Refusal(state.Decide(new ContainerStoreProtocol.Create(Record("web")), now)).Code);
-        Assert.Equal(TtrpcCode.NotFound, Refusal(state.Decide(new ContainerStoreProtocol.Update("nope"), now)).Code);
-        Assert.Equal(TtrpcCode.NotFound, Refusal(state.Decide(new ContainerStoreProtocol.Delete("nope"), now)).Code);
+        Assert.Equal(TtrpcCode.NotFound, Refusal(state.Decide(new ContainerStoreProtocol.Update("ns", "nope"), now)).Code);
+        Assert.Equal(TtrpcCode.NotFound, Refusal(state.Decide(new ContainerStoreProtocol.Delete("ns", "nope"), now)).Code);
         Assert.Equal(TtrpcCode.InvalidArgument, Refusal(state.Decide(new ContainerStoreProtocol.Create(Record("../x")), now)).Code);
 
         var later = now.AddSeconds(5);
-        var updated = state.Decide(new ContainerStoreProtocol.Update("web", new Dictionary<string, string> { ["tier"] = "front" }), later);
-        var after = state.Apply(Assert.Single(updated.Events)).Containers["web"];
+        var updated = state.Decide(new ContainerStoreProtocol.Update("ns", "web", new Dictionary<string, string> { ["tier"] = "front" }), later);
+        var after = state.Apply(Assert.Single(updated.Events)).Containers[new("ns", "web")];
         Assert.Equal(("front", now, later), (after.Labels["tier"], after.CreatedAt, after.UpdatedAt));
         Assert.Equal(stored.SpecJson, after.SpecJson);
+    }
+
+    [Fact]
+    public void The_same_id_in_two_namespaces_is_two_containers_and_each_namespace_sees_only_its_own()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var state = ContainerStoreState.Empty;
+        foreach (var record in new[] { Record("web"), Record("web") with { Namespace = "other", Image = "nginx" } })
+            state = state.Apply(Assert.Single(state.Decide(new ContainerStoreProtocol.Create(record), now).Events));
+
+        var inOther = Assert.IsType<ContainerStoreProtocol.Containers>(state.Decide(new ContainerStoreProtocol.List("other"), now).Reply);
+        Assert.Equal("nginx", Assert.Single(inOther.Items).Image);
+        Assert.Equal("busybox", Assert.IsType<ContainerRecord>(state.Decide(new ContainerStoreProtocol.Get("ns", "web"), now).Reply).Image);
+        state = state.Apply(Assert.Single(state.Decide(new ContainerStoreProtocol.Delete("other", "web"), now).Events));
+        Assert.Equal(TtrpcCode.NotFound, Refusal(state.Decide(new ContainerStoreProtocol.Get("other", "web"), now)).Code);
+        Assert.Equal("busybox", Assert.IsType<ContainerRecord>(state.Decide(new ContainerStoreProtocol.Get("ns", "web"), now).Reply).Image);
+        Assert.Equal(TtrpcCode.InvalidArgument, Refusal(state.Decide(new ContainerStoreProtocol.List("../x"), now)).Code);
     }
 
     /// <summary>A refused command persists nothing; its reply is the failure.</summary>
@@ -54,17 +71,17 @@ public sealed class ContainerStoreSpec(ITestOutputHelper output) : Akka.TestKit.
         var store = Sys.ActorOf(ContainerStore.Props("ns"));
         var web = await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Create(Record("web", ("app", "shop"))));
         await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Create(Record("db")));
-        await store.Ask<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete("db"));
+        await store.Ask<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete("ns", "db"));
         var failed = await store.Ask<TaskProtocol.Failed>(new ContainerStoreProtocol.Create(Record("web")));
         Assert.Equal(TtrpcCode.AlreadyExists, failed.Code);
-        var missing = await store.Ask<TaskProtocol.Failed>(new ContainerStoreProtocol.Get("db"));
-        Assert.Equal((TtrpcCode.NotFound, "container \"db\": not found"), (missing.Code, missing.Message));
+        var missing = await store.Ask<TaskProtocol.Failed>(new ContainerStoreProtocol.Get("ns", "db"));
+        Assert.Equal((TtrpcCode.NotFound, "container \"db\" in namespace \"ns\": not found"), (missing.Code, missing.Message));
 
         Watch(store);
         store.Tell(PoisonPill.Instance);
         await ExpectTerminatedAsync(store);
         var recovered = Sys.ActorOf(ContainerStore.Props("ns"));
-        var all = await recovered.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List());
+        var all = await recovered.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List("ns"));
         var only = Assert.Single(all.Items);
         Assert.Equal(web, only);
         Assert.Equal([1, 2, 3], only.RuntimeOptions);

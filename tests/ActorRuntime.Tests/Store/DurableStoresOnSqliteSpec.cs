@@ -59,7 +59,7 @@ public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
         var db = await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Create(
             new ContainerRecord("ns", "db", "{}", ContainerRecord.DefaultRuntime, null, empty, "", default, default)), Timeout);
         for (var i = 3; i <= 201; i++)
-            db = await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Update("db", new Dictionary<string, string> { ["rev"] = $"{i}" }), Timeout);
+            db = await store.Ask<ContainerRecord>(new ContainerStoreProtocol.Update("ns", "db", new Dictionary<string, string> { ["rev"] = $"{i}" }), Timeout);
 
         Assert.Equal(201L, _db.Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = 'containers-ns'"));
         // The snapshot is saved after the reply to event 200 went out.
@@ -72,7 +72,7 @@ public sealed class DurableStoresOnSqliteSpec : Akka.TestKit.Xunit2.TestKit
         await ExpectTerminatedAsync(store);
         Assert.Equal(200, _db.Execute("DELETE FROM journal WHERE persistence_id = 'containers-ns' AND sequence_number <= 200"));
         var recovered = Sys.ActorOf(ContainerStore.Props("ns"));
-        var all = await recovered.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List(), Timeout);
+        var all = await recovered.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List("ns"), Timeout);
         Assert.Equal([db, web], all.Items);
         Assert.Equal("201", all.Items[0].Labels["rev"]);
     }

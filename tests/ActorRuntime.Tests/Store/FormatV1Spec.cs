@@ -114,7 +114,7 @@ public sealed class FormatV1Spec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(web with { SpecJson = """{"ociVersion":"1.0.2","process":{"args":["nginx"]}}""", UpdatedAt = web.CreatedAt }, first);
 
         var store = Sys.ActorOf(ContainerStore.Props("fixture"));
-        var all = await store.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List(), TimeSpan.FromSeconds(10));
+        var all = await store.Ask<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List("fixture"), TimeSpan.FromSeconds(10));
         Assert.Equal([cacheNow, web], all.Items);
         Assert.Equal([1, 2, 3, 255], all.Items[1].RuntimeOptions);
     }

@@ -67,9 +67,9 @@ var db = new ContainerRecord("fixture", "db", """{"ociVersion":"1.0.2"}""", "io.
 await Ask(new ContainerStoreProtocol.Create(web));                // 1
 await Ask(new ContainerStoreProtocol.Create(db));                 // 2
 for (var i = 3; i < 200; i++)                                     // 3..199
-    await Ask(new ContainerStoreProtocol.Update("db", new Dictionary<string, string> { ["rev"] = i.ToString() }));
-await Ask(new ContainerStoreProtocol.Update("web", SpecJson: """{"ociVersion":"1.0.2","process":{"args":["nginx","-g","daemon off;"]}}""")); // 200: snapshot
-await Ask(new ContainerStoreProtocol.Delete("db"));               // 201
+    await Ask(new ContainerStoreProtocol.Update("fixture", "db", new Dictionary<string, string> { ["rev"] = i.ToString() }));
+await Ask(new ContainerStoreProtocol.Update("fixture", "web", SpecJson: """{"ociVersion":"1.0.2","process":{"args":["nginx","-g","daemon off;"]}}""")); // 200: snapshot
+await Ask(new ContainerStoreProtocol.Delete("fixture", "db"));               // 201
 var cache = new ContainerRecord("fixture", "cache", "{}", ContainerRecord.DefaultRuntime, [],
     ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create("a.b/c", "x \"y\"")]),
     "", default, default);

@@ -58,7 +58,10 @@ public sealed record LeaseStoreState(ImmutableSortedDictionary<string, LeaseReco
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "not a lease store event"),
     };
 
-    /// <summary>The refusal of a command whose namespace or lease id breaks containerd's identifier rule, or null.</summary>
+    /// <summary>
+    /// The refusal of a command whose namespace breaks containerd's identifier rule or whose lease id is empty, or null.
+    /// Lease ids are not held to the identifier rule: containerd does not, and ctr makes ids like "921556121--XfP".
+    /// </summary>
     private static (string Id, TtrpcException Error)? Invalid(ILeaseStoreCommand command)
     {
         var (ns, id) = command switch
@@ -68,7 +71,8 @@ public sealed record LeaseStoreState(ImmutableSortedDictionary<string, LeaseReco
             Delete d => (d.Namespace, d.Id),
             _ => ("", null),
         };
-        var invalid = Identifiers.Check(ns, "namespace") ?? (id is null ? null : Identifiers.Check(id, "lease id"));
+        var invalid = Identifiers.Check(ns, "namespace")
+            ?? (id is "" ? new InvalidArgumentException("lease id must not be empty: invalid argument") : null);
         return invalid is null ? null : (id ?? "", invalid);
     }
 

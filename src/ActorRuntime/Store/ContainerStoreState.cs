@@ -91,16 +91,17 @@ public sealed record ContainerStoreState(ImmutableSortedDictionary<ContainerKey,
     /// <summary>The refusal of a command whose namespace or container id breaks containerd's identifier rule, or null.</summary>
     private static TaskProtocol.Failed? Invalid(IContainerStoreCommand command)
     {
-        var (ns, id) = command switch
+        // List names no container; every other command does, and a null id there is refused like an empty one.
+        var (ns, hasId, id) = command switch
         {
-            Get g => (g.Namespace, g.Id),
-            List l => (l.Namespace, (string?)null),
-            Create c => (c.Container.Namespace, c.Container.Id),
-            Update u => (u.Namespace, u.Id),
-            Delete d => (d.Namespace, d.Id),
-            _ => ("", null),
+            Get g => (g.Namespace, true, g.Id),
+            List l => (l.Namespace, false, null),
+            Create c => (c.Container.Namespace, true, c.Container.Id),
+            Update u => (u.Namespace, true, u.Id),
+            Delete d => (d.Namespace, true, d.Id),
+            _ => ("", false, (string?)null),
         };
-        var invalid = Identifiers.Check(ns, "namespace") ?? (id is null ? null : Identifiers.Check(id, "container id"));
+        var invalid = Identifiers.Check(ns, "namespace") ?? (hasId ? Identifiers.Check(id, "container id") : null);
         return invalid is null ? null : Failed(id ?? "", invalid);
     }
 

@@ -64,15 +64,16 @@ public sealed record LeaseStoreState(ImmutableSortedDictionary<string, LeaseReco
     /// </summary>
     private static (string Id, TtrpcException Error)? Invalid(ILeaseStoreCommand command)
     {
-        var (ns, id) = command switch
+        // List names no lease; every other command does, and a null id there is refused like an empty one.
+        var (ns, hasId, id) = command switch
         {
-            List l => (l.Namespace, (string?)null),
-            Create c => (c.Namespace, c.Id),
-            Delete d => (d.Namespace, d.Id),
-            _ => ("", null),
+            List l => (l.Namespace, false, null),
+            Create c => (c.Namespace, true, c.Id),
+            Delete d => (d.Namespace, true, d.Id),
+            _ => ("", false, (string?)null),
         };
         var invalid = Identifiers.Check(ns, "namespace")
-            ?? (id is "" ? new InvalidArgumentException("lease id must not be empty: invalid argument") : null);
+            ?? (hasId && string.IsNullOrEmpty(id) ? new InvalidArgumentException("lease id must not be empty: invalid argument") : null);
         return invalid is null ? null : (id ?? "", invalid);
     }
 

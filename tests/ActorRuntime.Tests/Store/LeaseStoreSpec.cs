@@ -51,6 +51,7 @@ public sealed class LeaseStoreSpec
     public void An_empty_id_a_bad_namespace_or_a_bad_label_is_InvalidArgument_but_ids_are_not_held_to_the_identifier_rule()
     {
         Assert.Equal(TtrpcCode.InvalidArgument, Refusal(LeaseStoreState.Empty.Decide(new Create("ns", "", NoLabels), Now)).Code);
+        Assert.Equal(TtrpcCode.InvalidArgument, Refusal(LeaseStoreState.Empty.Decide(new Delete("ns", null!), Now)).Code);
         Assert.Equal(TtrpcCode.InvalidArgument, Refusal(LeaseStoreState.Empty.Decide(new Create("../ns", "l1", NoLabels), Now)).Code);
         Assert.Equal(TtrpcCode.InvalidArgument, Refusal(LeaseStoreState.Empty.Decide(new List("a/b"), Now)).Code);
         var label = Refusal(LeaseStoreState.Empty.Decide(new Create("ns", "l1", new Dictionary<string, string> { [""] = "v" }), Now));

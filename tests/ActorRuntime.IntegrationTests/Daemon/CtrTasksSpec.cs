@@ -17,7 +17,7 @@ public sealed class CtrTasksSpec : IAsyncLifetime
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
     private readonly string _dir;
     private readonly string _suffix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-    private readonly List<string> _ids = [];
+    private readonly List<(string Namespace, string Id)> _ids = [];
     private DaemonProcess? _daemon;
 
     public CtrTasksSpec()
@@ -31,10 +31,10 @@ public sealed class CtrTasksSpec : IAsyncLifetime
     private string Rootfs => Path.Combine(_dir, "rootfs");
 
     /// <summary>A container id of this test, cleaned up afterwards whatever happened to it.</summary>
-    private string Id(string name)
+    private string Id(string name, string ns = "default")
     {
         var id = $"{name}-{_suffix}";
-        _ids.Add(id);
+        _ids.Add((ns, id));
         return id;
     }
 
@@ -53,11 +53,11 @@ public sealed class CtrTasksSpec : IAsyncLifetime
     public async Task DisposeAsync()
     {
         // Through the daemon first, as a user would; then whatever a failed test left behind, by force.
-        foreach (var id in _ids)
+        foreach (var (ns, id) in _ids)
         {
-            await Run("task", "kill", "-s", "SIGKILL", id);
-            await Run("task", "delete", id);
-            await Run("container", "delete", id);
+            await Run("-n", ns, "task", "kill", "-s", "SIGKILL", id);
+            await Run("-n", ns, "task", "delete", id);
+            await Run("-n", ns, "container", "delete", id);
         }
         var shims = OwnShims();
         if (_daemon is not null)
@@ -73,7 +73,13 @@ public sealed class CtrTasksSpec : IAsyncLifetime
             }
         }
         foreach (var shim in OwnShims()) HostProcesses.Kill(shim.Pid);
-        foreach (var id in _ids) HostProcesses.Run("runc", "--root", "/run/containerd/runc/default", "delete", "--force", id);
+        foreach (var (ns, id) in _ids) HostProcesses.Run("runc", "--root", $"/run/containerd/runc/{ns}", "delete", "--force", id);
+        // runc leaves the root of a namespace it ran in; ours is this test's alone.
+        foreach (var ns in _ids.Select(x => x.Namespace).Where(ns => ns != "default").Distinct())
+        {
+            var runcRoot = $"/run/containerd/runc/{ns}";
+            if (Directory.Exists(runcRoot) && !Directory.EnumerateFileSystemEntries(runcRoot).Any()) Directory.Delete(runcRoot);
+        }
         MountInfo.UnmountAllUnder(_dir);
         Directory.Delete(_dir, recursive: true);
         Assert.True(shims.Count == 0, "shims left after the containers were deleted: " +
@@ -95,8 +101,8 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         return (process.ExitCode, await output + await error);
     }
 
-    private async Task<string> TaskLine(string id) =>
-        (await Ok("task", "ls")).Split('\n').FirstOrDefault(l => l.StartsWith(id + " ", StringComparison.Ordinal)) ?? "";
+    private async Task<string> TaskLine(string id, string ns = "default") =>
+        (await Ok("-n", ns, "task", "ls")).Split('\n').FirstOrDefault(l => l.StartsWith(id + " ", StringComparison.Ordinal)) ?? "";
 
     [Fact]
     public async Task Run_rm_prints_the_output_exits_with_the_commands_status_and_leaves_nothing()
@@ -183,5 +189,26 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         // criu is missing or cannot run in this VM: runc's own words come back through the shim.
         Assert.Contains("criu", checkpoint.Stderr, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("RUNNING", await TaskLine(id));
+    }
+
+    [Fact]
+    public async Task Containers_and_tasks_of_another_namespace_are_seen_only_there()
+    {
+        var ns = "ns-" + _suffix;
+        var id = Id("elsewhere", ns);
+        var run = await Run("-n", ns, "run", "--rm", "--rootfs", Rootfs, Id("once", ns), "/bin/echo", "there");
+        Assert.True(run.ExitCode == 0 && run.Stdout == "there\n", run.ToString());
+
+        await Ok("-n", ns, "run", "-d", "--rootfs", Rootfs, id, "/bin/sleep", "300");
+        Assert.Contains("RUNNING", await TaskLine(id, ns));
+        Assert.DoesNotContain(id, await Ok("container", "ls"));
+        Assert.Contains(id, await Ok("-n", ns, "container", "ls"));
+        Assert.NotEqual(0, (await Run("task", "kill", id)).ExitCode);
+
+        await Ok("-n", ns, "task", "kill", "-s", "SIGKILL", id);
+        await EventuallyAsync(async () => (await TaskLine(id, ns)).Contains("STOPPED"), "the killed task to stop", Bound);
+        await Ok("-n", ns, "task", "delete", id);
+        await Ok("-n", ns, "container", "delete", id);
+        Assert.DoesNotContain(id, await Ok("-n", ns, "container", "ls"));
     }
 }

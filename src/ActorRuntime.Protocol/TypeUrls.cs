@@ -15,6 +15,7 @@ public static class TypeUrls
     public const string RuncProcessDetails = "containerd.runc.v1.ProcessDetails";
     public const string CgroupsV1Metrics = "io.containerd.cgroups.v1.Metrics";
     public const string CgroupsV2Metrics = "io.containerd.cgroups.v2.Metrics";
+    public const string OciSpec = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
     public const string OciProcess = "types.containerd.io/opencontainers/runtime-spec/1/Process";
     public const string OciLinuxResources = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 

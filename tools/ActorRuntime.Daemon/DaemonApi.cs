@@ -31,6 +31,9 @@ internal static class DaemonApi
         app.MapGrpcService<HealthService>();
         app.MapGrpcService<IntrospectionService>();
         app.MapGrpcService<NamespacesService>();
+        app.MapGrpcService<ContainersService>();
+        app.MapGrpcService<LeasesService>();
+        app.MapGrpcService<TasksService>();
         return app;
     }
 }

@@ -18,6 +18,8 @@ public sealed class ProcessStoreKey;
 
 public sealed class NamespaceStoreKey;
 
+public sealed class LeaseStoreKey;
+
 /// <summary>Akka.Hosting builder extensions: <c>services.AddAkka("sys", b => b.WithActorRuntime(o => ...))</c>.</summary>
 public static class ActorRuntimeHostingExtensions
 {
@@ -44,6 +46,7 @@ public static class ActorRuntimeHostingExtensions
             registry.Register<ProcessStoreKey>(runtime.Actors.Processes);
             registry.Register<ContainerStoreKey>(runtime.Actors.Containers);
             registry.Register<NamespaceStoreKey>(runtime.Actors.Namespaces);
+            registry.Register<LeaseStoreKey>(runtime.Actors.Leases);
         });
     }
 
@@ -73,6 +76,6 @@ public static class ActorRuntimeHostingExtensions
             var system = sp.GetRequiredService<ActorSystem>();
             return new ContainerRuntime(new RuntimeActors(registry.Get<EventBusKey>(), registry.Get<ShimManagerKey>(),
                 registry.Get<ProcessStoreKey>(), registry.Get<ContainerStoreKey>(),
-                registry.Get<NamespaceStoreKey>()), RuntimeSettings.Create(system.Settings.Config));
+                registry.Get<NamespaceStoreKey>(), registry.Get<LeaseStoreKey>()), RuntimeSettings.Create(system.Settings.Config));
         });
 }

@@ -161,12 +161,34 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public async Task<IReadOnlyList<ContainerRecord>> ListContainersAsync(CancellationToken ct = default) =>
         (await AskContainers<ContainerStoreProtocol.Containers>(new ContainerStoreProtocol.List(Namespace), ct)).Items;
 
+    /// <summary>
+    /// Replaces the labels and/or the spec given; with <paramref name="paths"/>, containerd's field-mask update
+    /// (see <see cref="ContainerStoreProtocol.Update"/>).
+    /// </summary>
     public Task<ContainerRecord> UpdateContainerAsync(string id, IReadOnlyDictionary<string, string>? labels = null,
-        string? specJson = null, CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Update(Namespace, id, labels, specJson), ct);
+        string? specJson = null, IReadOnlyList<string>? paths = null, CancellationToken ct = default) =>
+        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Update(Namespace, id, labels, specJson, paths), ct);
 
     public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
         AskContainers<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete(Namespace, id), ct);
+
+    // ---- leases (containerd's leases service: recorded, nothing collected) ----
+
+    /// <summary>AlreadyExists for a taken id; an empty id gets a new one, as containerd makes up.</summary>
+    public Task<LeaseRecord> CreateLeaseAsync(string id, IReadOnlyDictionary<string, string>? labels = null, CancellationToken ct = default) =>
+        AskFor<LeaseRecord>(actors.Leases, new LeaseStoreProtocol.Create(Namespace, id.Length > 0 ? id : NewLeaseId(),
+            labels ?? new Dictionary<string, string>()), ct);
+
+    public async Task<IReadOnlyList<LeaseRecord>> ListLeasesAsync(CancellationToken ct = default) =>
+        (await AskFor<LeaseStoreProtocol.Leases>(actors.Leases, new LeaseStoreProtocol.List(Namespace), ct)).Items;
+
+    /// <summary>NotFound for an unknown lease.</summary>
+    public Task DeleteLeaseAsync(string id, CancellationToken ct = default) =>
+        AskFor<LeaseStoreProtocol.Deleted>(actors.Leases, new LeaseStoreProtocol.Delete(Namespace, id), ct);
+
+    // containerd's shape (<nanoseconds>-<random>), in hex so it always passes the identifier rule.
+    private static string NewLeaseId() =>
+        $"{DateTimeOffset.UtcNow.Ticks % 10_000_000 * 100}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
 
     // ---- namespaces (containerd's namespaces service) ----
 

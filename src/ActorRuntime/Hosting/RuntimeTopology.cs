@@ -20,6 +20,7 @@ namespace ActorRuntime.Hosting;
 /// processes        durable process records (what a restarted runtime still owes; releases runs on the bus); back-off supervisor → store
 /// containers       durable container metadata; back-off supervisor → store
 /// namespaces       durable namespaces and their labels (the API's Namespaces service); back-off supervisor → store
+/// leases           durable leases (the API's Leases service; recorded only, nothing to collect); back-off supervisor → store
 /// shim-manager     one shim actor per container → task actor → exec actors; exits (the door to the bus for exits)
 /// </code>
 /// Every persistent actor runs under a back-off supervisor (<see cref="PersistenceBackoff"/>), since Akka stops one whose
@@ -67,18 +68,19 @@ public static class RuntimeTopology
         var containers = system.ActorOf(backoff.Supervise(ContainerStore.Props(settings.Namespace), "store", "container store"),
             prefix + "containers");
         var namespaces = system.ActorOf(backoff.Supervise(NamespaceStore.Props(), "store", "namespace store"), prefix + "namespaces");
+        var leases = system.ActorOf(backoff.Supervise(LeaseStore.Props(), "store", "lease store"), prefix + "leases");
         var shims = ShimSettings.Create(settings) with { FailPoints = FailPoints.Create(system.Settings.Config) };
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");
         StartupTrace.Mark("topology actors created");
-        return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers, namespaces), settings);
+        return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers, namespaces, leases), settings);
     }
 }
 
 /// <summary>The runtime's top-level actors.</summary>
 public sealed record RuntimeActors(IActorRef EventBus, IActorRef ShimManager, IActorRef Processes, IActorRef Containers,
-    IActorRef Namespaces)
+    IActorRef Namespaces, IActorRef Leases)
 {
-    public IEnumerable<IActorRef> All => [ShimManager, Processes, Containers, Namespaces, EventBus];
+    public IEnumerable<IActorRef> All => [ShimManager, Processes, Containers, Namespaces, Leases, EventBus];
 }

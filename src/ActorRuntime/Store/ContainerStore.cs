@@ -15,9 +15,13 @@ public static class ContainerStoreProtocol
     /// <summary>The containers of one namespace.</summary>
     public sealed record List(string Namespace) : IContainerStoreCommand;
 
-    /// <summary>Replaces labels and/or the spec; null leaves a field as it is.</summary>
-    public sealed record Update(string Namespace, string Id, IReadOnlyDictionary<string, string>? Labels = null, string? SpecJson = null)
-        : IContainerStoreCommand;
+    /// <summary>
+    /// containerd's field-mask update: each path is "labels" (replace them all), "labels.&lt;key&gt;" (set that key from
+    /// <paramref name="Labels"/>, or remove it when absent there) or "spec"; an empty mask is "labels" and "spec". Without
+    /// <paramref name="Paths"/>, the fields given (not null) are replaced.
+    /// </summary>
+    public sealed record Update(string Namespace, string Id, IReadOnlyDictionary<string, string>? Labels = null, string? SpecJson = null,
+        IReadOnlyList<string>? Paths = null) : IContainerStoreCommand;
 
     public sealed record Delete(string Namespace, string Id) : IContainerStoreCommand;
 

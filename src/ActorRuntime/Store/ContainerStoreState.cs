@@ -43,30 +43,63 @@ public sealed record ContainerStoreState(ImmutableSortedDictionary<ContainerKey,
                 new AlreadyExistsException($"container \"{c.Container.Id}\": already exists"))),
             Create c => Created(c.Container with { CreatedAt = now, UpdatedAt = now }),
             Update u when !Containers.ContainsKey(new(u.Namespace, u.Id)) => ContainerDecision.Respond(NotFound(u.Namespace, u.Id)),
-            Update u => Updated(Changed(Containers[new(u.Namespace, u.Id)], u, now)),
+            Update u => Changed(Containers[new(u.Namespace, u.Id)], u, now),
             Delete d when !Containers.ContainsKey(new(d.Namespace, d.Id)) => ContainerDecision.Respond(NotFound(d.Namespace, d.Id)),
             Delete d => ContainerDecision.Persist(new ContainerStoreEvent.ContainerDeleted(d.Namespace, d.Id), new Deleted(d.Id)),
             _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a container store command"),
         };
 
-    private static ContainerRecord Changed(ContainerRecord current, Update update, DateTimeOffset now) => current with
+    private static ContainerDecision Changed(ContainerRecord current, Update update, DateTimeOffset now)
     {
-        Labels = update.Labels is null ? current.Labels : update.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
-        SpecJson = update.SpecJson ?? current.SpecJson,
-        UpdatedAt = now,
-    };
+        IReadOnlyList<string> paths = update.Paths switch
+        {
+            null => [.. update.Labels is null ? Array.Empty<string>() : ["labels"], .. update.SpecJson is null ? Array.Empty<string>() : ["spec"]],
+            [] => ["labels", "spec"],
+            var given => given,
+        };
+        var requested = update.Labels ?? new Dictionary<string, string>();
+        var labels = current.Labels;
+        var spec = current.SpecJson;
+        foreach (var path in paths)
+        {
+            if (path == "labels")
+            {
+                labels = requested.ToImmutableSortedDictionary(StringComparer.Ordinal);
+            }
+            else if (path.StartsWith("labels.", StringComparison.Ordinal) && path.Length > "labels.".Length)
+            {
+                // As containerd: a key absent from the request (or with an empty value) is removed.
+                var key = path["labels.".Length..];
+                labels = requested.TryGetValue(key, out var value) && value.Length > 0 ? labels.SetItem(key, value) : labels.Remove(key);
+            }
+            else if (path == "spec")
+            {
+                if (string.IsNullOrEmpty(update.SpecJson))
+                    return ContainerDecision.Respond(Failed(update.Id, new InvalidArgumentException("container.Spec must be set: invalid argument")));
+                spec = update.SpecJson;
+            }
+            else
+            {
+                return ContainerDecision.Respond(Failed(update.Id, new InvalidArgumentException(
+                    $"cannot update \"{path}\" field on \"{update.Id}\": invalid argument")));
+            }
+        }
+        if (NamespaceStoreState.CheckLabels(labels) is { } invalid) return ContainerDecision.Respond(Failed(update.Id, invalid));
+        return Updated(current with { Labels = labels, SpecJson = spec, UpdatedAt = now });
+    }
 
     /// <summary>The refusal of a command whose namespace or container id breaks containerd's identifier rule, or null.</summary>
     private static TaskProtocol.Failed? Invalid(IContainerStoreCommand command)
     {
-        var (ns, id, hasId) = command switch
+        // List names no container; every other command does, and a null id there is refused like an empty one.
+        var (ns, hasId, id) = command switch
         {
-            Get g => (g.Namespace, g.Id, true),
-            List l => (l.Namespace, "", false),
-            Create c => (c.Container.Namespace, c.Container.Id, true),
-            Update u => (u.Namespace, u.Id, true),
-            Delete d => (d.Namespace, d.Id, true),
-            _ => ("", "", false),
+            Get g => (g.Namespace, true, g.Id),
+            List l => (l.Namespace, false, null),
+            Create c => (c.Container.Namespace, true, c.Container.Id),
+            Update u => (u.Namespace, true, u.Id),
+            Delete d => (d.Namespace, true, d.Id),
+            _ => ("", false, (string?)null),
         };
         var invalid = Identifiers.Check(ns, "namespace") ?? (hasId ? Identifiers.Check(id, "container id") : null);
         return invalid is null ? null : Failed(id ?? "", invalid);

@@ -92,7 +92,8 @@ public sealed record NamespaceStoreState(ImmutableSortedDictionary<string, Names
         return Stored(new NamespaceStoreEvent.NamespaceUpdated(new NamespaceRecord(u.Name, labels)));
     }
 
-    private static InvalidArgumentException? CheckLabels(IEnumerable<KeyValuePair<string, string>> labels)
+    /// <summary>containerd's label rule (labels.Validate), for every store that keeps labels.</summary>
+    internal static InvalidArgumentException? CheckLabels(IEnumerable<KeyValuePair<string, string>> labels)
     {
         foreach (var (key, value) in labels)
         {

@@ -124,11 +124,11 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
         [
             "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
             "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-bus-snapshot-v3", "event-delivered-v1", "event-delivered-v2",
-            "exec-forgotten-v1", "namespace-created-v1", "namespace-deleted-v1", "namespace-store-snapshot-v1",
+            "exec-forgotten-v1", "lease-created-v1", "lease-deleted-v1", "lease-store-snapshot-v1", "namespace-created-v1", "namespace-deleted-v1", "namespace-store-snapshot-v1",
             "namespace-updated-v1", "runs-forgotten-v1", "runs-released-v1", "task-event-v1",
             "task-forgotten-v1", "task-recorded-v1", "task-recorded-v2", "task-registry-snapshot-v1", "task-registry-snapshot-v2",
         ], RuntimeFormats.All.Manifests);
-        Assert.Equal(18, RuntimeFormats.All.WrittenTypes.Count());
+        Assert.Equal(21, RuntimeFormats.All.WrittenTypes.Count());
         foreach (var type in RuntimeFormats.All.WrittenTypes)
         {
             var bound = Sys.Serialization.FindSerializerForType(type);
@@ -153,6 +153,24 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
         var snapshot = RoundTrip(NamespaceStoreState.Of([ns, NamespaceRecord.Of("y", [])]));
         Assert.Equal(["x", "y"], snapshot.Namespaces.Keys);
         Assert.Equal(ns.Labels, snapshot.Namespaces["x"].Labels);
+    }
+
+    [Fact]
+    public void Lease_events_and_snapshots_round_trip_with_their_labels_and_creation_time()
+    {
+        var serializer = new RuntimeSerializer(Ext);
+        T RoundTrip<T>(T value) where T : class =>
+            (T)serializer.FromBinary(serializer.ToBinary(value), serializer.Manifest(value));
+        var lease = LeaseRecord.Of("ns", "921556121--XfP", new Dictionary<string, string> { ["containerd.io/gc.expire"] = "soon" },
+            DateTimeOffset.UnixEpoch.AddDays(20_000));
+
+        var created = RoundTrip(new LeaseStoreEvent.LeaseCreated(lease)).Lease;
+        Assert.Equal((lease.Namespace, lease.Id, lease.CreatedAt), (created.Namespace, created.Id, created.CreatedAt));
+        Assert.Equal(lease.Labels, created.Labels);
+        Assert.Equal(new LeaseStoreEvent.LeaseDeleted("ns", "l1"), RoundTrip(new LeaseStoreEvent.LeaseDeleted("ns", "l1")));
+        var snapshot = RoundTrip(LeaseStoreState.Of([lease, LeaseRecord.Of("other", lease.Id, [], lease.CreatedAt)]));
+        Assert.Equal(2, snapshot.Leases.Count);
+        Assert.Equal(lease.Labels, snapshot.Leases["ns/" + lease.Id].Labels);
     }
 
     [Fact]

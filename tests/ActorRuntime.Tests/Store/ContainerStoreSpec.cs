@@ -42,6 +42,30 @@ public sealed class ContainerStoreSpec(ITestOutputHelper output) : Akka.TestKit.
     }
 
     [Fact]
+    public void Update_with_a_field_mask_sets_or_removes_single_labels_replaces_the_spec_and_refuses_other_fields()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var state = ContainerStoreState.Empty.Apply(Assert.Single(
+            ContainerStoreState.Empty.Decide(new ContainerStoreProtocol.Create(Record("web", ("a", "1"), ("b", "2"))), now).Events));
+        ContainerRecord Updated(ContainerStoreProtocol.Update update) => Assert.IsType<ContainerRecord>(state.Decide(update, now).Reply);
+
+        // As containerd: a key the mask names but the request leaves out, or sends empty, is removed.
+        var masked = Updated(new("ns", "web", new Dictionary<string, string> { ["c"] = "3", ["b"] = "", ["a"] = "x" }, null,
+            ["labels.b", "labels.c"]));
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "1", ["c"] = "3" }, masked.Labels);
+        var spec = Updated(new("ns", "web", null, """{"hostname":"h"}""", ["spec"]));
+        Assert.Equal(("""{"hostname":"h"}""", 2), (spec.SpecJson, spec.Labels.Count));
+        var whole = Updated(new("ns", "web", new Dictionary<string, string>(), """{"hostname":"h"}""", []));
+        Assert.Empty(whole.Labels);
+
+        var image = Refusal(state.Decide(new ContainerStoreProtocol.Update("ns", "web", null, null, ["image"]), now));
+        Assert.Equal((TtrpcCode.InvalidArgument, "cannot update \"image\" field on \"web\": invalid argument"), (image.Code, image.Message));
+        Assert.Equal(TtrpcCode.InvalidArgument, Refusal(state.Decide(new ContainerStoreProtocol.Update("ns", "web", null, null, ["spec"]), now)).Code);
+        Assert.Equal(TtrpcCode.InvalidArgument, Refusal(state.Decide(
+            new ContainerStoreProtocol.Update("ns", "web", new Dictionary<string, string> { [""] = "v" }, null, ["labels"]), now)).Code);
+    }
+
+    [Fact]
     public void The_same_id_in_two_namespaces_is_two_containers_and_each_namespace_sees_only_its_own()
     {
         var now = DateTimeOffset.UtcNow;

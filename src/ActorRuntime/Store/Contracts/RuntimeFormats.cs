@@ -3,6 +3,7 @@ using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Tasks;
 using static ActorRuntime.Store.ContainerStoreEvent;
+using static ActorRuntime.Store.LeaseStoreEvent;
 using static ActorRuntime.Store.NamespaceStoreEvent;
 using static ActorRuntime.Store.ProcessStoreEvent;
 
@@ -59,6 +60,14 @@ public static class RuntimeFormats
         PersistedFormat.Current<NamespaceStoreState, NamespaceStoreSnapshotV1>("namespace-store-snapshot-v1",
             s => new(s.Namespaces.Values.Select(ToContract).ToList()), c => NamespaceStoreState.Of(c.Namespaces.Select(ToDomain))),
 
+        // LeaseStore (persistence id "leases")
+        PersistedFormat.Current<LeaseCreated, LeaseCreatedV1>("lease-created-v1",
+            e => new(ToContract(e.Lease)), c => new(ToDomain(c.Lease))),
+        PersistedFormat.Current<LeaseDeleted, LeaseDeletedV1>("lease-deleted-v1",
+            e => new(e.Namespace, e.Id), c => new(c.Namespace, c.Id)),
+        PersistedFormat.Current<LeaseStoreState, LeaseStoreSnapshotV1>("lease-store-snapshot-v1",
+            s => new(s.Leases.Values.Select(ToContract).ToList()), c => LeaseStoreState.Of(c.Leases.Select(ToDomain))),
+
         // EventBus (persistence id "event-bus")
         PersistedFormat.Current<TaskEvent, TaskEventV1>("task-event-v1", ToContract, ToDomain),
         PersistedFormat.Legacy<EventDeliveredV1, EventDelivered>("event-delivered-v1",
@@ -114,6 +123,10 @@ public static class RuntimeFormats
     private static ContainerRecord ToDomain(ContainerV1 c) => new(
         c.Namespace, c.Id, c.SpecJson, c.RuntimeName, c.RuntimeOptions, c.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
         c.Image, c.CreatedAt, c.UpdatedAt);
+
+    private static LeaseV1 ToContract(LeaseRecord l) => new(l.Namespace, l.Id, l.Labels, l.CreatedAt);
+
+    private static LeaseRecord ToDomain(LeaseV1 c) => LeaseRecord.Of(c.Namespace, c.Id, c.Labels, c.CreatedAt);
 
     private static NamespaceV1 ToContract(NamespaceRecord n) => new(n.Name, n.Labels);
 

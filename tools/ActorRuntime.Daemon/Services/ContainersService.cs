@@ -1,0 +1,92 @@
+using ActorRuntime.Containers;
+using ActorRuntime.Hosting;
+using ActorRuntime.Protocol;
+using ActorRuntime.Protocol.Api.Containers;
+using ActorRuntime.Protocol.Ttrpc;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace ActorRuntime.Daemon.Services;
+
+/// <summary>
+/// containerd.services.containers.v1.Containers over the runtime's durable container store, in the call's namespace.
+/// Labels, spec and runtime come back exactly as created: the runtime options' Any is stored as its encoded bytes.
+/// </summary>
+internal sealed class ContainersService(ContainerRuntime runtime) : ActorRuntime.Protocol.Api.Containers.Containers.ContainersBase
+{
+    public override async Task<GetContainerResponse> Get(GetContainerRequest request, ServerCallContext context) =>
+        new() { Container = ToProto(await CallNamespace.View(runtime, context).GetContainerAsync(request.Id, context.CancellationToken)) };
+
+    public override async Task<ListContainersResponse> List(ListContainersRequest request, ServerCallContext context)
+    {
+        var response = new ListContainersResponse();
+        response.Containers.AddRange((await Listed(request, context)).Select(ToProto));
+        return response;
+    }
+
+    public override async Task ListStream(ListContainersRequest request, IServerStreamWriter<ListContainerMessage> responseStream,
+        ServerCallContext context)
+    {
+        foreach (var container in await Listed(request, context))
+            await responseStream.WriteAsync(new ListContainerMessage { Container = ToProto(container) }, context.CancellationToken);
+    }
+
+    public override async Task<CreateContainerResponse> Create(CreateContainerRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var c = request.Container ?? throw new InvalidArgumentException("container must be set: invalid argument");
+        var spec = OciJson.Of(c.Spec, TypeUrls.OciSpec, "container.Spec");
+        if (string.IsNullOrEmpty(c.Runtime?.Name))
+            throw new InvalidArgumentException("container.Runtime.Name must be set: invalid argument");
+        if (c.Snapshotter.Length > 0 || c.SnapshotKey.Length > 0)
+            throw new InvalidArgumentException("container snapshots are not supported (no snapshotter): pass the rootfs in the spec: invalid argument");
+        var stored = await view.CreateContainerAsync(c.Id, spec, c.Labels, c.Runtime.Name, c.Runtime.Options?.ToByteArray(), c.Image,
+            context.CancellationToken);
+        return new() { Container = ToProto(stored) };
+    }
+
+    /// <summary>containerd's field mask: "labels", "labels.&lt;key&gt;", "spec"; an empty mask replaces labels and spec.</summary>
+    public override async Task<UpdateContainerResponse> Update(UpdateContainerRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var c = request.Container ?? throw new InvalidArgumentException("container must be set: invalid argument");
+        if (c.Id.Length == 0) throw new InvalidArgumentException("must specify a container id: invalid argument");
+        var paths = request.UpdateMask?.Paths.ToList() ?? [];
+        var spec = paths.Count == 0 || paths.Contains("spec") ? OciJson.Of(c.Spec, TypeUrls.OciSpec, "container.Spec") : null;
+        return new() { Container = ToProto(await view.UpdateContainerAsync(c.Id, c.Labels, spec, paths, context.CancellationToken)) };
+    }
+
+    public override async Task<Empty> Delete(DeleteContainerRequest request, ServerCallContext context)
+    {
+        await CallNamespace.View(runtime, context).DeleteContainerAsync(request.Id, context.CancellationToken);
+        return new Empty();
+    }
+
+    private async Task<IReadOnlyList<ContainerRecord>> Listed(ListContainersRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var ids = Filters.Ids(request.Filters, "container");
+        var all = await view.ListContainersAsync(context.CancellationToken);
+        return ids is null ? all : all.Where(c => ids.Contains(c.Id)).ToList();
+    }
+
+    private static Container ToProto(ContainerRecord record)
+    {
+        var container = new Container
+        {
+            Id = record.Id,
+            Image = record.Image,
+            Runtime = new Container.Types.Runtime
+            {
+                Name = record.RuntimeName,
+                Options = record.RuntimeOptions is { } options ? Any.Parser.ParseFrom(options) : null,
+            },
+            Spec = OciJson.Pack(TypeUrls.OciSpec, record.SpecJson),
+            CreatedAt = Timestamp.FromDateTimeOffset(record.CreatedAt),
+            UpdatedAt = Timestamp.FromDateTimeOffset(record.UpdatedAt),
+        };
+        container.Labels.Add(record.Labels);
+        return container;
+    }
+}

@@ -1,0 +1,241 @@
+using ActorRuntime.Hosting;
+using ActorRuntime.Protocol;
+using ActorRuntime.Protocol.Api.Tasks;
+using ActorRuntime.Protocol.Runc;
+using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Protocol.Types;
+using ActorRuntime.Tasks;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using ProcessStatusProto = ActorRuntime.Protocol.Types.Status;
+
+namespace ActorRuntime.Daemon.Services;
+
+/// <summary>
+/// containerd.services.tasks.v1.Tasks over the runtime, in the call's namespace. An empty exec_id means the task's init
+/// process, any other the exec of that id. Processes come back with the stdio paths and terminal flag they were created
+/// with, since clients re-attach IO from them.
+/// </summary>
+internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Protocol.Api.Tasks.Tasks.TasksBase
+{
+    /// <summary>Go's zero time, which containerd sends as exited_at for a process that has not exited.</summary>
+    private static readonly Timestamp GoZeroTime = new() { Seconds = -62135596800 };
+
+    /// <summary>The task runs the container's spec (read from the container store) on the rootfs mounts of the request.</summary>
+    public override async Task<CreateTaskResponse> Create(CreateTaskRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        if (request.Checkpoint is not null)
+            throw new UnimplementedException("creating a task from a checkpoint is not supported: not implemented");
+        var container = await view.GetContainerAsync(request.ContainerId, context.CancellationToken);
+        var rootfs = request.Rootfs.Select(m => new MountSpec(m.Type, m.Source, m.Options.ToList())).ToList();
+        var stdio = new Stdio(request.Stdin, request.Stdout, request.Stderr, request.Terminal);
+        var pid = await view.CreateAsync(container.Id, container.SpecJson, rootfs, stdio, context.CancellationToken);
+        return new() { ContainerId = container.Id, Pid = pid };
+    }
+
+    public override async Task<StartResponse> Start(StartRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var pid = request.ExecId.Length == 0
+            ? await view.StartAsync(request.ContainerId, context.CancellationToken)
+            : await view.StartExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
+        return new() { Pid = pid };
+    }
+
+    /// <summary>containerd leaves the id of a task's delete empty.</summary>
+    public override async Task<DeleteResponse> Delete(DeleteTaskRequest request, ServerCallContext context) =>
+        Deleted("", await CallNamespace.View(runtime, context).DeleteAsync(request.ContainerId, context.CancellationToken));
+
+    public override async Task<DeleteResponse> DeleteProcess(DeleteProcessRequest request, ServerCallContext context)
+    {
+        if (request.ExecId.Length == 0)
+            throw new InvalidArgumentException("exec id must be set (delete the task itself with Delete): invalid argument");
+        var exited = await CallNamespace.View(runtime, context).DeleteExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
+        return Deleted(request.ExecId, exited);
+    }
+
+    public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var state = request.ExecId.Length == 0
+            ? await view.StateAsync(request.ContainerId, context.CancellationToken)
+            : await view.ExecStateAsync(request.ContainerId, request.ExecId, context.CancellationToken);
+        return new() { Process = ToProto(state) };
+    }
+
+    /// <summary>Every task of the namespace; one deleted while we read the list is left out.</summary>
+    public override async Task<ListTasksResponse> List(ListTasksRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        Filters.None([request.Filter], "task");
+        var response = new ListTasksResponse();
+        foreach (var id in await view.ListAsync(context.CancellationToken))
+        {
+            try
+            {
+                response.Tasks.Add(ToProto(await view.StateAsync(id, context.CancellationToken)));
+            }
+            catch (NotFoundException)
+            {
+                // Deleted since the list was taken.
+            }
+        }
+        return response;
+    }
+
+    public override async Task<Empty> Kill(KillRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        if (request.ExecId.Length == 0)
+            await view.KillAsync(request.ContainerId, request.Signal, request.All, context.CancellationToken);
+        else
+            await view.KillExecAsync(request.ContainerId, request.ExecId, request.Signal, context.CancellationToken);
+        return new Empty();
+    }
+
+    public override async Task<Empty> Exec(ExecProcessRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var spec = OciJson.Of(request.Spec, TypeUrls.OciProcess, "exec spec");
+        var stdio = new Stdio(request.Stdin, request.Stdout, request.Stderr, request.Terminal);
+        await view.ExecAsync(request.ContainerId, request.ExecId, spec, stdio, context.CancellationToken);
+        return new Empty();
+    }
+
+    public override async Task<Empty> ResizePty(ResizePtyRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        if (request.ExecId.Length == 0)
+            await view.ResizePtyAsync(request.ContainerId, request.Width, request.Height, context.CancellationToken);
+        else
+            await view.ResizeExecPtyAsync(request.ContainerId, request.ExecId, request.Width, request.Height, context.CancellationToken);
+        return new Empty();
+    }
+
+    /// <summary>Only stdin can be closed (as with containerd's shim, stdin=false asks for nothing).</summary>
+    public override async Task<Empty> CloseIO(CloseIORequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        if (!request.Stdin) return new Empty();
+        if (request.ExecId.Length == 0)
+            await view.CloseIOAsync(request.ContainerId, context.CancellationToken);
+        else
+            await view.CloseExecIOAsync(request.ContainerId, request.ExecId, context.CancellationToken);
+        return new Empty();
+    }
+
+    public override async Task<Empty> Pause(PauseTaskRequest request, ServerCallContext context)
+    {
+        await CallNamespace.View(runtime, context).PauseAsync(request.ContainerId, context.CancellationToken);
+        return new Empty();
+    }
+
+    public override async Task<Empty> Resume(ResumeTaskRequest request, ServerCallContext context)
+    {
+        await CallNamespace.View(runtime, context).ResumeAsync(request.ContainerId, context.CancellationToken);
+        return new Empty();
+    }
+
+    /// <summary>An exec's process carries its exec id as containerd.runc.v1.ProcessDetails, as the runc shim reports it.</summary>
+    public override async Task<ListPidsResponse> ListPids(ListPidsRequest request, ServerCallContext context)
+    {
+        var pids = await CallNamespace.View(runtime, context).PidsAsync(request.ContainerId, context.CancellationToken);
+        var response = new ListPidsResponse();
+        response.Processes.AddRange(pids.Processes.Select(p => new ProcessInfo
+        {
+            Pid = p.Pid,
+            Info = p.ExecId.Length > 0 ? TypeUrls.Pack(new ProcessDetails { ExecId = p.ExecId }) : null,
+        }));
+        return response;
+    }
+
+    /// <summary>
+    /// The shim writes the checkpoint into a fresh directory. There is no content store to turn it into an image, so a
+    /// checkpoint that succeeds is still refused, naming where it is; one that fails returns the shim's error.
+    /// </summary>
+    public override async Task<CheckpointTaskResponse> Checkpoint(CheckpointTaskRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var exit = TypeUrls.TryUnpack(request.Options, CheckpointOptions.Parser, out var options) && options.Exit;
+        var directory = Directory.CreateTempSubdirectory("actorruntimed-checkpoint-").FullName;
+        try
+        {
+            await view.CheckpointAsync(request.ContainerId, directory, exit, context.CancellationToken);
+        }
+        catch
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+        throw new UnimplementedException(
+            $"checkpoint of {request.ContainerId} written to {directory}, but there is no content store to make an image of it: not implemented");
+    }
+
+    public override async Task<Empty> Update(UpdateTaskRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var resources = OciJson.Of(request.Resources, TypeUrls.OciLinuxResources, "resources");
+        await view.UpdateAsync(request.ContainerId, resources, context.CancellationToken);
+        return new Empty();
+    }
+
+    /// <summary>The shim's own statistics (its Any, undecoded) for each task the filters name, or every task without one.</summary>
+    public override async Task<MetricsResponse> Metrics(MetricsRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var ids = Filters.Ids(request.Filters, "task");
+        var response = new MetricsResponse();
+        foreach (var id in (await view.ListAsync(context.CancellationToken)).Where(id => ids is null || ids.Contains(id)))
+        {
+            try
+            {
+                var stats = await view.StatsAsync(id, context.CancellationToken);
+                response.Metrics.Add(new Metric
+                {
+                    Timestamp = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                    Id = id,
+                    Data = new Any { TypeUrl = stats.TypeUrl, Value = ByteString.CopyFrom(stats.Raw) },
+                });
+            }
+            catch (NotFoundException)
+            {
+                // Deleted since the list was taken.
+            }
+        }
+        return response;
+    }
+
+    /// <summary>Valid from creation on (ctr sends it alongside Start); answers at once for a process that has exited.</summary>
+    public override async Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context)
+    {
+        var view = CallNamespace.View(runtime, context);
+        var exited = request.ExecId.Length == 0
+            ? await view.WaitAsync(request.ContainerId, context.CancellationToken)
+            : await view.WaitExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
+        return new() { ExitStatus = exited.ExitStatus, ExitedAt = Timestamp.FromDateTimeOffset(exited.ExitedAt) };
+    }
+
+    private static DeleteResponse Deleted(string id, TaskProtocol.Exited exited) => new()
+    {
+        Id = id,
+        Pid = exited.Pid,
+        ExitStatus = exited.ExitStatus,
+        ExitedAt = Timestamp.FromDateTimeOffset(exited.ExitedAt),
+    };
+
+    private static Process ToProto(TaskProtocol.ProcessState state) => new()
+    {
+        ContainerId = state.ContainerId,
+        Id = state.ExecId.Length > 0 ? state.ExecId : state.ContainerId,
+        Pid = state.Pid,
+        Status = (ProcessStatusProto)(int)state.Status,
+        Stdin = state.Stdio.Stdin,
+        Stdout = state.Stdio.Stdout,
+        Stderr = state.Stdio.Stderr,
+        Terminal = state.Stdio.Terminal,
+        ExitStatus = state.ExitStatus,
+        ExitedAt = state.ExitedAt is { } at ? Timestamp.FromDateTimeOffset(at) : GoZeroTime,
+    };
+}

@@ -25,14 +25,15 @@ public static class Shell
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
+        var bound = timeout ?? TimeSpan.FromSeconds(60);
         try
         {
-            await p.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
+            await p.WaitForExitAsync().WaitAsync(bound);
         }
         catch (TimeoutException)
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish");
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {bound.TotalSeconds:F0} s");
         }
         return new Result(p.ExitCode, await stdout, await stderr);
     }

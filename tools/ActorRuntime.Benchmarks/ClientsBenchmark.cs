@@ -134,8 +134,13 @@ internal static class ClientsBenchmark
         }
         for (var round = -1; round < w.ExecRounds; round++) // round -1: warm-up
             foreach (var t in Order(round + 1))
+            {
+                // The previous burst's clients and exec clean-up must not be counted against the next daemon: with an odd
+                // number of rounds one daemon would follow the other more often.
+                await Task.Delay(1000);
                 await exec[t].TimeAsync(() => Shell.ForEachAsync(Enumerable.Range(0, w.Execs), w.Execs, i =>
                     Check("ctr", targets[t]!.Ctr("task", "exec", "--exec-id", $"x{round + 1}-{i}", execIds[t], "/bin/true"))), keep: round >= 0);
+            }
         foreach (var t in Enumerable.Range(0, n))
             if (targets[t] is { } target && execIds[t] is { } id) await RemoveAsync(target, id);
         log.WriteLine($"clients: {w.Execs} concurrent `ctr task exec`, median total: {Describe(targets, exec, s => s.Median())}");

@@ -11,11 +11,11 @@ namespace ActorRuntime.Benchmarks;
 internal static class ClientsCommand
 {
     public const string Usage =
-        "actorruntime-bench clients [--runs 50] [--warmup 5] [--parallel 50] [--workers 5] [--docker-runs 20] [--exec-rounds 5] [--execs 20] [--running 100] [--skip-docker] [--json]";
+        "actorruntime-bench clients [--runs 50] [--warmup 5] [--parallel 50] [--workers 5] [--docker-runs 20] [--exec-rounds 6] [--execs 20] [--running 100] [--skip-docker] [--json]";
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int runs = 50, warmup = 5, parallel = 50, workers = 5, dockerRuns = 20, execRounds = 5, execs = 20, running = 100;
+        int runs = 50, warmup = 5, parallel = 50, workers = 5, dockerRuns = 20, execRounds = 6, execs = 20, running = 100;
         bool json = false, skipDocker = false, oursContainerd = false;
         for (var i = 0; i < args.Length; i++)
         {

@@ -14,7 +14,7 @@ const string Usage = """
            actorruntime-bench lifecycle [--n 100] [--parallel 100] [--workers 5] [--running 100] [--warmup 5] [--json] [--skip-containerd]
            actorruntime-bench soak [--lifecycles 500] [--seed 42]
            actorruntime-bench crash-walk [--only NAME]... [--event-retention MS]
-           actorruntime-bench clients [--runs 50] [--warmup 5] [--parallel 50] [--workers 5] [--docker-runs 20] [--exec-rounds 5] [--execs 20] [--running 100] [--skip-docker] [--json]
+           actorruntime-bench clients [--runs 50] [--warmup 5] [--parallel 50] [--workers 5] [--docker-runs 20] [--exec-rounds 6] [--execs 20] [--running 100] [--skip-docker] [--json]
     """;
 if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle" or "soak" or "crash-walk" or "clients"))
 {

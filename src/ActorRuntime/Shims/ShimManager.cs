@@ -82,6 +82,11 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             Sender.Tell(new ShimManagerProtocol.Unrouted(r.ContainerId));
         });
         Receive<ShimManagerProtocol.GetExitStats>(get => _services.Exits.Forward(get));
+        Receive<ShimManagerProtocol.Offer>(offer =>
+        {
+            _events!.Offer(offer.Event);
+            Sender.Tell(new ShimManagerProtocol.Offered());
+        });
         Receive<TaskProtocol.InNamespace>(envelope => Self.Forward(envelope.Command));
         Receive<ShimManagerProtocol.ListTasks>(_ =>
             Sender.Tell(new ShimManagerProtocol.TaskList(_state.Live.OrderBy(id => id, StringComparer.Ordinal).ToList())));

@@ -1,58 +1,16 @@
-using System.Net.Sockets;
-using ActorRuntime.Daemon;
 using ActorRuntime.Protocol.Api.Health;
 using ActorRuntime.Protocol.Api.Namespaces;
-using ActorRuntime.Tests.Runtime;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
 using Xunit.Abstractions;
 
 namespace ActorRuntime.Tests.Daemon;
 
-/// <summary>
-/// actorruntimed's gRPC server (<see cref="DaemonApi"/>) over a runtime with fake shims, called through a real gRPC
-/// client on a unix socket: the namespaces service's answers and errors as containerd's clients see them.
-/// </summary>
-public sealed class NamespacesServiceSpec(ITestOutputHelper output) : RuntimeSpecBase(output), IAsyncLifetime
+/// <summary>The namespaces service's answers and errors as containerd's clients see them.</summary>
+public sealed class NamespacesServiceSpec(ITestOutputHelper output) : DaemonServerSpecBase(output)
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("actorruntimed-spec-").FullName;
-    private WebApplication? _app;
-    private GrpcChannel? _channel;
-
-    private Namespaces.NamespacesClient Client => new(_channel);
-
-    async Task IAsyncLifetime.InitializeAsync()
-    {
-        await InitializeAsync();
-        var address = Path.Combine(_dir, "api.sock");
-        _app = DaemonApi.Build(Runtime, address, Guid.NewGuid().ToString(), l => { });
-        await _app.StartAsync();
-        _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectCallback = async (_, ct) =>
-                {
-                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(address), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                },
-            },
-        });
-    }
-
-    async Task IAsyncLifetime.DisposeAsync()
-    {
-        _channel?.Dispose();
-        if (_app is not null) await _app.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-        await DisposeAsync();
-    }
-
-    private static Task<RpcException> Refused(Func<Task> call) => Assert.ThrowsAsync<RpcException>(call);
+    private Namespaces.NamespacesClient Client => new(Channel);
 
     [Fact]
     public async Task Get_succeeds_for_a_namespace_never_created_as_dockerd_needs_at_startup()
@@ -123,21 +81,21 @@ public sealed class NamespacesServiceSpec(ITestOutputHelper output) : RuntimeSpe
     [Fact]
     public async Task Health_is_serving_and_a_service_or_method_we_do_not_serve_is_unimplemented()
     {
-        var health = await new Health.HealthClient(_channel).CheckAsync(new HealthCheckRequest());
+        var health = await new Health.HealthClient(Channel).CheckAsync(new HealthCheckRequest());
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
 
         var marshaller = Marshallers.Create<Empty>(m => m.ToByteArray(), Empty.Parser.ParseFrom);
         var containersList = new Method<Empty, Empty>(MethodType.Unary, "containerd.services.containers.v1.Containers", "List",
             marshaller, marshaller);
-        var unknown = await Refused(() => _channel!.CreateCallInvoker().AsyncUnaryCall(containersList, null, new CallOptions(), new Empty())
+        var unknown = await Refused(() => Channel.CreateCallInvoker().AsyncUnaryCall(containersList, null, new CallOptions(), new Empty())
             .ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, unknown.StatusCode);
         var namespacesNope = new Method<Empty, Empty>(MethodType.Unary, "containerd.services.namespaces.v1.Namespaces", "Nope",
             marshaller, marshaller);
-        var unknownMethod = await Refused(() => _channel!.CreateCallInvoker()
+        var unknownMethod = await Refused(() => Channel.CreateCallInvoker()
             .AsyncUnaryCall(namespacesNope, null, new CallOptions(), new Empty()).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, unknownMethod.StatusCode);
-        var unknownHealth = await Refused(() => new Health.HealthClient(_channel)
+        var unknownHealth = await Refused(() => new Health.HealthClient(Channel)
             .CheckAsync(new HealthCheckRequest { Service = "containerd.services.tasks.v1.Tasks" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknownHealth.StatusCode);
     }

@@ -10,7 +10,7 @@ namespace ActorRuntime.Events;
 /// knows are flattened into its fields, so its exactly-once rules and its filters apply to them; any other type is kept
 /// whole as the event's <see cref="EventPayload"/>.
 /// </summary>
-public static class EventMessages
+internal static class EventMessages
 {
     /// <summary>
     /// A task event's fields; null for a type that is not one of containerd's task events, or one sent under another topic

@@ -12,7 +12,7 @@ namespace ActorRuntime.TestKit;
 /// </summary>
 public sealed class FakeShimLauncher : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, FakeShim> _shims = new();
+    private readonly ConcurrentDictionary<(string Namespace, string Id), FakeShim> _shims = new();
     private readonly string _socketDirectory = Path.Combine("/run/actorruntime-fake", Guid.NewGuid().ToString("N")[..12]);
 
     /// <summary>When set, `start` fails with this error (a shim that will not start).</summary>
@@ -43,7 +43,10 @@ public sealed class FakeShimLauncher : IAsyncDisposable
 
     private int _deleteCalls;
 
-    public FakeShim this[string containerId] => _shims[containerId];
+    /// <summary>The shim of the one container with this id (in whatever namespace).</summary>
+    public FakeShim this[string containerId] => _shims.Single(kv => kv.Key.Id == containerId).Value;
+
+    public FakeShim this[string ns, string containerId] => _shims[(ns, containerId)];
 
     public IReadOnlyCollection<FakeShim> Shims => _shims.Values.ToList();
 
@@ -54,11 +57,12 @@ public sealed class FakeShimLauncher : IAsyncDisposable
         public Task<string> StartAsync(Bundle bundle, CancellationToken ct)
         {
             if (owner.StartFailure is { } failure) return Task.FromException<string>(failure);
-            Directory.CreateDirectory(owner._socketDirectory);
-            var socket = Path.Combine(owner._socketDirectory, bundle.Id + ".sock");
-            var shim = new FakeShim(socket, settings.Namespace, settings.TtrpcAddress);
+            // The same id may exist in two namespaces.
+            var directory = Directory.CreateDirectory(Path.Combine(owner._socketDirectory, bundle.Namespace)).FullName;
+            var socket = Path.Combine(directory, bundle.Id + ".sock");
+            var shim = new FakeShim(socket, bundle.Namespace, settings.TtrpcAddress);
             owner.Configure?.Invoke(shim);
-            owner._shims[bundle.Id] = shim;
+            owner._shims[(bundle.Namespace, bundle.Id)] = shim;
             File.WriteAllText(bundle.AddressPath, shim.Address);
             if (owner.StartDeadShims) return shim.KillAsync().ContinueWith(_ => shim.Address, TaskScheduler.Default);
             return Task.FromResult(shim.Address);
@@ -69,7 +73,7 @@ public sealed class FakeShimLauncher : IAsyncDisposable
             Interlocked.Increment(ref owner._deleteCalls);
             if (owner.DeleteDelay > TimeSpan.Zero) await Task.Delay(owner.DeleteDelay, CancellationToken.None).ConfigureAwait(false);
             if (owner.DeleteFailure is { } failure) throw failure;
-            if (!owner._shims.TryGetValue(bundle.Id, out var shim))
+            if (!owner._shims.TryGetValue((bundle.Namespace, bundle.Id), out var shim))
                 throw new NotFoundException($"no shim for {bundle.Id}: not found");
             var response = shim.CleanupResponse(bundle.Id);
             if (owner.DeleteLeavesLiveShims && !shim.IsDead)

@@ -20,6 +20,7 @@ public sealed class ActorRuntimeOptions
     /// &lt;state-dir&gt;/actorruntime.sock).
     /// </summary>
     public string? Address { get; set; }
+    /// <summary>The embedded API's namespace (<c>actor-runtime.namespace</c>); the runtime serves every namespace.</summary>
     public string? Namespace { get; set; }
     public string? ShimBinary { get; set; }
     public string? RuncBinary { get; set; }

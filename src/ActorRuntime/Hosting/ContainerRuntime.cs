@@ -134,8 +134,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
 
     /// <summary>The ids of this namespace's tasks.</summary>
     public async Task<IReadOnlyList<string>> ListAsync(CancellationToken ct = default) =>
-        (await actors.ShimManager.Ask<ShimManagerProtocol.TaskList>(new ShimManagerProtocol.ListTasks(Namespace), CommandTimeout, ct))
-        .ContainerIds;
+        (await AskFor<ShimManagerProtocol.TaskList>(actors.ShimManager, new ShimManagerProtocol.ListTasks(Namespace), ct)).ContainerIds;
 
     /// <summary>Counters of the one door through which exits enter the bus (witnesses by source, entered, dropped).</summary>
     public Task<ShimManagerProtocol.ExitStats> ExitStatsAsync(CancellationToken ct = default) =>
@@ -193,16 +192,16 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
 
     /// <summary>The namespace with its labels; one never created has none (containerd answers it all the same).</summary>
     public Task<NamespaceRecord> GetNamespaceAsync(string name, CancellationToken ct = default) =>
-        AskStore<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Get(name), ct);
+        AskFor<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Get(name), ct);
 
     public async Task<IReadOnlyList<NamespaceRecord>> ListNamespacesAsync(CancellationToken ct = default) =>
-        (await AskStore<NamespaceStoreProtocol.Namespaces>(actors.Namespaces, new NamespaceStoreProtocol.List(), ct)).Items;
+        (await AskFor<NamespaceStoreProtocol.Namespaces>(actors.Namespaces, new NamespaceStoreProtocol.List(), ct)).Items;
 
     /// <summary>AlreadyExists for a taken name. Publishes <c>/namespaces/create</c> (Update and Delete: their topics).</summary>
     public async Task<NamespaceRecord> CreateNamespaceAsync(string name, IReadOnlyDictionary<string, string>? labels = null,
         CancellationToken ct = default)
     {
-        var created = await AskStore<NamespaceRecord>(actors.Namespaces,
+        var created = await AskFor<NamespaceRecord>(actors.Namespaces,
             new NamespaceStoreProtocol.Create(name, labels ?? new Dictionary<string, string>()), ct).ConfigureAwait(false);
         await PublishAsync("/namespaces/create", new NamespaceCreate { Name = created.Name, Labels = { created.Labels } }, "", ct)
             .ConfigureAwait(false);
@@ -213,7 +212,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public async Task<NamespaceRecord> UpdateNamespaceAsync(string name, IReadOnlyDictionary<string, string> labels,
         IReadOnlyList<string> paths, CancellationToken ct = default)
     {
-        var updated = await AskStore<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Update(name, labels, paths), ct)
+        var updated = await AskFor<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Update(name, labels, paths), ct)
             .ConfigureAwait(false);
         await PublishAsync("/namespaces/update", new NamespaceUpdate { Name = updated.Name, Labels = { updated.Labels } }, "", ct)
             .ConfigureAwait(false);
@@ -229,7 +228,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
             && (await InNamespace(name).ListContainersAsync(ct).ConfigureAwait(false)).Count > 0
             ? new[] { "containers" }
             : [];
-        await AskStore<NamespaceStoreProtocol.Deleted>(actors.Namespaces, new NamespaceStoreProtocol.Delete(name, stillHas), ct)
+        await AskFor<NamespaceStoreProtocol.Deleted>(actors.Namespaces, new NamespaceStoreProtocol.Delete(name, stillHas), ct)
             .ConfigureAwait(false);
         await PublishAsync("/namespaces/delete", new NamespaceDelete { Name = name }, "", ct).ConfigureAwait(false);
     }
@@ -273,11 +272,11 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
         }
     }
 
-    private Task<T> AskContainers<T>(object command, CancellationToken ct) => AskStore<T>(actors.Containers, command, ct);
+    private Task<T> AskContainers<T>(object command, CancellationToken ct) => AskFor<T>(actors.Containers, command, ct);
 
-    private async Task<T> AskStore<T>(IActorRef store, object command, CancellationToken ct)
+    private async Task<T> AskFor<T>(IActorRef actor, object command, CancellationToken ct)
     {
-        var reply = await store.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
+        var reply = await actor.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
         return reply switch
         {
             T result => result,

@@ -133,16 +133,18 @@ public sealed class Bundle
 
     /// <summary>
     /// Finishes the deletes a crash interrupted after <see cref="Delete"/>'s rename: removes every
-    /// <c>.&lt;id&gt;.deleting-&lt;hex&gt;</c> directory of the namespace (run at start-up, before any bundle is in use).
+    /// <c>.&lt;id&gt;.deleting-&lt;hex&gt;</c> directory of every namespace (run at start-up, before any bundle is in use).
     /// Anything else, symlinks included, is left alone. Returns the directories removed.
     /// </summary>
-    public static IReadOnlyList<string> SweepInterruptedDeletes(string stateDirectory, string ns)
+    public static IReadOnlyList<string> SweepInterruptedDeletes(string stateDirectory)
     {
-        Identifiers.Validate(ns, "namespace");
-        var namespaceDirectory = System.IO.Path.Combine(System.IO.Path.GetFullPath(stateDirectory), ns);
-        if (!Directory.Exists(namespaceDirectory)) return [];
+        var root = System.IO.Path.GetFullPath(stateDirectory);
+        if (!Directory.Exists(root)) return [];
         var swept = new List<string>();
-        foreach (var leftover in Directory.EnumerateDirectories(namespaceDirectory, ".*.deleting-*").Order(StringComparer.Ordinal))
+        var leftovers = Directory.EnumerateDirectories(root)
+            .Where(d => Identifiers.IsValid(System.IO.Path.GetFileName(d)) && !IsSymlink(d))
+            .SelectMany(d => Directory.EnumerateDirectories(d, ".*.deleting-*"));
+        foreach (var leftover in leftovers.Order(StringComparer.Ordinal))
         {
             if (!IsInterruptedDelete(System.IO.Path.GetFileName(leftover)) || IsSymlink(leftover)) continue;
             MountInfo.UnmountAllUnder(leftover);

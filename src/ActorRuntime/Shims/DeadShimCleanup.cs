@@ -1,3 +1,4 @@
+using ActorRuntime.Containers;
 using ActorRuntime.Diagnostics;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
@@ -32,16 +33,16 @@ public static class DeadShimCleanup
     public sealed record ShimDeleted(ShimDeleteResult? Response, bool InitHadExited);
 
     /// <summary>The exit and delete the cleanup published (null when nothing was owed).</summary>
-    public sealed record Outcome(string ContainerId, ExitWitness? Published);
+    public sealed record Outcome(ContainerKey Container, ExitWitness? Published);
 
-    /// <summary>The cleanup after the shim of <paramref name="containerId"/>, settling what its record says is owed.</summary>
-    internal static async Task<Outcome> RunAsync(ShimSettings settings, ShimServices services, string containerId)
+    /// <summary>The cleanup after the shim of <paramref name="container"/>, settling what its record says is owed.</summary>
+    internal static async Task<Outcome> RunAsync(ShimSettings settings, ShimServices services, ContainerKey container)
     {
         var timeout = settings.Runtime.CleanupTimeout;
-        var owed = await OwedAsync(settings, services, containerId, timeout).ConfigureAwait(false);
+        var owed = await OwedAsync(services, container, timeout).ConfigureAwait(false);
         ExitWitness? published = null;
         settings.FailPoints.Hit(FailPoint.CleanupBeforeShimDelete);
-        await CleanUpAsync(Bundle.TryLoad(settings.StateDirectory, settings.Namespace, containerId), services.Launcher, timeout,
+        await CleanUpAsync(Bundle.TryLoad(settings.StateDirectory, container.Namespace, container.Id), services.Launcher, timeout,
             services.ShimLog, async deleted =>
             {
                 settings.FailPoints.Hit(FailPoint.CleanupAfterShimDelete);
@@ -51,7 +52,7 @@ public static class DeadShimCleanup
                 await SettleAsync(services, ExitWitness.Source.DeadShim, o.Task, o.Execs, published, timeout).ConfigureAwait(false);
                 settings.FailPoints.Hit(FailPoint.CleanupAfterExitsWritten);
             }).ConfigureAwait(false);
-        return new Outcome(containerId, published);
+        return new Outcome(container, published);
     }
 
     /// <summary>
@@ -280,13 +281,13 @@ public static class DeadShimCleanup
     /// The task's record and its execs' records, or null when it has none (never created, or deleted). When the store does not answer, nothing
     /// is settled now and the record stays: the next start settles it (its bundle will be gone).
     /// </summary>
-    private static async Task<(ProcessRecord Task, IReadOnlyList<ProcessRecord> Execs)?> OwedAsync(ShimSettings settings,
-        ShimServices services, string containerId, TimeSpan timeout)
+    private static async Task<(ProcessRecord Task, IReadOnlyList<ProcessRecord> Execs)?> OwedAsync(ShimServices services,
+        ContainerKey container, TimeSpan timeout)
     {
         try
         {
             var all = await services.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), timeout).ConfigureAwait(false);
-            var ours = all.Tasks.Where(t => t.Namespace == settings.Namespace && t.ContainerId == containerId).ToList();
+            var ours = all.Tasks.Where(t => t.Namespace == container.Namespace && t.ContainerId == container.Id).ToList();
             return ours.FirstOrDefault(t => t.ExecId.Length == 0) is { } task
                 ? (task, ours.Where(t => t.ExecId.Length > 0).ToList())
                 : null;
@@ -294,7 +295,7 @@ public static class DeadShimCleanup
         catch (Exception e)
         {
             services.ShimLog.LogError("cleanup of {Id}: the process store did not answer ({Error}); its exit is settled at the next start",
-                containerId, e.Message);
+                container, e.Message);
             return null;
         }
     }

@@ -1,3 +1,4 @@
+using ActorRuntime.Containers;
 using ActorRuntime.Diagnostics;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Store;
@@ -20,6 +21,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly ShimSettings _settings;
     private readonly ShimServices _services;
+    private readonly ContainerKey _container;
     private readonly string _containerId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ShimLogPipe? _logPipe;
@@ -58,20 +60,24 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record TornDown(object Reply, IActorRef ReplyTo);
 
-    public ShimActor(ShimSettings settings, ShimServices services, string containerId, Mode mode)
+    public ShimActor(ShimSettings settings, ShimServices services, ContainerKey container, Mode mode)
     {
         _settings = settings;
         _services = services;
-        _containerId = containerId;
+        _container = container;
+        _containerId = container.Id;
         if (mode is Launch) AwaitingCreate();
         else Starting(ReloadAsync(), null, null);
     }
 
-    public static Props Props(ShimSettings settings, ShimServices services, string containerId, Mode mode) =>
-        Akka.Actor.Props.Create(() => new ShimActor(settings, services, containerId, mode));
+    public static Props Props(ShimSettings settings, ShimServices services, ContainerKey container, Mode mode) =>
+        Akka.Actor.Props.Create(() => new ShimActor(settings, services, container, mode));
 
-    /// <summary>Unique per run: an id can be created again while the previous run's actor is still stopping.</summary>
-    public static string ChildName(string containerId, long run) => $"shim-{containerId}-{run}";
+    /// <summary>
+    /// Unique per run: an id can be created again while the previous run's actor is still stopping. Both names are
+    /// identifiers (letters, digits, <c>._-</c>), so they are kept apart by a character neither may hold.
+    /// </summary>
+    public static string ChildName(ContainerKey container, long run) => $"shim-{container.Namespace}~{container.Id}-{run}";
 
     private void AwaitingCreate() =>
         Receive<TaskProtocol.Create>(create =>
@@ -80,7 +86,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             try
             {
                 // The bundle directory's mkdir is what decides whether the id is taken (see Bundle.Create).
-                bundle = Bundle.Create(_settings.StateDirectory, _settings.Namespace, _containerId, create.SpecJson);
+                bundle = Bundle.Create(_settings.StateDirectory, _container.Namespace, _containerId, create.SpecJson);
             }
             catch (Exception e)
             {
@@ -145,7 +151,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
                 Context.Stop(Self);
             }
             // Nothing of a failed start may stay: the shim (if it got that far), its socket and the bundle.
-            else TearDown(() => DeadShimCleanup.RunAsync(_settings, _services, _containerId),
+            else TearDown(() => DeadShimCleanup.RunAsync(_settings, _services, _container),
                 TaskProtocol.Failed.From(_containerId, f.Error), requester!);
         });
         Receive<TaskProtocol.Create>(_ => Sender.Tell(TaskProtocol.Failed.AlreadyExists(_containerId)));
@@ -185,7 +191,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             // Routing ends before this actor does, so nothing is forwarded to it once stopped (a caller left waiting);
             // the manager then cleans up after the shim, with the connection and log reader already let go.
             ReleaseConnection();
-            Context.Parent.Tell(new ShimManagerProtocol.Lost(_containerId));
+            Context.Parent.Tell(new ShimManagerProtocol.Lost(_container.Namespace, _containerId));
         });
         Receive<ShimManagerProtocol.Unrouted>(_ => Context.Stop(Self));
         Receive<ReattachExecs>(_ => { });
@@ -199,7 +205,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
     /// </summary>
     private void TearDown(Func<Task> teardown, object reply, IActorRef replyTo)
     {
-        Context.Parent.Tell(new ShimManagerProtocol.Released(_containerId));
+        Context.Parent.Tell(new ShimManagerProtocol.Released(_container.Namespace, _containerId));
         teardown().PipeTo(Self, success: () => new TornDown(reply, replyTo), failure: _ => new TornDown(reply, replyTo));
         var waitingFor = 2;
         void Done()
@@ -238,7 +244,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             var address = await _services.Launcher.StartAsync(bundle, timeout.Token).ConfigureAwait(false);
             _settings.FailPoints.Hit(FailPoint.CreateAfterShimStarted);
             var connection = await ShimConnection.OpenAsync(address, _containerId, _settings.Runtime).ConfigureAwait(false);
-            var record = new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path, create.Stdio);
+            var record = new ProcessRecord(_container.Namespace, _containerId, "", bundle.Path, create.Stdio);
             return new Connected(connection, logPipe, record, address);
         }
         catch
@@ -250,7 +256,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
 
     private async Task<Connected> ReloadAsync()
     {
-        var bundle = Bundle.Load(_settings.StateDirectory, _settings.Namespace, _containerId);
+        var bundle = Bundle.Load(_settings.StateDirectory, _container.Namespace, _containerId);
         var logPipe = ShimLogPipe.Open(bundle, _services.ShimLog);
         try
         {
@@ -261,7 +267,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             {
                 var state = await connection.StateAsync(_containerId, "", _settings.Runtime.LoadTimeout).ConfigureAwait(false);
                 _settings.FailPoints.Hit(FailPoint.ReloadAfterShimCall);
-                var record = ShimConnection.Observe(new ProcessRecord(_settings.Namespace, _containerId, "", bundle.Path,
+                var record = ShimConnection.Observe(new ProcessRecord(_container.Namespace, _containerId, "", bundle.Path,
                     new Stdio(state.Stdin, state.Stdout, state.Stderr, state.Terminal)), state);
                 return new Connected(connection, logPipe, record, address);
             }
@@ -302,7 +308,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         try
         {
             await _services.Processes.Ask<ProcessStoreProtocol.Forgotten>(
-                new ProcessStoreProtocol.Forget(_settings.Namespace, _containerId, WantAck: true), _settings.Runtime.CleanupTimeout)
+                new ProcessStoreProtocol.Forget(_container.Namespace, _containerId, WantAck: true), _settings.Runtime.CleanupTimeout)
                 .ConfigureAwait(false);
         }
         catch (Exception e)
@@ -336,7 +342,7 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
             // created, so it goes through the one cleanup (its binary's delete kills what is left).
             _log.Warning("shim of {0} lost its connection before shutdown; cleaning up after it", _containerId);
             await connection.DisposeAsync().ConfigureAwait(false);
-            await DeadShimCleanup.RunAsync(_settings, _services, _containerId).ConfigureAwait(false);
+            await DeadShimCleanup.RunAsync(_settings, _services, _container).ConfigureAwait(false);
             return;
         }
         try
@@ -352,12 +358,12 @@ internal sealed class ShimActor : ReceiveActor, IWithUnboundedStash
         {
             _log.Warning("shutdown of shim {0}: {1}; cleaning up after it", _containerId, e.Message);
             await connection.DisposeAsync().ConfigureAwait(false);
-            await DeadShimCleanup.RunAsync(_settings, _services, _containerId).ConfigureAwait(false);
+            await DeadShimCleanup.RunAsync(_settings, _services, _container).ConfigureAwait(false);
             return;
         }
         await connection.DisposeAsync().ConfigureAwait(false);
         _settings.FailPoints.Hit(FailPoint.DeleteAfterShimShutdown);
-        Bundle.TryLoad(_settings.StateDirectory, _settings.Namespace, _containerId)?.Delete();
+        Bundle.TryLoad(_settings.StateDirectory, _container.Namespace, _containerId)?.Delete();
     }
 
     /// <summary>A task actor that throws is stopped, never restarted over state it may have half-changed.</summary>

@@ -32,10 +32,7 @@ public static class ShimBinary
     {
         ArgumentNullException.ThrowIfNull(bundle);
         ArgumentNullException.ThrowIfNull(settings);
-        Identifiers.Validate(settings.Namespace, "namespace");
-        if (settings.Namespace != bundle.Namespace)
-            throw new InvalidArgumentException(
-                $"bundle {bundle} belongs to namespace {bundle.Namespace}, not {settings.Namespace}: invalid argument");
+        Identifiers.Validate(bundle.Namespace, "namespace");
         var binary = ResolveBinary(settings.ShimBinary);
         EnsureBundleDirectory(bundle);
         EnsureLogHasReader(bundle);
@@ -83,7 +80,7 @@ public static class ShimBinary
     {
         ArgumentNullException.ThrowIfNull(bundle);
         ArgumentNullException.ThrowIfNull(settings);
-        Identifiers.Validate(settings.Namespace, "namespace");
+        Identifiers.Validate(bundle.Namespace, "namespace");
         logger ??= NullLogger.Instance;
         // A restarted runtime uses the binary the shim was started with, as containerd does with shim-binary-path.
         var binary = ResolveBinary(bundle.ReadShimBinaryPath() ?? settings.ShimBinary);
@@ -152,7 +149,7 @@ public static class ShimBinary
 
     private static List<string> CommonArguments(Bundle bundle, ShimLaunchSettings settings) =>
     [
-        "-namespace", settings.Namespace,
+        "-namespace", bundle.Namespace,
         "-address", settings.GrpcAddress,
         "-publish-binary", settings.PublishBinary,
         "-id", bundle.Id,

@@ -1,15 +1,15 @@
 namespace ActorRuntime.Shims;
 
 /// <summary>
-/// How to run the shim binary's <c>start</c> and <c>delete</c> subcommands (what containerd's runtime-v2 passes).
+/// How to run the shim binary's <c>start</c> and <c>delete</c> subcommands (what containerd's runtime-v2 passes). The
+/// shim's <c>-namespace</c> is its bundle's: one runtime launches shims for every namespace.
 /// </summary>
-/// <param name="Namespace">The shim's <c>-namespace</c>; a containerd identifier.</param>
 /// <param name="GrpcAddress">
 /// <c>-address</c>: containerd's gRPC socket. The runc shim never dials it; it only feeds the socket-name hash
 /// (sha256 of address/ns/id), so it must be unique per runtime instance or two instances would share shim sockets.
 /// </param>
 /// <param name="TtrpcAddress">Our events ttrpc socket path, passed as <c>TTRPC_ADDRESS</c>; the shim publishes task events there.</param>
-public sealed record ShimLaunchSettings(string Namespace, string GrpcAddress, string TtrpcAddress)
+public sealed record ShimLaunchSettings(string GrpcAddress, string TtrpcAddress)
 {
     public const string DefaultShimBinary = "containerd-shim-runc-v2";
 

@@ -1,3 +1,4 @@
+using ActorRuntime.Containers;
 using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Store;
@@ -30,7 +31,7 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     private sealed record CleanupDone(DeadShimCleanup.Outcome Outcome);
 
-    private sealed record CleanupFailed(string ContainerId, Exception Cause);
+    private sealed record CleanupFailed(ContainerKey Container, Exception Cause);
 
     /// <summary>The settling of lost records is done (written, or given up waiting for).</summary>
     private sealed record RecordsSettled;
@@ -58,27 +59,28 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     private void Ready()
     {
-        // Bad input is answered here, before an id reaches a lookup, an actor name or a path: nothing a caller sends may
+        // Bad input is answered here, before a name reaches a lookup, an actor name or a path: nothing a caller sends may
         // throw in the manager (a restart would drop every shim actor and every reply in flight).
-        Receive<IWithContainerId>(command => TaskProtocol.CheckIds(command) is not null, command =>
-            Sender.Tell(TaskProtocol.Failed.From(command.ContainerId ?? "", TaskProtocol.CheckIds(command)!)));
-        // An id with a shim actor goes to it too: that actor holds the bundle, so it answers AlreadyExists.
-        Receive<TaskProtocol.Create>(create =>
-            (_state.ShimOf(create.ContainerId) ?? StartShim(create.ContainerId, new ShimActor.Launch())).Forward(create));
-        Receive<IWithContainerId>(command =>
+        Receive<TaskProtocol.InNamespace>(envelope => TaskProtocol.CheckIds(envelope) is not null, envelope =>
+            Sender.Tell(TaskProtocol.Failed.From(envelope.Command?.ContainerId ?? "", TaskProtocol.CheckIds(envelope)!)));
+        Receive<TaskProtocol.InNamespace>(envelope =>
         {
-            if (_state.ShimOf(command.ContainerId) is { } shim) shim.Forward(command);
-            else Sender.Tell(TaskProtocol.Failed.NotFound(command.ContainerId));
+            var container = new ContainerKey(envelope.Namespace, envelope.Command.ContainerId);
+            // An id with a shim actor goes to it too: that actor holds the bundle, so it answers AlreadyExists.
+            if (envelope.Command is TaskProtocol.Create create)
+                (_state.ShimOf(container) ?? StartShim(container, new ShimActor.Launch())).Forward(create);
+            else if (_state.ShimOf(container) is { } shim) shim.Forward(envelope.Command);
+            else Sender.Tell(TaskProtocol.Failed.NotFound(container.Id));
         });
         Receive<ShimManagerProtocol.Registered>(r =>
         {
-            (_state, var reloaded) = _state.TaskRegistered(r.ContainerId, Sender);
+            (_state, var reloaded) = _state.TaskRegistered(new(r.Namespace, r.ContainerId), Sender);
             if (reloaded) _reloaded++;
             ReplyLoadedIfDone();
         });
         Receive<ShimManagerProtocol.Released>(r =>
         {
-            _state = _state.ShimReleased(r.ContainerId, Sender);
+            _state = _state.ShimReleased(new(r.Namespace, r.ContainerId), Sender);
             Sender.Tell(new ShimManagerProtocol.Unrouted(r.ContainerId));
         });
         Receive<ShimManagerProtocol.GetExitStats>(get => _services.Exits.Forward(get));
@@ -87,9 +89,9 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             _events!.Offer(offer.Event);
             Sender.Tell(new ShimManagerProtocol.Offered());
         });
-        Receive<TaskProtocol.InNamespace>(envelope => Self.Forward(envelope.Command));
-        Receive<ShimManagerProtocol.ListTasks>(_ =>
-            Sender.Tell(new ShimManagerProtocol.TaskList(_state.Live.OrderBy(id => id, StringComparer.Ordinal).ToList())));
+        Receive<ShimManagerProtocol.ListTasks>(list => Sender.Tell(Identifiers.Check(list.Namespace, "namespace") is { } invalid
+            ? TaskProtocol.Failed.From("", invalid)
+            : new ShimManagerProtocol.TaskList(_state.LiveIn(list.Namespace))));
         Receive<ShimManagerProtocol.AwaitLoaded>(_ =>
         {
             _loadWaiters.Add(Sender);
@@ -107,18 +109,18 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             if (died is not null) CleanUpAfter(died);
         });
         Receive<CleanupDone>(done => Context.System.EventStream.Publish(new ShimManagerProtocol.DeadShimCleaned(
-            done.Outcome.ContainerId, done.Outcome.Published is not null,
-            done.Outcome.Published?.ExitStatus ?? DeadShimCleanup.UnknownExitStatus)));
-        Receive<CleanupFailed>(f => _log.Error(f.Cause, "dead-shim cleanup of {0} failed", f.ContainerId));
+            done.Outcome.Container.Id, done.Outcome.Published is not null,
+            done.Outcome.Published?.ExitStatus ?? DeadShimCleanup.UnknownExitStatus, done.Outcome.Container.Namespace)));
+        Receive<CleanupFailed>(f => _log.Error(f.Cause, "dead-shim cleanup of {0} failed", f.Container));
     }
 
     private void CleanUpAfter(ShimManagerState.Died died)
     {
         if (died.WasLoading) _cleanedUp++;
-        var id = died.ContainerId;
-        _log.Warning("shim actor of {0} ended without releasing its bundle: cleaning up after the dead shim", id);
-        DeadShimCleanup.RunAsync(_settings, _services, id)
-            .PipeTo(Self, success: o => new CleanupDone(o), failure: e => new CleanupFailed(id, e));
+        var container = died.Container;
+        _log.Warning("shim actor of {0} ended without releasing its bundle: cleaning up after the dead shim", container);
+        DeadShimCleanup.RunAsync(_settings, _services, container)
+            .PipeTo(Self, success: o => new CleanupDone(o), failure: e => new CleanupFailed(container, e));
         ReplyLoadedIfDone();
     }
 
@@ -140,22 +142,22 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         StartupTrace.Mark("shim manager: pre-start");
         Directory.CreateDirectory(_settings.StateDirectory);
         // Deletes interrupted by a crash after their rename: nothing else will ever remove them.
-        foreach (var swept in Bundle.SweepInterruptedDeletes(_settings.StateDirectory, _settings.Namespace))
+        foreach (var swept in Bundle.SweepInterruptedDeletes(_settings.StateDirectory))
             _log.Info("removed the half-deleted bundle {0}", swept);
         _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits, _backoff, _services.ShimLog);
-        // Every shim whose bundle is on disk reloads in parallel, each shim actor under its own load timeout.
-        foreach (var bundle in Bundle.List(_settings.StateDirectory).Where(b => b.Namespace == _settings.Namespace))
-            StartShim(bundle.Id, new ShimActor.Reload());
+        // Every shim whose bundle is on disk, in every namespace, reloads in parallel, each under its own load timeout.
+        foreach (var bundle in Bundle.List(_settings.StateDirectory))
+            StartShim(new(bundle.Namespace, bundle.Id), new ShimActor.Reload());
         if (!_state.Loading.IsEmpty) _log.Info("reloading {0} shims", _state.Loading.Count);
         _services.Processes.Ask<ProcessStoreProtocol.All>(new ProcessStoreProtocol.GetAll(), _settings.Runtime.LoadTimeout)
             .PipeTo(Self);
     }
 
-    private IActorRef StartShim(string id, ShimActor.Mode mode)
+    private IActorRef StartShim(ContainerKey container, ShimActor.Mode mode)
     {
-        var shim = Context.ActorOf(ShimActor.Props(_settings, _services, id, mode), ShimActor.ChildName(id, ++_shimRuns));
+        var shim = Context.ActorOf(ShimActor.Props(_settings, _services, container, mode), ShimActor.ChildName(container, ++_shimRuns));
         Context.Watch(shim);
-        _state = mode is ShimActor.Reload ? _state.ShimReloading(id, shim) : _state.ShimStarted(id, shim);
+        _state = mode is ShimActor.Reload ? _state.ShimReloading(container, shim) : _state.ShimStarted(container, shim);
         return shim;
     }
 
@@ -168,20 +170,21 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
     private void SettleRecords(IReadOnlyList<ProcessRecord> recorded)
     {
         // Every shim actor now is a reloading one (Creates wait in the stash): each gets its container's records.
-        foreach (var (id, shim) in _state.Shims)
+        static ContainerKey KeyOf(ProcessRecord r) => new(r.Namespace, r.ContainerId);
+        foreach (var (container, shim) in _state.Shims)
         {
-            shim.Tell(new ShimActor.Recovered(recorded.FirstOrDefault(t => t.ContainerId == id && t.ExecId.Length == 0),
-                recorded.Where(t => t.ContainerId == id && t.ExecId.Length > 0).ToList()));
+            shim.Tell(new ShimActor.Recovered(recorded.FirstOrDefault(t => KeyOf(t) == container && t.ExecId.Length == 0),
+                recorded.Where(t => KeyOf(t) == container && t.ExecId.Length > 0).ToList()));
         }
         // Every bundle found at start has a shim actor (their deaths wait in the stash until now), so no second listing.
-        var lost = recorded.Where(t => t.ExecId.Length == 0 && _state.ShimOf(t.ContainerId) is null).ToList();
+        var lost = recorded.Where(t => t.ExecId.Length == 0 && _state.ShimOf(KeyOf(t)) is null).ToList();
         var settled = lost.Select(async task =>
         {
             var witness = ExitWitness.Unsure(ExitWitness.Source.Settled, task, task.Pid, DeadShimCleanup.UnknownExitStatus,
                 DateTimeOffset.UtcNow);
             _settings.FailPoints.Hit(FailPoint.SettleBeforeExitsWritten);
             var written = await DeadShimCleanup.SettleAsync(_services, ExitWitness.Source.Settled, task,
-                recorded.Where(e => e.ContainerId == task.ContainerId && e.ExecId.Length > 0), witness, _settings.Runtime.CleanupTimeout)
+                recorded.Where(e => KeyOf(e) == KeyOf(task) && e.ExecId.Length > 0), witness, _settings.Runtime.CleanupTimeout)
                 .ConfigureAwait(false);
             _settings.FailPoints.Hit(FailPoint.SettleAfterExitsWritten);
             return written;

@@ -9,19 +9,19 @@ public static class ShimManagerProtocol
     /// The task exists (created, or found alive on reload): list it. Told by the task actor before it answers Create,
     /// off the reply's way, so a caller who heard Created finds the task listed.
     /// </summary>
-    public sealed record Registered(string ContainerId);
+    public sealed record Registered(string Namespace, string ContainerId);
 
     /// <summary>
     /// Told by a shim actor that ends its bundle itself (the task was deleted, or its start or Create failed): route
     /// nothing more to it, and its stop is not a shim's death.
     /// </summary>
-    public sealed record Released(string ContainerId);
+    public sealed record Released(string Namespace, string ContainerId);
 
     /// <summary>
     /// Told by a shim actor whose connection was lost, once its task actor has answered what it owed: route nothing more
     /// to it and clean up after its shim (<see cref="Unrouted"/> follows; the actor's stop is then no news).
     /// </summary>
-    public sealed record Lost(string ContainerId);
+    public sealed record Lost(string Namespace, string ContainerId);
 
     /// <summary>
     /// The manager's answer to <see cref="Released"/> and <see cref="Lost"/>: nothing more will be routed to that shim actor, so it may stop
@@ -63,7 +63,7 @@ public static class ShimManagerProtocol
     /// Published on the actor system's event stream after a dead shim was cleaned up (for tests and tools): whether an
     /// exit and delete were owed and published, and with which status.
     /// </summary>
-    public sealed record DeadShimCleaned(string ContainerId, bool Published, uint ExitStatus);
+    public sealed record DeadShimCleaned(string ContainerId, bool Published, uint ExitStatus, string Namespace);
 
     /// <summary>
     /// Published on the actor system's event stream when the ShimManager is about to be restarted after an exception

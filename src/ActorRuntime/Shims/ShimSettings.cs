@@ -3,13 +3,11 @@ using ActorRuntime.Configuration;
 namespace ActorRuntime.Shims;
 
 /// <summary>
-/// The values every shim actor of one runtime reads and never changes: the runtime's settings (namespace, state
-/// directory, timeouts) and how the shim binary is run for them. Who they talk to is <see cref="ShimServices"/>.
+/// The values every shim actor of one runtime reads and never changes: the runtime's settings (state directory,
+/// timeouts) and how the shim binary is run for them. Who they talk to is <see cref="ShimServices"/>.
 /// </summary>
 public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings Launch)
 {
-    public string Namespace => Runtime.Namespace;
-
     /// <summary>The crash points armed for this runtime (none in production).</summary>
     public Diagnostics.FailPoints FailPoints { get; init; } = Diagnostics.FailPoints.None;
 
@@ -27,7 +25,6 @@ public sealed record ShimSettings(RuntimeSettings Runtime, ShimLaunchSettings La
             ? new RuncOptions(settings.RuncBinary, settings.RuncRoot)
             : null;
         var launch = new ShimLaunchSettings(
-            settings.Namespace,
             GrpcAddress: settings.Address,
             TtrpcAddress: settings.TtrpcAddress)
         {

@@ -59,16 +59,16 @@ public sealed record ContainerStoreState(ImmutableSortedDictionary<ContainerKey,
     /// <summary>The refusal of a command whose namespace or container id breaks containerd's identifier rule, or null.</summary>
     private static TaskProtocol.Failed? Invalid(IContainerStoreCommand command)
     {
-        var (ns, id) = command switch
+        var (ns, id, hasId) = command switch
         {
-            Get g => (g.Namespace, g.Id),
-            List l => (l.Namespace, (string?)null),
-            Create c => (c.Container.Namespace, c.Container.Id),
-            Update u => (u.Namespace, u.Id),
-            Delete d => (d.Namespace, d.Id),
-            _ => ("", null),
+            Get g => (g.Namespace, g.Id, true),
+            List l => (l.Namespace, "", false),
+            Create c => (c.Container.Namespace, c.Container.Id, true),
+            Update u => (u.Namespace, u.Id, true),
+            Delete d => (d.Namespace, d.Id, true),
+            _ => ("", "", false),
         };
-        var invalid = Identifiers.Check(ns, "namespace") ?? (id is null ? null : Identifiers.Check(id, "container id"));
+        var invalid = Identifiers.Check(ns, "namespace") ?? (hasId ? Identifiers.Check(id, "container id") : null);
         return invalid is null ? null : Failed(id ?? "", invalid);
     }
 

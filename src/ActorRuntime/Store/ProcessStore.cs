@@ -54,7 +54,8 @@ public static class ProcessStoreProtocol
 /// </summary>
 public sealed class ProcessStore(string ns, IActorRef? eventBus = null)
     : DurableActor<ProcessStoreState, ProcessStoreProtocol.IProcessStoreCommand, ProcessStoreEvent>(
-    // "tasks-" is what existing databases hold this namespace's journal under: changing it loses every recorded task.
+    // "tasks-<the runtime's namespace>" is what existing databases hold the journal under (from before the store kept
+    // every namespace): changing it loses every recorded task.
     "tasks-" + ns,
     ProcessStoreState.Empty,
     // Every state change of every process is an event, so the journal is trimmed behind each snapshot.

@@ -55,7 +55,7 @@ internal sealed class TaskActor : ProcessActorBase
         // Reloaded: the task exists (whatever status the shim reports, UNKNOWN included), its record is the shim's view.
         if (_reloaded)
         {
-            _manager.Tell(new ShimManagerProtocol.Registered(ContainerId));
+            _manager.Tell(new ShimManagerProtocol.Registered(Record.Namespace, ContainerId));
             OnRecordChanged(Record);
             // It exited while nothing watched.
             if (Record.HasExited) WitnessExit(ExitWitness.Source.Observed);
@@ -98,7 +98,7 @@ internal sealed class TaskActor : ProcessActorBase
             return new Outcome(r => r.Created(pid), null, requester =>
             {
                 FailPoints.Hit(FailPoint.CreateAfterRecordWritten);
-                _manager.Tell(new ShimManagerProtocol.Registered(ContainerId));
+                _manager.Tell(new ShimManagerProtocol.Registered(Record.Namespace, ContainerId));
                 requester.Tell(new TaskProtocol.Created(ContainerId, pid));
                 PublishLifecycle(Topics.Create, pid);
             });

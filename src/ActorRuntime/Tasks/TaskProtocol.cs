@@ -113,6 +113,11 @@ public static class TaskProtocol
         Identifiers.Check(command.ContainerId, "container id")
         ?? (command is IWithExecId exec ? Identifiers.Check(exec.ExecId, "exec id") : null);
 
+    /// <summary>The same for a command in its namespace, the namespace first (no command: InvalidArgument too).</summary>
+    public static InvalidArgumentException? CheckIds(InNamespace envelope) =>
+        Identifiers.Check(envelope.Namespace, "namespace")
+        ?? (envelope.Command is null ? new InvalidArgumentException("no command: invalid argument") : CheckIds(envelope.Command));
+
     // ---- replies ----
     public sealed record Created(string ContainerId, uint Pid);
 

@@ -71,7 +71,7 @@ public sealed class ShimTestEnvironment : IAsyncDisposable
                 _events.Enqueue(envelope);
                 return Task.CompletedTask;
             }));
-        Settings = new ShimLaunchSettings(Namespace, Path.Combine(Root, "grpc.sock"), _eventsServer.SocketPath)
+        Settings = new ShimLaunchSettings(Path.Combine(Root, "grpc.sock"), _eventsServer.SocketPath)
         {
             RuncOptions = new RuncOptions(Root: RuncRoot),
         };

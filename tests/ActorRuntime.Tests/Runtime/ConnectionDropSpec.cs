@@ -23,7 +23,7 @@ public sealed class ConnectionDropSpec(ITestOutputHelper output) : RuntimeSpecBa
     {
         Launcher.Configure = s => s.Inject(Methods.Create, new ShimFault.Drop(afterEffect));
         var caller = CreateTestProbe();
-        Manager.Tell(Create(id), caller.Ref);
+        Manager.Tell(InDefault(Create(id)), caller.Ref);
         var failed = await caller.ExpectMsgAsync<TaskProtocol.Failed>(Prompt);
         Launcher.Configure = null;
         return failed;
@@ -151,13 +151,13 @@ public sealed class ConnectionDropSpec(ITestOutputHelper output) : RuntimeSpecBa
         var start = CreateTestProbe();
         var kill = CreateTestProbe();
         var wait = CreateTestProbe();
-        Manager.Tell(new TaskProtocol.Start("c1"), start.Ref);
+        Manager.Tell(InDefault(new TaskProtocol.Start("c1")), start.Ref);
         await EventuallyAsync(() => CallsOf(shim, Methods.Start) == 1, "the Start to reach the shim", Bound);
         // Behind the Start: a lifecycle command (stashed) and a waiter. Dropped only once the waiter's Wait has reached the
         // shim: the task actor then holds both (the Kill came first on the same path), rather than its shim actor
         // answering them after the drop.
-        Manager.Tell(new TaskProtocol.Kill("c1", 9), kill.Ref);
-        Manager.Tell(new TaskProtocol.Wait("c1"), wait.Ref);
+        Manager.Tell(InDefault(new TaskProtocol.Kill("c1", 9)), kill.Ref);
+        Manager.Tell(InDefault(new TaskProtocol.Wait("c1")), wait.Ref);
         await EventuallyAsync(() => CallsOf(shim, Methods.Wait) == 1, "the waiter's Wait to reach the shim", Bound);
 
         await shim.DropConnectionsAsync();

@@ -17,13 +17,13 @@ public sealed class CreateSpec(ITestOutputHelper output) : RuntimeSpecBase(outpu
     public async Task The_create_reply_comes_from_the_task_actor_and_the_task_is_listed_by_then()
     {
         var caller = CreateTestProbe();
-        Manager.Tell(Create("c1"), caller.Ref);
+        Manager.Tell(InDefault(Create("c1")), caller.Ref);
 
         var created = await caller.ExpectMsgAsync<TaskProtocol.Created>(Bound);
         Assert.Equal(Launcher["c1"].PidOf("c1"), created.Pid);
         var from = caller.LastSender.Path;
         Assert.Equal("task", from.Name);
-        Assert.StartsWith("shim-c1-", from.Parent.Name);
+        Assert.StartsWith($"shim-{Runtime.Namespace}~c1-", from.Parent.Name);
         Assert.Equal(Manager.Path, from.Parent.Parent);
         // Registered reached the manager before the reply left the task actor.
         Assert.Equal(["c1"], await Runtime.ListAsync());
@@ -34,11 +34,11 @@ public sealed class CreateSpec(ITestOutputHelper output) : RuntimeSpecBase(outpu
     {
         Launcher.Configure = s => s.Inject(Methods.Create, new ShimFault.Fail(TtrpcCode.Unknown, "OCI runtime create failed: boom"));
         var caller = CreateTestProbe();
-        Manager.Tell(Create("c1"), caller.Ref);
+        Manager.Tell(InDefault(Create("c1")), caller.Ref);
 
         var failed = await caller.ExpectMsgAsync<TaskProtocol.Failed>(Bound);
         Assert.Equal((TtrpcCode.Unknown, "OCI runtime create failed: boom"), (failed.Code, failed.Message));
-        Assert.StartsWith("shim-c1-", caller.LastSender.Path.Name);
+        Assert.StartsWith($"shim-{Runtime.Namespace}~c1-", caller.LastSender.Path.Name);
         Assert.False(Directory.Exists(BundlePath("c1")));
         Assert.True(Launcher["c1"].IsDead);
         Assert.Empty(await Runtime.ListAsync());

@@ -24,7 +24,7 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
         await Journal.Ask<GatedJournal.Done>(new GatedJournal.Hold(BusId), Bound);
 
         var caller = CreateTestProbe();
-        Manager.Tell(new TaskProtocol.Delete("c1"), caller);
+        Manager.Tell(InDefault(new TaskProtocol.Delete("c1")), caller);
         await HeldAsync(e => e is { ContainerId: "c1", Topic: Topics.Delete });
 
         // The delete event is on its way to the journal, not written: still owed, and nobody told otherwise.
@@ -46,7 +46,7 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
     {
         await ExitedAsync("c1");
         await Journal.Ask<GatedJournal.Done>(new GatedJournal.Hold(BusId), Bound);
-        Manager.Tell(new TaskProtocol.Delete("c1"), CreateTestProbe());
+        Manager.Tell(InDefault(new TaskProtocol.Delete("c1")), CreateTestProbe());
         await HeldAsync(e => e is { ContainerId: "c1", Topic: Topics.Delete });
 
         // SIGKILL before the write: the runtime stops, the write never happens.
@@ -79,7 +79,7 @@ public sealed class DurableExitsSpec(ITestOutputHelper output) : RuntimeSpecBase
         await HeldAsync(e => e is { ContainerId: "c1", ExecId: "e1", Topic: Topics.Exit });
 
         var caller = CreateTestProbe();
-        Manager.Tell(new TaskProtocol.DeleteExec("c1", "e1"), caller);
+        Manager.Tell(InDefault(new TaskProtocol.DeleteExec("c1", "e1")), caller);
         await EventuallyAsync(() => CallsOf(Launcher["c1"], ActorRuntime.Protocol.Shim.TaskApi.Methods.Delete) == 1, "the shim's Delete", Bound);
         Assert.Contains(await RecordsAsync(), r => r is { ContainerId: "c1", ExecId: "e1" });
         Assert.False(caller.HasMessages, "DeleteExec answered before the exec's exit was written");

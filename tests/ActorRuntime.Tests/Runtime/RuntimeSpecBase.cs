@@ -55,6 +55,9 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     protected IActorRef Bus => Runtime.EventBus;
     protected IActorRef Manager => Runtime.ShimManager;
 
+    /// <summary>A task command as the manager takes it, in the runtime's default namespace.</summary>
+    protected TaskProtocol.InNamespace InDefault(IWithContainerId command) => new(Runtime.Namespace, command);
+
     /// <summary>The running runtime; replaced by <see cref="StartRuntimeAsync"/> after <see cref="StopRuntimeAsync"/>.</summary>
     protected ContainerRuntime Runtime { get; private set; }
 

@@ -93,7 +93,7 @@ public sealed class ShimCleanupSpec(ITestOutputHelper output) : RuntimeSpecBase(
         Launcher.DeleteLeavesLiveShims = true;
         var never = new TaskCompletionSource();
         Launcher.Configure = s => s.Inject(Methods.Create, new ShimFault.Gate(never.Task));
-        Manager.Tell(new TaskProtocol.Create("c1", Spec, [], new Stdio("", "", "", false)), CreateTestProbe());
+        Manager.Tell(InDefault(new TaskProtocol.Create("c1", Spec, [], new Stdio("", "", "", false))), CreateTestProbe());
         await EventuallyAsync(() => Launcher.Shims.Count == 1 && CallsOf(Launcher["c1"], Methods.Create) == 1, "the Create to reach the shim", Bound);
         // The crash: the Create is lost with the runtime's connection, the shim stays without a task.
         await StopRuntimeAsync();

@@ -32,6 +32,17 @@ public sealed class ProcessStoreSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
+    public void The_same_container_id_in_two_namespaces_keeps_two_records_and_a_forget_takes_only_its_own()
+    {
+        var state = ProcessStoreState.Of([Task("a"), Task("a", "e1"), Task("a") with { Namespace = "other" }]);
+        Assert.Equal(3, state.Tasks.Count);
+        var forgotten = Assert.Single(state.Decide(new ProcessStoreProtocol.Forget("other", "a")).Events);
+        Assert.Equal([new ActorRuntime.Events.RunKey("other", "a", "")], state.Forgotten(forgotten).Select(r => r.Key));
+        state = state.Apply(forgotten);
+        Assert.Equal([("ns", "a", ""), ("ns", "a", "e1")], state.Tasks.Keys.Order());
+    }
+
+    [Fact]
     public void A_published_exit_and_a_settled_run_change_only_the_same_run_s_record()
     {
         var at = DateTimeOffset.UnixEpoch.AddDays(1);
@@ -40,7 +51,7 @@ public sealed class ProcessStoreSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         // The settling witness's figures are taken by a record that had none; a later run's record (pid 20) is left alone.
         var published = Assert.Single(state.Decide(new ProcessStoreProtocol.ExitPublished(Task("a").Started(10).Exited(255, at))).Events);
         state = state.Apply(published);
-        Assert.Equal(Task("a").Started(10).Exited(255, at) with { ExitPublished = true }, state.Tasks[("a", "")]);
+        Assert.Equal(Task("a").Started(10).Exited(255, at) with { ExitPublished = true }, state.Tasks[("ns", "a", "")]);
         Assert.Empty(state.Decide(new ProcessStoreProtocol.ExitPublished(Task("a").Started(10).Exited(3, at))).Events);
         Assert.Empty(state.Decide(new ProcessStoreProtocol.ExitPublished(Task("a", "e1").Started(99).Exited(3, at))).Events);
         Assert.Empty(state.Decide(new ProcessStoreProtocol.ForgetRun(Task("a").Started(20))).Events);
@@ -48,10 +59,10 @@ public sealed class ProcessStoreSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         // A recorded real exit is never overwritten by the figures a settling witness made up.
         var exec = ProcessStoreState.Of([Task("a", "e1").Started(11).Exited(3, at)]);
         exec = exec.Apply(Assert.Single(exec.Decide(new ProcessStoreProtocol.ExitPublished(Task("a", "e1").Started(11).Exited(255, at))).Events));
-        Assert.Equal((3u, true), (exec.Tasks[("a", "e1")].ExitStatus, exec.Tasks[("a", "e1")].ExitPublished));
+        Assert.Equal((3u, true), (exec.Tasks[("ns", "a", "e1")].ExitStatus, exec.Tasks[("ns", "a", "e1")].ExitPublished));
 
         state = state.Apply(Assert.Single(state.Decide(new ProcessStoreProtocol.ForgetRun(Task("a", "e1").Started(11))).Events));
-        Assert.Equal([("a", "")], state.Tasks.Keys);
+        Assert.Equal([("ns", "a", "")], state.Tasks.Keys);
         state = state.Apply(Assert.Single(state.Decide(new ProcessStoreProtocol.ForgetRun(Task("a").Started(10))).Events));
         Assert.Empty(state.Tasks);
     }

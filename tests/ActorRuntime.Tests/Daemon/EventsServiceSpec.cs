@@ -120,21 +120,26 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
     [Fact]
     public async Task Dockerds_filter_gets_only_its_namespaces_task_events()
     {
-        await using var stream = await SubscribeAsync("namespace==spec,topic~=|^/tasks/|");
+        await using var stream = await SubscribeAsync("namespace==moby,topic~=|^/tasks/|");
+        var moby = Runtime.InNamespace("moby");
 
-        await Runtime.InNamespace("other").CreateContainerAsync("c2", Spec);
-        await Runtime.CreateNamespaceAsync("x");
-        await Runtime.CreateContainerAsync("c1", Spec);
+        // The same id in another namespace, and moby's own container and namespace events: none of them match.
         await RunAsync("c1");
         await Runtime.PauseAsync("c1");
+        await Runtime.CreateNamespaceAsync("moby");
+        await moby.CreateContainerAsync("c1", Spec);
+        await moby.CreateAsync("c1", Spec, []);
+        await moby.StartAsync("c1");
+        await moby.PauseAsync("c1");
         await SettleAsync();
         // Published once everything before it has reached the stream's buffer: the last event the stream can get.
-        await Runtime.ResumeAsync("c1");
+        await moby.ResumeAsync("c1");
         await ReceivedAsync(stream, e => e.Topic == Topics.Resumed, "the resume");
 
         Assert.Equal([Topics.Create, Topics.Start, Topics.Paused, Topics.Resumed], stream.Received.Select(e => e.Topic));
-        Assert.All(stream.Received, e => Assert.Equal("spec", e.Namespace));
-        Assert.Equal("c1", TaskPaused.Parser.ParseFrom(stream.Received[2].Event.Value).ContainerId);
+        Assert.All(stream.Received, e => Assert.Equal("moby", e.Namespace));
+        var start = TaskStart.Parser.ParseFrom(stream.Received[1].Event.Value);
+        Assert.Equal(("c1", Launcher["moby", "c1"].PidOf("c1")), (start.ContainerId, (uint?)start.Pid));
     }
 
     [Fact]

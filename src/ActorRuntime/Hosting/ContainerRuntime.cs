@@ -258,13 +258,17 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     // The default back-off: the attempts are bounded by the command timeout whatever it says.
     private static readonly PersistenceBackoff MetadataEventRetry = PersistenceBackoff.Create(Akka.Configuration.Config.Empty);
 
-    /// <summary>The runtime options as containerd keeps them (an encoded Any); null when there are none or they are not one.</summary>
+    /// <summary>
+    /// The runtime options as containerd keeps them (an encoded Any, e.g. containerd.runc.v1.Options); null when there are
+    /// none or they are not one (no type URL), so a subscriber never gets an Any it cannot decode.
+    /// </summary>
     private static Google.Protobuf.WellKnownTypes.Any? OptionsAny(byte[]? options)
     {
         if (options is not { Length: > 0 }) return null;
         try
         {
-            return Google.Protobuf.WellKnownTypes.Any.Parser.ParseFrom(options);
+            var any = Google.Protobuf.WellKnownTypes.Any.Parser.ParseFrom(options);
+            return any.TypeUrl.Length > 0 ? any : null;
         }
         catch (Google.Protobuf.InvalidProtocolBufferException)
         {

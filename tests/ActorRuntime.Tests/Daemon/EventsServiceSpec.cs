@@ -73,7 +73,8 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
         await using var stream = await SubscribeAsync();
 
         await Runtime.CreateNamespaceAsync("x", new Dictionary<string, string> { ["k"] = "v" });
-        await Runtime.CreateContainerAsync("c1", Spec, new Dictionary<string, string> { ["a"] = "1" });
+        var options = ActorRuntime.Protocol.TypeUrls.Pack(new ActorRuntime.Protocol.Runc.Options { BinaryName = "runc", Root = "/r" });
+        await Runtime.CreateContainerAsync("c1", Spec, new Dictionary<string, string> { ["a"] = "1" }, runtimeOptions: options.ToByteArray());
         await RunAsync("c1");
         await Runtime.ExecAsync("c1", "e1", ProcessSpec);
         await Runtime.StartExecAsync("c1", "e1");
@@ -102,7 +103,7 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
         ], c1.Select(e => e.Event.TypeUrl));
 
         var created = ContainerCreate.Parser.ParseFrom(c1[0].Event.Value);
-        Assert.Equal(("c1", "io.containerd.runc.v2"), (created.Id, created.Runtime.Name));
+        Assert.Equal(("c1", "io.containerd.runc.v2", options), (created.Id, created.Runtime.Name, created.Runtime.Options));
         var execExit = TaskExit.Parser.ParseFrom(c1[5].Event.Value);
         Assert.Equal(("c1", "e1", 0u), (execExit.ContainerId, execExit.Id, execExit.ExitStatus));
         var initExit = TaskExit.Parser.ParseFrom(c1[6].Event.Value);

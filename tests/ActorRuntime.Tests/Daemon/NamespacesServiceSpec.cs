@@ -8,11 +8,8 @@ using Xunit.Abstractions;
 
 namespace ActorRuntime.Tests.Daemon;
 
-/// <summary>
-/// actorruntimed's gRPC server (<see cref="DaemonApi"/>) over a runtime with fake shims, called through a real gRPC
-/// client on a unix socket: the namespaces service's answers and errors as containerd's clients see them.
-/// </summary>
-public sealed class NamespacesServiceSpec(ITestOutputHelper output) : DaemonApiSpecBase(output)
+/// <summary>The namespaces service's answers and errors as containerd's clients see them.</summary>
+public sealed class NamespacesServiceSpec(ITestOutputHelper output) : DaemonServerSpecBase(output)
 {
     private Namespaces.NamespacesClient Client => new(Channel);
 

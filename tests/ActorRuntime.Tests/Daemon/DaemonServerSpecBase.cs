@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using ActorRuntime.Daemon;
+using ActorRuntime.Events;
 using ActorRuntime.Tests.Runtime;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -9,35 +10,34 @@ using Xunit.Abstractions;
 namespace ActorRuntime.Tests.Daemon;
 
 /// <summary>
-/// actorruntimed's gRPC server (<see cref="DaemonApi"/>) over a runtime with fake shims, called through a real gRPC
-/// client on a unix socket, as containerd's clients call it.
+/// actorruntimed's gRPC server (<see cref="DaemonApi"/>) over a runtime with fake shims, on a unix socket in a temp
+/// directory, and a real gRPC client on it: the services' answers and errors as containerd's clients see them.
 /// </summary>
-public abstract class DaemonApiSpecBase(ITestOutputHelper output) : RuntimeSpecBase(output), IAsyncLifetime
+public abstract class DaemonServerSpecBase(ITestOutputHelper output, string hocon = "") : RuntimeSpecBase(output, hocon), IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("actorruntimed-spec-").FullName;
     private WebApplication? _app;
 
     protected GrpcChannel Channel { get; private set; } = null!;
 
-    /// <summary>The containerd-namespace header of the runtime's own namespace, which every namespaced call carries.</summary>
-    protected Metadata InNamespace => new() { { "containerd-namespace", Settings.Namespace } };
-
-    protected static Task<RpcException> Refused(Func<Task> call) => Assert.ThrowsAsync<RpcException>(call);
+    protected string Address => Path.Combine(_dir, "api.sock");
 
     async Task IAsyncLifetime.InitializeAsync()
     {
         await InitializeAsync();
-        var address = Path.Combine(_dir, "api.sock");
-        _app = DaemonApi.Build(Runtime, address, Guid.NewGuid().ToString(), l => { });
+        _app = DaemonApi.Build(Runtime, Address, Guid.NewGuid().ToString(), l => { }, EventBusSettings.Create(Sys.Settings.Config));
         await _app.StartAsync();
         Channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
         {
+            // The client's own limits must not hide the server's (containerd's 16 MiB).
+            MaxReceiveMessageSize = null,
+            MaxSendMessageSize = null,
             HttpHandler = new SocketsHttpHandler
             {
                 ConnectCallback = async (_, ct) =>
                 {
                     var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(address), ct);
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(Address), ct);
                     return new NetworkStream(socket, ownsSocket: true);
                 },
             },
@@ -51,4 +51,9 @@ public abstract class DaemonApiSpecBase(ITestOutputHelper output) : RuntimeSpecB
         Directory.Delete(_dir, recursive: true);
         await DisposeAsync();
     }
+
+    /// <summary>The headers of a call in <paramref name="ns"/>, as ctr and dockerd send them.</summary>
+    protected static Metadata In(string ns) => new() { { "containerd-namespace", ns } };
+
+    protected static Task<RpcException> Refused(Func<Task> call) => Assert.ThrowsAsync<RpcException>(call);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ActorRuntime.Testing;
 
 namespace ActorRuntime.Benchmarks;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ActorRuntime.Testing;
 using static ActorRuntime.Testing.Eventually;
 
 namespace ActorRuntime.Benchmarks;

@@ -1,17 +1,16 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using ActorRuntime.Testing;
 using ActorRuntime.TestKit.Oci;
 using static ActorRuntime.Testing.Eventually;
 
-namespace ActorRuntime.Benchmarks;
+namespace ActorRuntime.Testing;
 
 /// <summary>
-/// A private containerd (the Debian 1.6.20 package) for a benchmark: its own config, root, state and gRPC socket under
+/// A private containerd (the Debian 1.6.20 package) for a benchmark or a spec: its own config, root, state and gRPC socket under
 /// /tmp, CRI disabled, a busybox rootfs for <c>ctr run --rootfs</c>, a namespace of its own. Disposing removes
 /// everything it started: tasks, containers, the daemon, leftover shims and their sockets, runc state, cgroups, mounts.
 /// </summary>
-internal sealed class ContainerdDaemon : IAsyncDisposable
+public sealed class ContainerdDaemon : IAsyncDisposable
 {
     private readonly string _config;
     private readonly List<string> _ids = [];
@@ -176,7 +175,7 @@ internal sealed class ContainerdDaemon : IAsyncDisposable
 }
 
 /// <summary>Removes a namespace's cgroup directories (deepest first) under every hierarchy.</summary>
-internal static class Cgroups
+public static class Cgroups
 {
     public static void RemoveNamespace(string ns)
     {

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net.Sockets;
 using ActorRuntime.Daemon;
 using ActorRuntime.Events;
@@ -21,6 +23,11 @@ public abstract class DaemonServerSpecBase(ITestOutputHelper output, string hoco
     protected GrpcChannel Channel { get; private set; } = null!;
 
     protected string Address => Path.Combine(_dir, "api.sock");
+
+    /// <summary>The gRPC services the server maps, by their full names.</summary>
+    protected IReadOnlySet<string> MappedServices => _app!.Services.GetRequiredService<EndpointDataSource>().Endpoints
+        .Select(e => e.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>()?.Method.ServiceName)
+        .OfType<string>().ToHashSet();
 
     async Task IAsyncLifetime.InitializeAsync()
     {

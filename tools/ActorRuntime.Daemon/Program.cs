@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ActorRuntime.Configuration;
 using ActorRuntime.Daemon;
 using ActorRuntime.Daemon.Services;
+using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.Store;
 using Akka.Configuration;
@@ -104,7 +105,8 @@ catch (Exception e)
 int exitCode = 0;
 try
 {
-    await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging);
+    var bus = EventBusSettings.Create(runtimeHost.Services.GetRequiredService<Akka.Actor.ActorSystem>().Settings.Config);
+    await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging, bus);
     await app.StartAsync();
     DaemonSocket.SetAccess(address, flags.Group);
     log.LogInformation("actorruntimed {Version} serving on {Address} (root {Root}, state {State})", VersionService.Current, address,

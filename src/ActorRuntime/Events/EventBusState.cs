@@ -31,7 +31,8 @@ namespace ActorRuntime.Events;
 /// exit before it, whoever offered it and whenever — dead-shim cleanup, which cannot know the status, included.</item>
 /// <item>A finished run is kept until its owner releases it (<see cref="DecideRelease"/>), then for the retention, so a
 /// copy its owner offers again after a restart, however late, is dropped (see <see cref="RunState.ReleasedAt"/>).</item>
-/// <item>Every other topic (oom, paused, resumed, checkpointed, …) is delivered as it comes and touches no run.</item>
+/// <item>Every other topic (oom, paused, resumed, checkpointed, …), and every event with a payload (containers,
+/// namespaces, whatever a client publishes), is delivered as it comes and touches no run.</item>
 /// </list>
 /// Delivered events get consecutive offsets from 1; dropped events get none. Timestamps are never compared (NTP can
 /// move them backwards); only identity (key, run, pid) is.
@@ -56,6 +57,7 @@ public sealed record EventBusState(
     {
         ArgumentNullException.ThrowIfNull(e);
         var key = RunKey.Of(e);
+        if (e.Payload is not null) return Deliver(e, null, null);
         return e.Topic switch
         {
             Topics.Create or Topics.ExecAdded => DecideBegin(key, e, now, retention),

@@ -15,62 +15,54 @@ namespace ActorRuntime.Events;
 /// <see cref="TaskEvent"/> for the EventBus — a process's exit and delete through <see cref="Exits"/>, like every other
 /// witness of an exit. It answers at once, as containerd does, so shims never retry or stall (a shim's retry would
 /// reorder its events). Every other event is sent to the bus until the bus acknowledges it (<see cref="AcknowledgedPublish"/>),
-/// so an OOM or a pause forwarded while the bus's writer restarts after a failed journal write is not lost.
+/// so an OOM or a pause forwarded while the bus's writer restarts after a failed journal write is not lost. A client's
+/// Publish or Forward to the daemon's Events service enters the same way (<see cref="Offer"/>).
 /// </summary>
 internal sealed class EventsEndpoint : IAsyncDisposable
 {
     private readonly TtrpcServer _server;
     private readonly CancellationTokenSource _stopping;
+    private readonly IActorRef _eventBus;
+    private readonly IActorRef _exits;
+    private readonly PersistenceBackoff _retry;
 
-    private EventsEndpoint(TtrpcServer server, CancellationTokenSource stopping)
+    private EventsEndpoint(IActorRef eventBus, IActorRef exits, PersistenceBackoff retry, ILogger logger, string socketPath)
     {
-        _server = server;
-        _stopping = stopping;
-    }
-
-    public static EventsEndpoint Start(string socketPath, IActorRef eventBus, IActorRef exits, PersistenceBackoff retry, ILogger logger)
-    {
-        var stopping = new CancellationTokenSource();
+        _stopping = new CancellationTokenSource();
+        _eventBus = eventBus;
+        _exits = exits;
+        _retry = retry;
         var registry = new TtrpcServiceRegistry().BindForward((envelope, call) =>
         {
-            var taskEvent = Translate(envelope);
-            if (taskEvent?.Topic == Topics.Exit)
-                exits.Tell(new Exits.Exited(ExitWitness.Forwarded(taskEvent)));
-            else if (taskEvent?.Topic == Topics.Delete)
-                exits.Tell(new Exits.Deleted(ExitWitness.Forwarded(taskEvent)));
-            else if (taskEvent is not null)
-                _ = AcknowledgedPublish.UntilAcknowledgedAsync(eventBus, taskEvent, Exits.DefaultAckTimeout, retry, stopping.Token);
-            else
-                logger.LogDebug("ignoring forwarded event {Topic} ({TypeUrl})", envelope.Topic, envelope.Event?.TypeUrl);
+            if (Translate(envelope) is { } taskEvent) Offer(taskEvent);
+            else logger.LogDebug("ignoring forwarded event {Topic} ({TypeUrl})", envelope.Topic, envelope.Event?.TypeUrl);
             return Task.CompletedTask;
         });
-        return new EventsEndpoint(TtrpcServer.Listen(socketPath, registry), stopping);
+        _server = TtrpcServer.Listen(socketPath, registry);
     }
 
-    /// <summary>Flattens a forwarded envelope; null for events we do not republish.</summary>
-    public static TaskEvent? Translate(Envelope envelope)
+    public static EventsEndpoint Start(string socketPath, IActorRef eventBus, IActorRef exits, PersistenceBackoff retry, ILogger logger) =>
+        new(eventBus, exits, retry, logger, socketPath);
+
+    /// <summary>
+    /// Where a forwarded event enters, from a shim or from a client of the Events service: a task's exit or delete through
+    /// <see cref="Exits"/>, anything else (a payload too) to the bus until it acknowledges. Returns at once.
+    /// </summary>
+    public void Offer(TaskEvent e)
     {
-        if (envelope.Event is null) return null;
-        var at = envelope.Timestamp.ToDateTimeOffset();
-        var ns = envelope.Namespace;
-        return TypeUrls.UnpackTaskEvent(envelope.Event) switch
-        {
-            TaskCreate e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", e.Pid, 0, null, at),
-            TaskStart e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", e.Pid, 0, null, at),
-            // For the init process TaskExit.id is the container id; ours is empty.
-            TaskExit e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.Id == e.ContainerId ? "" : e.Id, e.Pid,
-                e.ExitStatus, GoTime.ToDateTimeOffset(e.ExitedAt), at),
-            TaskDelete e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.Id == e.ContainerId ? "" : e.Id, e.Pid,
-                e.ExitStatus, GoTime.ToDateTimeOffset(e.ExitedAt), at),
-            TaskOOM e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
-            TaskExecAdded e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.ExecId, 0, 0, null, at),
-            TaskExecStarted e => new TaskEvent(ns, envelope.Topic, e.ContainerId, e.ExecId, e.Pid, 0, null, at),
-            TaskPaused e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
-            TaskResumed e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
-            TaskCheckpointed e => new TaskEvent(ns, envelope.Topic, e.ContainerId, "", 0, 0, null, at),
-            _ => null,
-        };
+        if (e.Payload is null && e.Topic == Topics.Exit)
+            _exits.Tell(new Exits.Exited(ExitWitness.Forwarded(e)));
+        else if (e.Payload is null && e.Topic == Topics.Delete)
+            _exits.Tell(new Exits.Deleted(ExitWitness.Forwarded(e)));
+        else
+            _ = AcknowledgedPublish.UntilAcknowledgedAsync(_eventBus, e, Exits.DefaultAckTimeout, _retry, _stopping.Token);
     }
+
+    /// <summary>Flattens a shim's forwarded envelope; null for events we do not republish (a shim sends task events only).</summary>
+    public static TaskEvent? Translate(Envelope envelope) =>
+        envelope.Event is null
+            ? null
+            : EventMessages.TaskEventOf(envelope.Namespace, envelope.Topic, envelope.Timestamp.ToDateTimeOffset(), envelope.Event);
 
     public async ValueTask DisposeAsync()
     {

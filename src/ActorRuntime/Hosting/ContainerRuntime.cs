@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using ActorRuntime.Configuration;
 using ActorRuntime.Containers;
 using ActorRuntime.Events;
+using ActorRuntime.Protocol.Events;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
@@ -147,13 +148,22 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
 
     // ---- container metadata (containerd's containers service) ----
 
-    /// <summary>Records a container's metadata; times are set by the container store. AlreadyExists for a taken id.</summary>
-    public Task<ContainerRecord> CreateContainerAsync(string id, string specJson, IReadOnlyDictionary<string, string>? labels = null,
+    /// <summary>
+    /// Records a container's metadata; times are set by the container store. AlreadyExists for a taken id. Publishes
+    /// <c>/containers/create</c>, as do Update and Delete their topics, once the store has the change, as containerd does.
+    /// </summary>
+    public async Task<ContainerRecord> CreateContainerAsync(string id, string specJson, IReadOnlyDictionary<string, string>? labels = null,
         string runtimeName = ContainerRecord.DefaultRuntime, byte[]? runtimeOptions = null, string image = "",
-        CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Create(new ContainerRecord(Namespace, id, specJson,
+        CancellationToken ct = default)
+    {
+        var created = await AskContainers<ContainerRecord>(new ContainerStoreProtocol.Create(new ContainerRecord(Namespace, id, specJson,
             runtimeName, runtimeOptions, (labels ?? new Dictionary<string, string>()).ToImmutableSortedDictionary(StringComparer.Ordinal),
-            image, default, default)), ct);
+            image, default, default)), ct).ConfigureAwait(false);
+        var runtime = new ContainerCreate.Types.Runtime { Name = created.RuntimeName, Options = OptionsAny(created.RuntimeOptions) };
+        await PublishAsync("/containers/create", new ContainerCreate { Id = created.Id, Image = created.Image, Runtime = runtime },
+            created.Id, ct).ConfigureAwait(false);
+        return created;
+    }
 
     public Task<ContainerRecord> GetContainerAsync(string id, CancellationToken ct = default) =>
         AskContainers<ContainerRecord>(new ContainerStoreProtocol.Get(Namespace, id), ct);
@@ -165,12 +175,21 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     /// Replaces the labels and/or the spec given; with <paramref name="paths"/>, containerd's field-mask update
     /// (see <see cref="ContainerStoreProtocol.Update"/>).
     /// </summary>
-    public Task<ContainerRecord> UpdateContainerAsync(string id, IReadOnlyDictionary<string, string>? labels = null,
-        string? specJson = null, IReadOnlyList<string>? paths = null, CancellationToken ct = default) =>
-        AskContainers<ContainerRecord>(new ContainerStoreProtocol.Update(Namespace, id, labels, specJson, paths), ct);
+    public async Task<ContainerRecord> UpdateContainerAsync(string id, IReadOnlyDictionary<string, string>? labels = null,
+        string? specJson = null, IReadOnlyList<string>? paths = null, CancellationToken ct = default)
+    {
+        var updated = await AskContainers<ContainerRecord>(new ContainerStoreProtocol.Update(Namespace, id, labels, specJson, paths), ct)
+            .ConfigureAwait(false);
+        await PublishAsync("/containers/update", new ContainerUpdate { Id = updated.Id, Image = updated.Image, Labels = { updated.Labels } },
+            updated.Id, ct).ConfigureAwait(false);
+        return updated;
+    }
 
-    public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
-        AskContainers<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete(Namespace, id), ct);
+    public async Task DeleteContainerAsync(string id, CancellationToken ct = default)
+    {
+        await AskContainers<ContainerStoreProtocol.Deleted>(new ContainerStoreProtocol.Delete(Namespace, id), ct).ConfigureAwait(false);
+        await PublishAsync("/containers/delete", new ContainerDelete { Id = id }, id, ct).ConfigureAwait(false);
+    }
 
     // ---- leases (containerd's leases service: recorded, nothing collected) ----
 
@@ -191,6 +210,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
         $"{DateTimeOffset.UtcNow.Ticks % 10_000_000 * 100}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
 
     // ---- namespaces (containerd's namespaces service) ----
+    // Their events go out in this view's namespace, as containerd's go out in the caller's (the name is in the event).
 
     /// <summary>The namespace with its labels; one never created has none (containerd answers it all the same).</summary>
     public Task<NamespaceRecord> GetNamespaceAsync(string name, CancellationToken ct = default) =>
@@ -199,16 +219,27 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public async Task<IReadOnlyList<NamespaceRecord>> ListNamespacesAsync(CancellationToken ct = default) =>
         (await AskFor<NamespaceStoreProtocol.Namespaces>(actors.Namespaces, new NamespaceStoreProtocol.List(), ct)).Items;
 
-    /// <summary>AlreadyExists for a taken name.</summary>
-    public Task<NamespaceRecord> CreateNamespaceAsync(string name, IReadOnlyDictionary<string, string>? labels = null,
-        CancellationToken ct = default) =>
-        AskFor<NamespaceRecord>(actors.Namespaces,
-            new NamespaceStoreProtocol.Create(name, labels ?? new Dictionary<string, string>()), ct);
+    /// <summary>AlreadyExists for a taken name. Publishes <c>/namespaces/create</c> (Update and Delete: their topics).</summary>
+    public async Task<NamespaceRecord> CreateNamespaceAsync(string name, IReadOnlyDictionary<string, string>? labels = null,
+        CancellationToken ct = default)
+    {
+        var created = await AskFor<NamespaceRecord>(actors.Namespaces,
+            new NamespaceStoreProtocol.Create(name, labels ?? new Dictionary<string, string>()), ct).ConfigureAwait(false);
+        await PublishAsync("/namespaces/create", new NamespaceCreate { Name = created.Name, Labels = { created.Labels } }, "", ct)
+            .ConfigureAwait(false);
+        return created;
+    }
 
     /// <summary>containerd's field-mask update of the labels (see <see cref="NamespaceStoreProtocol.Update"/>).</summary>
-    public Task<NamespaceRecord> UpdateNamespaceAsync(string name, IReadOnlyDictionary<string, string> labels,
-        IReadOnlyList<string> paths, CancellationToken ct = default) =>
-        AskFor<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Update(name, labels, paths), ct);
+    public async Task<NamespaceRecord> UpdateNamespaceAsync(string name, IReadOnlyDictionary<string, string> labels,
+        IReadOnlyList<string> paths, CancellationToken ct = default)
+    {
+        var updated = await AskFor<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Update(name, labels, paths), ct)
+            .ConfigureAwait(false);
+        await PublishAsync("/namespaces/update", new NamespaceUpdate { Name = updated.Name, Labels = { updated.Labels } }, "", ct)
+            .ConfigureAwait(false);
+        return updated;
+    }
 
     /// <summary>
     /// NotFound for a namespace never created; FailedPrecondition while it still has containers.
@@ -221,6 +252,50 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
             : [];
         await AskFor<NamespaceStoreProtocol.Deleted>(actors.Namespaces, new NamespaceStoreProtocol.Delete(name, stillHas), ct)
             .ConfigureAwait(false);
+        await PublishAsync("/namespaces/delete", new NamespaceDelete { Name = name }, "", ct).ConfigureAwait(false);
+    }
+
+    // ---- events (containerd's events service) ----
+
+    /// <summary>
+    /// An event a client publishes or forwards: it enters the bus as a shim's forwarded event does (a task's exit or
+    /// delete through the one door for exits). Returns once offered, as containerd returns once it has broadcast.
+    /// </summary>
+    public Task OfferEventAsync(TaskEvent e, CancellationToken ct = default) =>
+        actors.ShimManager.Ask<ShimManagerProtocol.Offered>(new ShimManagerProtocol.Offer(e), CommandTimeout, ct);
+
+    /// <summary>
+    /// Our own event of a metadata change, in this view's namespace, once the bus has acknowledged it (so a subscriber
+    /// that sees the call return sees its event; containerd also fails the call when the publish fails).
+    /// </summary>
+    private async Task PublishAsync(string topic, Google.Protobuf.IMessage message, string id, CancellationToken ct)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(CommandTimeout);
+        await AcknowledgedPublish.UntilAcknowledgedAsync(actors.EventBus,
+            EventMessages.Of(Namespace, topic, DateTimeOffset.UtcNow, message, id), Exits.DefaultAckTimeout,
+            MetadataEventRetry, bounded.Token).ConfigureAwait(false);
+    }
+
+    // The default back-off: the attempts are bounded by the command timeout whatever it says.
+    private static readonly PersistenceBackoff MetadataEventRetry = PersistenceBackoff.Create(Akka.Configuration.Config.Empty);
+
+    /// <summary>
+    /// The runtime options as containerd keeps them (an encoded Any, e.g. containerd.runc.v1.Options); null when there are
+    /// none or they are not one (no type URL), so a subscriber never gets an Any it cannot decode.
+    /// </summary>
+    private static Google.Protobuf.WellKnownTypes.Any? OptionsAny(byte[]? options)
+    {
+        if (options is not { Length: > 0 }) return null;
+        try
+        {
+            var any = Google.Protobuf.WellKnownTypes.Any.Parser.ParseFrom(options);
+            return any.TypeUrl.Length > 0 ? any : null;
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return null;
+        }
     }
 
     private Task<T> AskContainers<T>(object command, CancellationToken ct) => AskFor<T>(actors.Containers, command, ct);

@@ -84,6 +84,11 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
             Sender.Tell(new ShimManagerProtocol.Unrouted(r.ContainerId));
         });
         Receive<ShimManagerProtocol.GetExitStats>(get => _services.Exits.Forward(get));
+        Receive<ShimManagerProtocol.Offer>(offer =>
+        {
+            _events!.Offer(offer.Event);
+            Sender.Tell(new ShimManagerProtocol.Offered());
+        });
         Receive<ShimManagerProtocol.ListTasks>(list => Sender.Tell(Identifiers.Check(list.Namespace, "namespace") is { } invalid
             ? TaskProtocol.Failed.From("", invalid)
             : new ShimManagerProtocol.TaskList(_state.LiveIn(list.Namespace))));

@@ -46,6 +46,14 @@ public static class ShimManagerProtocol
 
     public sealed record TaskList(IReadOnlyList<string> ContainerIds);
 
+    /// <summary>
+    /// An event a client published or forwarded (containerd's Events service): it enters as a shim's forwarded event does
+    /// (<see cref="Events.EventsEndpoint.Offer"/>); answered <see cref="Offered"/> at once, as containerd answers a forward.
+    /// </summary>
+    public sealed record Offer(Events.TaskEvent Event);
+
+    public sealed record Offered;
+
     /// <summary>Completes when every shim found on disk at start has been reloaded or cleaned up.</summary>
     public sealed record AwaitLoaded;
 

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace ActorRuntime.Tests.Daemon;
 
 /// <summary>The containers service as ctr and dockerd call it: what comes back, and containerd's codes for bad input.</summary>
-public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiSpecBase(output)
+public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonServerSpecBase(output)
 {
     private ActorRuntime.Protocol.Api.Containers.Containers.ContainersClient Client => new(Channel);
 
@@ -23,7 +23,7 @@ public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiS
     };
 
     private Task<CreateContainerResponse> Create(Container container) =>
-        Client.CreateAsync(new CreateContainerRequest { Container = container }, InNamespace).ResponseAsync;
+        Client.CreateAsync(new CreateContainerRequest { Container = container }, In(Settings.Namespace)).ResponseAsync;
 
     [Fact]
     public async Task Get_returns_labels_spec_and_runtime_options_exactly_as_created()
@@ -33,7 +33,7 @@ public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiS
         sent.Image = "busybox";
         await Create(sent);
 
-        var got = (await Client.GetAsync(new GetContainerRequest { Id = "c1" }, InNamespace)).Container;
+        var got = (await Client.GetAsync(new GetContainerRequest { Id = "c1" }, In(Settings.Namespace))).Container;
         Assert.Equal(sent.Labels, got.Labels);
         Assert.Equal(sent.Spec, got.Spec);
         Assert.Equal(sent.Runtime, got.Runtime);
@@ -41,14 +41,14 @@ public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiS
         Assert.True(got.CreatedAt.Seconds > 0, got.ToString());
         Assert.Equal(got.CreatedAt, got.UpdatedAt);
 
-        Assert.Equal(got, Assert.Single((await Client.ListAsync(new ListContainersRequest(), InNamespace)).Containers));
-        using var stream = Client.ListStream(new ListContainersRequest(), InNamespace);
+        Assert.Equal(got, Assert.Single((await Client.ListAsync(new ListContainersRequest(), In(Settings.Namespace))).Containers));
+        using var stream = Client.ListStream(new ListContainersRequest(), In(Settings.Namespace));
         var streamed = new List<Container>();
         while (await stream.ResponseStream.MoveNext()) streamed.Add(stream.ResponseStream.Current.Container);
         Assert.Equal(got, Assert.Single(streamed));
 
-        await Client.DeleteAsync(new DeleteContainerRequest { Id = "c1" }, InNamespace);
-        var gone = await Refused(() => Client.GetAsync(new GetContainerRequest { Id = "c1" }, InNamespace).ResponseAsync);
+        await Client.DeleteAsync(new DeleteContainerRequest { Id = "c1" }, In(Settings.Namespace));
+        var gone = await Refused(() => Client.GetAsync(new GetContainerRequest { Id = "c1" }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal((StatusCode.NotFound, $"container \"c1\" in namespace \"{Settings.Namespace}\": not found"),
             (gone.StatusCode, gone.Status.Detail));
     }
@@ -113,7 +113,7 @@ public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiS
         {
             Container = labelsOnly,
             UpdateMask = new FieldMask { Paths = { "labels.b", "labels.c" } },
-        }, InNamespace)).Container;
+        }, In(Settings.Namespace))).Container;
         Assert.Equal(new Dictionary<string, string> { ["a"] = "1", ["c"] = "3" }, masked.Labels);
         Assert.Equal(created.Spec, masked.Spec);
         Assert.True(masked.UpdatedAt.ToDateTimeOffset() >= created.UpdatedAt.ToDateTimeOffset());
@@ -123,12 +123,12 @@ public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiS
         {
             Container = new Container { Id = "c1", Spec = newSpec },
             UpdateMask = new FieldMask { Paths = { "spec" } },
-        }, InNamespace)).Container;
+        }, In(Settings.Namespace))).Container;
         Assert.Equal(newSpec, spec.Spec);
         Assert.Equal(masked.Labels, spec.Labels);
 
         var whole = (await Client.UpdateAsync(new UpdateContainerRequest { Container = new Container { Id = "c1", Spec = created.Spec } },
-            InNamespace)).Container;
+            In(Settings.Namespace))).Container;
         Assert.Empty(whole.Labels);
         Assert.Equal(created.Spec, whole.Spec);
         Assert.Equal(created.Runtime, whole.Runtime);
@@ -137,17 +137,17 @@ public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiS
         {
             Container = new Container { Id = "c1" },
             UpdateMask = new FieldMask { Paths = { "image" } },
-        }, InNamespace).ResponseAsync);
+        }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal((StatusCode.InvalidArgument, "cannot update \"image\" field on \"c1\": invalid argument"),
             (image.StatusCode, image.Status.Detail));
         var noSpec = await Refused(() => Client.UpdateAsync(new UpdateContainerRequest { Container = new Container { Id = "c1" } },
-            InNamespace).ResponseAsync);
+            In(Settings.Namespace)).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, noSpec.StatusCode);
         var missing = await Refused(() => Client.UpdateAsync(new UpdateContainerRequest
         {
             Container = new Container { Id = "nope" },
             UpdateMask = new FieldMask { Paths = { "labels" } },
-        }, InNamespace).ResponseAsync);
+        }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
 
@@ -156,11 +156,11 @@ public sealed class ContainersServiceSpec(ITestOutputHelper output) : DaemonApiS
     {
         await Create(NewContainer("c1"));
         await Create(NewContainer("c2"));
-        var one = await Client.ListAsync(new ListContainersRequest { Filters = { "id==c2" } }, InNamespace);
+        var one = await Client.ListAsync(new ListContainersRequest { Filters = { "id==c2" } }, In(Settings.Namespace));
         Assert.Equal(["c2"], one.Containers.Select(c => c.Id));
-        var either = await Client.ListAsync(new ListContainersRequest { Filters = { "id==c2", "id==c1" } }, InNamespace);
+        var either = await Client.ListAsync(new ListContainersRequest { Filters = { "id==c2", "id==c1" } }, In(Settings.Namespace));
         Assert.Equal(["c1", "c2"], either.Containers.Select(c => c.Id).Order());
-        var labels = await Refused(() => Client.ListAsync(new ListContainersRequest { Filters = { "labels.a==1" } }, InNamespace).ResponseAsync);
+        var labels = await Refused(() => Client.ListAsync(new ListContainersRequest { Filters = { "labels.a==1" } }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, labels.StatusCode);
         Assert.Contains("labels.a==1", labels.Status.Detail);
     }

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace ActorRuntime.Tests.Daemon;
 
 /// <summary>The leases service: recorded per namespace, durable, containerd's codes; resources are not kept.</summary>
-public sealed class LeasesServiceSpec(ITestOutputHelper output) : DaemonApiSpecBase(output)
+public sealed class LeasesServiceSpec(ITestOutputHelper output) : DaemonServerSpecBase(output)
 {
     private Leases.LeasesClient Client => new(Channel);
 
@@ -14,23 +14,23 @@ public sealed class LeasesServiceSpec(ITestOutputHelper output) : DaemonApiSpecB
     {
         // ctr's shape of id, which containerd's identifier rule would refuse.
         var request = new CreateRequest { Id = "921556121--XfP", Labels = { ["containerd.io/gc.expire"] = "2026-11-28T23:00:00Z" } };
-        var created = (await Client.CreateAsync(request, InNamespace)).Lease;
+        var created = (await Client.CreateAsync(request, In(Settings.Namespace))).Lease;
         Assert.Equal(request.Id, created.Id);
         Assert.Equal(request.Labels, created.Labels);
         Assert.True(created.CreatedAt.Seconds > 0);
 
-        var taken = await Refused(() => Client.CreateAsync(request, InNamespace).ResponseAsync);
+        var taken = await Refused(() => Client.CreateAsync(request, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal((StatusCode.AlreadyExists, "lease \"921556121--XfP\": already exists"), (taken.StatusCode, taken.Status.Detail));
 
-        var generated = (await Client.CreateAsync(new CreateRequest(), InNamespace)).Lease;
+        var generated = (await Client.CreateAsync(new CreateRequest(), In(Settings.Namespace))).Lease;
         Assert.Matches("^[0-9]+-[0-9a-f]{8}$", generated.Id);
         var other = new Metadata { { "containerd-namespace", "other" } };
         Assert.Empty((await Client.ListAsync(new ListRequest(), other)).Leases);
         Assert.Equal(new[] { created.Id, generated.Id }.Order(StringComparer.Ordinal),
-            (await Client.ListAsync(new ListRequest(), InNamespace)).Leases.Select(l => l.Id).Order(StringComparer.Ordinal));
+            (await Client.ListAsync(new ListRequest(), In(Settings.Namespace))).Leases.Select(l => l.Id).Order(StringComparer.Ordinal));
 
-        await Client.DeleteAsync(new DeleteRequest { Id = created.Id }, InNamespace);
-        var gone = await Refused(() => Client.DeleteAsync(new DeleteRequest { Id = created.Id }, InNamespace).ResponseAsync);
+        await Client.DeleteAsync(new DeleteRequest { Id = created.Id }, In(Settings.Namespace));
+        var gone = await Refused(() => Client.DeleteAsync(new DeleteRequest { Id = created.Id }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal((StatusCode.NotFound, "lease \"921556121--XfP\": not found"), (gone.StatusCode, gone.Status.Detail));
         var unknown = await Refused(() => Client.DeleteAsync(new DeleteRequest { Id = "never" }, other).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
@@ -49,11 +49,11 @@ public sealed class LeasesServiceSpec(ITestOutputHelper output) : DaemonApiSpecB
     [Fact]
     public async Task Resources_are_unimplemented_and_a_list_filter_is_refused()
     {
-        var add = await Refused(() => Client.AddResourceAsync(new AddResourceRequest { Id = "l" }, InNamespace).ResponseAsync);
+        var add = await Refused(() => Client.AddResourceAsync(new AddResourceRequest { Id = "l" }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, add.StatusCode);
-        var list = await Refused(() => Client.ListResourcesAsync(new ListResourcesRequest { Id = "l" }, InNamespace).ResponseAsync);
+        var list = await Refused(() => Client.ListResourcesAsync(new ListResourcesRequest { Id = "l" }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, list.StatusCode);
-        var filter = await Refused(() => Client.ListAsync(new ListRequest { Filters = { "id==x" } }, InNamespace).ResponseAsync);
+        var filter = await Refused(() => Client.ListAsync(new ListRequest { Filters = { "id==x" } }, In(Settings.Namespace)).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, filter.StatusCode);
         var none = await Refused(() => Client.CreateAsync(new CreateRequest { Id = "x" }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, none.StatusCode);

@@ -8,11 +8,8 @@ using Xunit.Abstractions;
 
 namespace ActorRuntime.Tests.Daemon;
 
-/// <summary>
-/// actorruntimed's gRPC server (<see cref="DaemonApi"/>) over a runtime with fake shims, called through a real gRPC
-/// client on a unix socket: the namespaces service's answers and errors as containerd's clients see them.
-/// </summary>
-public sealed class NamespacesServiceSpec(ITestOutputHelper output) : DaemonApiSpecBase(output)
+/// <summary>The namespaces service's answers and errors as containerd's clients see them.</summary>
+public sealed class NamespacesServiceSpec(ITestOutputHelper output) : DaemonServerSpecBase(output)
 {
     private Namespaces.NamespacesClient Client => new(Channel);
 
@@ -100,7 +97,20 @@ public sealed class NamespacesServiceSpec(ITestOutputHelper output) : DaemonApiS
             .AsyncUnaryCall(namespacesNope, null, new CallOptions(), new Empty()).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, unknownMethod.StatusCode);
         var unknownHealth = await Refused(() => new Health.HealthClient(Channel)
-            .CheckAsync(new HealthCheckRequest { Service = "containerd.services.tasks.v1.Tasks" }).ResponseAsync);
+            .CheckAsync(new HealthCheckRequest { Service = "containerd.services.content.v1.Content" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknownHealth.StatusCode);
+    }
+
+    [Fact]
+    public async Task Introspection_lists_every_service_the_server_maps_and_health_answers_for_each()
+    {
+        var mapped = MappedServices;
+        Assert.Contains("containerd.services.tasks.v1.Tasks", mapped);
+        var listed = ActorRuntime.Daemon.Services.IntrospectionService.Served.Select(p => p.GrpcService).OfType<string>().ToHashSet();
+        Assert.Equal(mapped.Order(), listed.Order());
+        var health = new Health.HealthClient(Channel);
+        foreach (var service in mapped)
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving,
+                (await health.CheckAsync(new HealthCheckRequest { Service = service })).Status);
     }
 }

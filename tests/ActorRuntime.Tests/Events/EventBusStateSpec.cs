@@ -67,6 +67,18 @@ public sealed class EventBusStateSpec
     }
 
     [Fact]
+    public void An_event_with_a_payload_is_delivered_as_it_comes_whatever_its_topic_and_touches_no_run()
+    {
+        var payload = new EventPayload("example.com/Custom", [1, 2]);
+        var (state, ds) = Run(Ev("/containers/create") with { Payload = payload }, Ev(Topics.Exit, pid: 9) with { Payload = payload },
+            Ev(Topics.Exit, pid: 9) with { Payload = payload }, Ev(Topics.Exit, pid: 9));
+        Assert.Equal("+/containers/create +exit +exit +exit", Shape(ds));
+        // Only the task event began a run: a payload's copy of the topic did not take the real exit's place.
+        Assert.Equal(9u, Assert.Single(state.Runs).Value.Pid);
+        Assert.Equal(payload, Delivered(ds)[0].Payload);
+    }
+
+    [Fact]
     public void A_delete_that_overtakes_its_exit_still_lets_the_exit_through_once()
     {
         var (_, ds) = Run(

@@ -118,14 +118,15 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
     [Fact]
     public void The_runtime_reads_every_manifest_it_ever_wrote_and_binds_every_type_it_writes()
     {
-        // event-bus-snapshot-v1 and v2, event-delivered-v1 are read only (upcast); v3 and v2 keep a run's release and exit
-        // figures. Likewise the process store's v1 records and snapshots; v2 records whether a run's exit is published.
+        // event-bus-snapshot-v1 and v2, event-delivered-v1 and v2, task-event-v1 are read only (upcast); v3 and v2 keep a
+        // run's release and exit figures, event-delivered-v3 and task-event-v2 a non-task event's payload. Likewise the process store's v1 records and snapshots; v2 records whether a run's exit is published.
         Assert.Equal(
         [
             "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
             "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-bus-snapshot-v3", "event-delivered-v1", "event-delivered-v2",
-            "exec-forgotten-v1", "lease-created-v1", "lease-deleted-v1", "lease-store-snapshot-v1", "namespace-created-v1", "namespace-deleted-v1", "namespace-store-snapshot-v1",
-            "namespace-updated-v1", "runs-forgotten-v1", "runs-released-v1", "task-event-v1",
+            "event-delivered-v3", "exec-forgotten-v1", "lease-created-v1", "lease-deleted-v1", "lease-store-snapshot-v1", "namespace-created-v1",
+            "namespace-deleted-v1", "namespace-store-snapshot-v1", "namespace-updated-v1", "runs-forgotten-v1", "runs-released-v1",
+            "task-event-v1", "task-event-v2",
             "task-forgotten-v1", "task-recorded-v1", "task-recorded-v2", "task-registry-snapshot-v1", "task-registry-snapshot-v2",
         ], RuntimeFormats.All.Manifests);
         Assert.Equal(21, RuntimeFormats.All.WrittenTypes.Count());
@@ -192,5 +193,25 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
         Assert.Equal(state.LastOffset, restored.ToState().LastOffset);
         Assert.Equal(state.Runs.Single().Value with { RetiredPids = [] }, restored.ToState().Runs.Single().Value with { RetiredPids = [] });
         Assert.Equal(state.Runs.Single().Key, restored.ToState().Runs.Single().Key);
+    }
+
+    [Fact]
+    public void An_event_with_a_payload_is_written_as_v3_and_a_v2_row_reads_as_a_task_event_without_one()
+    {
+        var serializer = new RuntimeSerializer(Ext);
+        var e = new TaskEvent("default", "/containers/create", "c1", "", 0, 0, null, DateTimeOffset.UnixEpoch, 8,
+            new EventPayload("containerd.events.ContainerCreate", [10, 2, 99, 49]));
+        var delivered = new EventDelivered(e, null, null);
+        Assert.Equal("event-delivered-v3", serializer.Manifest(delivered));
+        var back = (EventDelivered)serializer.FromBinary(serializer.ToBinary(delivered), "event-delivered-v3");
+        Assert.Equal(e, back.Event);
+        Assert.Equal([10, 2, 99, 49], back.Event.Payload!.Value);
+        Assert.Equal("task-event-v2", serializer.Manifest(e));
+
+        var v2 = (EventDelivered)serializer.FromBinary(Encoding.UTF8.GetBytes(
+            """{"key":null,"run":null,"event":{"namespace":"ns","topic":"/tasks/oom","containerId":"c","execId":"","pid":0,"exitStatus":0,"exitedAt":null,"timestamp":"1970-01-01T00:00:00+00:00","offset":4}}"""),
+            "event-delivered-v2");
+        Assert.Equal(new TaskEvent("ns", "/tasks/oom", "c", "", 0, 0, null, DateTimeOffset.UnixEpoch, 4), v2.Event);
+        Assert.Null(v2.Event.Payload);
     }
 }

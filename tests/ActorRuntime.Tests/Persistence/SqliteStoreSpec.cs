@@ -35,7 +35,7 @@ public sealed class SqliteStoreSpec : IDisposable
                 rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
         }
         Assert.Equal(3, rows.Count);
-        Assert.All(rows, r => Assert.Equal(("event-bus", "event-delivered-v2", (long)RuntimeSerializer.Id), r));
+        Assert.All(rows, r => Assert.Equal(("event-bus", "event-delivered-v3", (long)RuntimeSerializer.Id), r));
 
         await using (var cmd = connection.CreateCommand())
         {

@@ -16,7 +16,7 @@ namespace ActorRuntime.Daemon.Services;
 internal sealed class ContainersService(ContainerRuntime runtime) : ActorRuntime.Protocol.Api.Containers.Containers.ContainersBase
 {
     public override async Task<GetContainerResponse> Get(GetContainerRequest request, ServerCallContext context) =>
-        new() { Container = ToProto(await CallNamespace.View(runtime, context).GetContainerAsync(request.Id, context.CancellationToken)) };
+        new() { Container = ToProto(await RequestNamespace.View(runtime, context).GetContainerAsync(request.Id, context.CancellationToken)) };
 
     public override async Task<ListContainersResponse> List(ListContainersRequest request, ServerCallContext context)
     {
@@ -34,7 +34,7 @@ internal sealed class ContainersService(ContainerRuntime runtime) : ActorRuntime
 
     public override async Task<CreateContainerResponse> Create(CreateContainerRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var c = request.Container ?? throw new InvalidArgumentException("container must be set: invalid argument");
         var spec = OciJson.Of(c.Spec, TypeUrls.OciSpec, "container.Spec");
         if (string.IsNullOrEmpty(c.Runtime?.Name))
@@ -49,7 +49,7 @@ internal sealed class ContainersService(ContainerRuntime runtime) : ActorRuntime
     /// <summary>containerd's field mask: "labels", "labels.&lt;key&gt;", "spec"; an empty mask replaces labels and spec.</summary>
     public override async Task<UpdateContainerResponse> Update(UpdateContainerRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var c = request.Container ?? throw new InvalidArgumentException("container must be set: invalid argument");
         if (c.Id.Length == 0) throw new InvalidArgumentException("must specify a container id: invalid argument");
         var paths = request.UpdateMask?.Paths.ToList() ?? [];
@@ -59,13 +59,13 @@ internal sealed class ContainersService(ContainerRuntime runtime) : ActorRuntime
 
     public override async Task<Empty> Delete(DeleteContainerRequest request, ServerCallContext context)
     {
-        await CallNamespace.View(runtime, context).DeleteContainerAsync(request.Id, context.CancellationToken);
+        await RequestNamespace.View(runtime, context).DeleteContainerAsync(request.Id, context.CancellationToken);
         return new Empty();
     }
 
     private async Task<IReadOnlyList<ContainerRecord>> Listed(ListContainersRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var ids = Filters.Ids(request.Filters, "container");
         var all = await view.ListContainersAsync(context.CancellationToken);
         return ids is null ? all : all.Where(c => ids.Contains(c.Id)).ToList();

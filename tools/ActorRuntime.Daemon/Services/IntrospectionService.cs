@@ -22,9 +22,13 @@ internal sealed class IntrospectionService(string uuid) : Introspection.Introspe
     /// <summary>What actorruntimed serves. A service added to the daemon is added here too.</summary>
     public static readonly IReadOnlyList<PluginEntry> Served =
     [
+        new(GrpcPlugin, "containers", "containerd.services.containers.v1.Containers"),
+        new(GrpcPlugin, "events", "containerd.services.events.v1.Events"),
         new(GrpcPlugin, "healthcheck", "grpc.health.v1.Health"),
         new(GrpcPlugin, "introspection", "containerd.services.introspection.v1.Introspection"),
+        new(GrpcPlugin, "leases", "containerd.services.leases.v1.Leases"),
         new(GrpcPlugin, "namespaces", "containerd.services.namespaces.v1.Namespaces"),
+        new(GrpcPlugin, "tasks", "containerd.services.tasks.v1.Tasks"),
         new(GrpcPlugin, "version", "containerd.services.version.v1.Version"),
         // The runtime itself: shims (containerd-shim-runc-v2) run the tasks.
         new("io.containerd.runtime.v2", "task", null),

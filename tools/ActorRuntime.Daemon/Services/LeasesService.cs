@@ -14,17 +14,17 @@ namespace ActorRuntime.Daemon.Services;
 internal sealed class LeasesService(ContainerRuntime runtime) : Leases.LeasesBase
 {
     public override async Task<CreateResponse> Create(CreateRequest request, ServerCallContext context) =>
-        new() { Lease = ToProto(await CallNamespace.View(runtime, context).CreateLeaseAsync(request.Id, request.Labels, context.CancellationToken)) };
+        new() { Lease = ToProto(await RequestNamespace.View(runtime, context).CreateLeaseAsync(request.Id, request.Labels, context.CancellationToken)) };
 
     public override async Task<Empty> Delete(DeleteRequest request, ServerCallContext context)
     {
-        await CallNamespace.View(runtime, context).DeleteLeaseAsync(request.Id, context.CancellationToken);
+        await RequestNamespace.View(runtime, context).DeleteLeaseAsync(request.Id, context.CancellationToken);
         return new Empty();
     }
 
     public override async Task<ListResponse> List(ListRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         Filters.None(request.Filters, "lease");
         var response = new ListResponse();
         response.Leases.AddRange((await view.ListLeasesAsync(context.CancellationToken)).Select(ToProto));

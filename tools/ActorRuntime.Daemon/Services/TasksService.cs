@@ -25,7 +25,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>The task runs the container's spec (read from the container store) on the rootfs mounts of the request.</summary>
     public override async Task<CreateTaskResponse> Create(CreateTaskRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         if (request.Checkpoint is not null)
             throw new UnimplementedException("creating a task from a checkpoint is not supported: not implemented");
         var container = await view.GetContainerAsync(request.ContainerId, context.CancellationToken);
@@ -37,7 +37,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<StartResponse> Start(StartRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var pid = request.ExecId.Length == 0
             ? await view.StartAsync(request.ContainerId, context.CancellationToken)
             : await view.StartExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
@@ -46,19 +46,19 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     /// <summary>containerd leaves the id of a task's delete empty.</summary>
     public override async Task<DeleteResponse> Delete(DeleteTaskRequest request, ServerCallContext context) =>
-        Deleted("", await CallNamespace.View(runtime, context).DeleteAsync(request.ContainerId, context.CancellationToken));
+        Deleted("", await RequestNamespace.View(runtime, context).DeleteAsync(request.ContainerId, context.CancellationToken));
 
     public override async Task<DeleteResponse> DeleteProcess(DeleteProcessRequest request, ServerCallContext context)
     {
         if (request.ExecId.Length == 0)
             throw new InvalidArgumentException("exec id must be set (delete the task itself with Delete): invalid argument");
-        var exited = await CallNamespace.View(runtime, context).DeleteExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
+        var exited = await RequestNamespace.View(runtime, context).DeleteExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
         return Deleted(request.ExecId, exited);
     }
 
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var state = request.ExecId.Length == 0
             ? await view.StateAsync(request.ContainerId, context.CancellationToken)
             : await view.ExecStateAsync(request.ContainerId, request.ExecId, context.CancellationToken);
@@ -68,7 +68,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>Every task of the namespace; one deleted while we read the list is left out.</summary>
     public override async Task<ListTasksResponse> List(ListTasksRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         Filters.None([request.Filter], "task");
         var response = new ListTasksResponse();
         foreach (var id in await view.ListAsync(context.CancellationToken))
@@ -87,7 +87,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Kill(KillRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         if (request.ExecId.Length == 0)
             await view.KillAsync(request.ContainerId, request.Signal, request.All, context.CancellationToken);
         else
@@ -97,7 +97,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Exec(ExecProcessRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var spec = OciJson.Of(request.Spec, TypeUrls.OciProcess, "exec spec");
         var stdio = new Stdio(request.Stdin, request.Stdout, request.Stderr, request.Terminal);
         await view.ExecAsync(request.ContainerId, request.ExecId, spec, stdio, context.CancellationToken);
@@ -106,7 +106,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> ResizePty(ResizePtyRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         if (request.ExecId.Length == 0)
             await view.ResizePtyAsync(request.ContainerId, request.Width, request.Height, context.CancellationToken);
         else
@@ -117,7 +117,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>Only stdin can be closed (as with containerd's shim, stdin=false asks for nothing).</summary>
     public override async Task<Empty> CloseIO(CloseIORequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         if (!request.Stdin) return new Empty();
         if (request.ExecId.Length == 0)
             await view.CloseIOAsync(request.ContainerId, context.CancellationToken);
@@ -128,20 +128,20 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Pause(PauseTaskRequest request, ServerCallContext context)
     {
-        await CallNamespace.View(runtime, context).PauseAsync(request.ContainerId, context.CancellationToken);
+        await RequestNamespace.View(runtime, context).PauseAsync(request.ContainerId, context.CancellationToken);
         return new Empty();
     }
 
     public override async Task<Empty> Resume(ResumeTaskRequest request, ServerCallContext context)
     {
-        await CallNamespace.View(runtime, context).ResumeAsync(request.ContainerId, context.CancellationToken);
+        await RequestNamespace.View(runtime, context).ResumeAsync(request.ContainerId, context.CancellationToken);
         return new Empty();
     }
 
     /// <summary>An exec's process carries its exec id as containerd.runc.v1.ProcessDetails, as the runc shim reports it.</summary>
     public override async Task<ListPidsResponse> ListPids(ListPidsRequest request, ServerCallContext context)
     {
-        var pids = await CallNamespace.View(runtime, context).PidsAsync(request.ContainerId, context.CancellationToken);
+        var pids = await RequestNamespace.View(runtime, context).PidsAsync(request.ContainerId, context.CancellationToken);
         var response = new ListPidsResponse();
         response.Processes.AddRange(pids.Processes.Select(p => new ProcessInfo
         {
@@ -157,7 +157,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// </summary>
     public override async Task<CheckpointTaskResponse> Checkpoint(CheckpointTaskRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var exit = TypeUrls.TryUnpack(request.Options, CheckpointOptions.Parser, out var options) && options.Exit;
         var directory = Directory.CreateTempSubdirectory("actorruntimed-checkpoint-").FullName;
         try
@@ -175,7 +175,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Update(UpdateTaskRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var resources = OciJson.Of(request.Resources, TypeUrls.OciLinuxResources, "resources");
         await view.UpdateAsync(request.ContainerId, resources, context.CancellationToken);
         return new Empty();
@@ -184,7 +184,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>The shim's own statistics (its Any, undecoded) for each task the filters name, or every task without one.</summary>
     public override async Task<MetricsResponse> Metrics(MetricsRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var ids = Filters.Ids(request.Filters, "task");
         var response = new MetricsResponse();
         foreach (var id in (await view.ListAsync(context.CancellationToken)).Where(id => ids is null || ids.Contains(id)))
@@ -210,7 +210,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>Valid from creation on (ctr sends it alongside Start); answers at once for a process that has exited.</summary>
     public override async Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context)
     {
-        var view = CallNamespace.View(runtime, context);
+        var view = RequestNamespace.View(runtime, context);
         var exited = request.ExecId.Length == 0
             ? await view.WaitAsync(request.ContainerId, context.CancellationToken)
             : await view.WaitExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);

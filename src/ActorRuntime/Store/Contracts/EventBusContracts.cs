@@ -94,3 +94,24 @@ public sealed record RunReleasedV1(RunKeyV1 Key, long RunId);
 
 /// <summary>"runs-released-v1": the owner released these runs at <paramref name="At"/>.</summary>
 public sealed record RunsReleasedV1(IReadOnlyList<RunReleasedV1> Runs, DateTimeOffset At);
+
+/// <summary>
+/// "task-event-v2", and the event inside "event-delivered-v3": v1 plus the payload of an event that is not a task's
+/// (<paramref name="PayloadType"/>: the Any's type URL, <paramref name="Payload"/>: its bytes; both null for a task event).
+/// A v1 row reads with no payload.
+/// </summary>
+public sealed record TaskEventV2(
+    string Namespace,
+    string Topic,
+    string ContainerId,
+    string ExecId,
+    uint Pid,
+    uint ExitStatus,
+    DateTimeOffset? ExitedAt,
+    DateTimeOffset Timestamp,
+    long Offset,
+    string? PayloadType,
+    byte[]? Payload);
+
+/// <summary>"event-delivered-v3": as v2, with the event as <see cref="TaskEventV2"/>.</summary>
+public sealed record EventDeliveredV3(RunKeyV1? Key, RunStateV2? Run, TaskEventV2 Event);

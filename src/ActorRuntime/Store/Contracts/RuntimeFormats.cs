@@ -69,10 +69,13 @@ public static class RuntimeFormats
             s => new(s.Leases.Values.Select(ToContract).ToList()), c => LeaseStoreState.Of(c.Leases.Select(ToDomain))),
 
         // EventBus (persistence id "event-bus")
-        PersistedFormat.Current<TaskEvent, TaskEventV1>("task-event-v1", ToContract, ToDomain),
+        PersistedFormat.Legacy<TaskEventV1, TaskEvent>("task-event-v1", ToDomain),
+        PersistedFormat.Current<TaskEvent, TaskEventV2>("task-event-v2", ToContract, ToDomain),
         PersistedFormat.Legacy<EventDeliveredV1, EventDelivered>("event-delivered-v1",
             c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), c.Run is null ? null : ToDomain(c.Run))),
-        PersistedFormat.Current<EventDelivered, EventDeliveredV2>("event-delivered-v2",
+        PersistedFormat.Legacy<EventDeliveredV2, EventDelivered>("event-delivered-v2",
+            c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), c.Run is null ? null : ToDomain(c.Run))),
+        PersistedFormat.Current<EventDelivered, EventDeliveredV3>("event-delivered-v3",
             d => new(ToContractOrNull(d.Key), d.Run is null ? null : ToContract(d.Run), ToContract(d.Event)),
             c => new(ToDomain(c.Event), ToDomainOrNull(c.Key), c.Run is null ? null : ToDomain(c.Run))),
         PersistedFormat.Current<RunsForgotten, RunsForgottenV1>("runs-forgotten-v1",
@@ -132,9 +135,15 @@ public static class RuntimeFormats
 
     private static NamespaceRecord ToDomain(NamespaceV1 c) => NamespaceRecord.Of(c.Name, c.Labels);
 
-    private static TaskEventV1 ToContract(TaskEvent e) =>
-        new(e.Namespace, e.Topic, e.ContainerId, e.ExecId, e.Pid, e.ExitStatus, e.ExitedAt, e.Timestamp, e.Offset);
+    private static TaskEventV2 ToContract(TaskEvent e) =>
+        new(e.Namespace, e.Topic, e.ContainerId, e.ExecId, e.Pid, e.ExitStatus, e.ExitedAt, e.Timestamp, e.Offset,
+            e.Payload?.TypeUrl, e.Payload?.Value);
 
+    private static TaskEvent ToDomain(TaskEventV2 c) =>
+        new(c.Namespace, c.Topic, c.ContainerId, c.ExecId, c.Pid, c.ExitStatus, c.ExitedAt, c.Timestamp, c.Offset,
+            c.PayloadType is null ? null : new EventPayload(c.PayloadType, c.Payload ?? []));
+
+    // v1 knew task events only: no payload.
     private static TaskEvent ToDomain(TaskEventV1 c) =>
         new(c.Namespace, c.Topic, c.ContainerId, c.ExecId, c.Pid, c.ExitStatus, c.ExitedAt, c.Timestamp, c.Offset);
 

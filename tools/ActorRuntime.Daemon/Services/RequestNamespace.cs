@@ -1,0 +1,35 @@
+using ActorRuntime.Hosting;
+using ActorRuntime.Protocol.Ttrpc;
+using Grpc.Core;
+
+namespace ActorRuntime.Daemon.Services;
+
+/// <summary>
+/// The namespace a call acts in: its <c>containerd-namespace</c> header, checked the way containerd's
+/// namespaces.NamespaceRequired checks it. Every namespaced service takes its namespace here and nowhere else.
+/// </summary>
+internal static class RequestNamespace
+{
+    /// <summary>The gRPC metadata key containerd's clients send the namespace in.</summary>
+    public const string Header = "containerd-namespace";
+
+    /// <summary>
+    /// The validated name. No header (or an empty one) is FailedPrecondition "namespace is required"; a name that breaks the
+    /// identifier rule ("..", "a/b", …) is InvalidArgument naming it, both in containerd's words.
+    /// </summary>
+    public static string Of(ServerCallContext context) => Of(context.RequestHeaders);
+
+    /// <summary>As <see cref="Of(ServerCallContext)"/>, from the headers alone; the first value counts, as in containerd.</summary>
+    public static string Of(Metadata headers)
+    {
+        var name = headers.FirstOrDefault(e => e.Key == Header && !e.IsBinary)?.Value;
+        if (string.IsNullOrEmpty(name))
+            throw new FailedPreconditionException("namespace is required: failed precondition");
+        if (Identifiers.Check(name, "namespace") is { } invalid)
+            throw new InvalidArgumentException($"namespace validation: {invalid.Message}");
+        return name;
+    }
+
+    /// <summary>The runtime's view of the call's namespace (see <see cref="ContainerRuntime.InNamespace"/>).</summary>
+    public static ContainerRuntime View(ContainerRuntime runtime, ServerCallContext context) => runtime.InNamespace(Of(context));
+}

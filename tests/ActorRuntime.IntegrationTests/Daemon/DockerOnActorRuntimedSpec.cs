@@ -248,10 +248,12 @@ public sealed class DockerOnActorRuntimedSpec : IAsyncLifetime
     [Fact]
     public async Task After_actorruntimed_is_SIGKILLed_and_restarted_dockerd_works_on_and_sees_once_the_exit_that_happened_in_the_gap()
     {
-        await StartDockerAsync();
+        // --debug: dockerd logs every event it receives ("msg=event ... topic=/tasks/exit"), so what it got is counted.
+        await StartDockerAsync("--debug");
         var (gone, pid) = await RunDetachedAsync("sh", "-c", "trap 'exit 6' USR1; while true; do sleep 0.1; done");
         var (alive, _) = await RunDetachedAsync("sleep", "1000");
         var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+        Assert.Equal(0, ExitsReceived());
 
         Actorruntimed.Signal(9);
         await Actorruntimed.WaitExitAsync(Bound);
@@ -260,7 +262,7 @@ public sealed class DockerOnActorRuntimedSpec : IAsyncLifetime
         await HostProcesses.WaitUntilGoneAsync(pid, Bound);
         await StartDaemonAsync();
 
-        // dockerd re-subscribes on its own (Health, then Subscribe) and is told of the exit it missed, once.
+        // dockerd re-subscribes on its own (Health, then Subscribe) and is told of the exit it missed.
         await EventuallyAsync(async () => await StateOf(gone) == "exited 6", "dockerd to see the exit of the gap", Bound,
             () => Docker.Log());
         var after = await Run("run", "--rm", DockerDaemon.Image, "echo", "after");
@@ -269,8 +271,16 @@ public sealed class DockerOnActorRuntimedSpec : IAsyncLifetime
         Assert.Equal("running 0", await StateOf(alive));
         await Ok("stop", "-t", "1", alive);
         Assert.Equal("exited 137", await StateOf(alive));
+
+        // Exactly three exits reached dockerd: the gap's (once), the new run's and the stopped one's.
+        await EventuallyAsync(() => ExitsReceived() >= 3, "dockerd to log the three exits", Bound);
+        Assert.Equal(3, ExitsReceived());
         Assert.Equal(1, await DiesOf(gone, since));
     }
+
+    /// <summary>The /tasks/exit events dockerd (with --debug) logged receiving on its moby subscription.</summary>
+    private int ExitsReceived() =>
+        Docker.Log().Split('\n').Count(l => l.Contains("msg=event") && l.Contains("namespace=moby") && l.Contains("topic=/tasks/exit"));
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Signal(int pid, int signal);

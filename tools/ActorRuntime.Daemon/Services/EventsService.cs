@@ -17,7 +17,8 @@ namespace ActorRuntime.Daemon.Services;
 /// the client's filters (containerd's syntax, parsed by the bus; none: every namespace's events), ended when the client
 /// cancels. Publish and Forward enter the bus the way a shim's forwarded event does (<see cref="ContainerRuntime.OfferEventAsync"/>).
 /// </summary>
-internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings bus, StartupReplay replay) : ActorRuntime.Protocol.Api.Events.Events.EventsBase
+internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings bus, StartupReplay replay)
+    : ActorRuntime.Protocol.Api.Events.Events.EventsBase
 {
     /// <summary>
     /// Every matching event, as containerd's envelope with the bare type URL. The bus's callback only queues into a buffer

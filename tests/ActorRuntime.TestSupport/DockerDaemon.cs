@@ -35,8 +35,11 @@ public sealed class DockerDaemon : IAsyncDisposable
     private Process? _process;
     private StreamWriter? _log;
 
-    private DockerDaemon(string directory, string containerdAddress)
+    private readonly IReadOnlyList<string> _flags;
+
+    private DockerDaemon(string directory, string containerdAddress, IReadOnlyList<string> flags)
     {
+        _flags = flags;
         Directory = directory;
         ContainerdAddress = containerdAddress;
         Socket = Path.Combine(directory, "docker.sock");
@@ -62,11 +65,12 @@ public sealed class DockerDaemon : IAsyncDisposable
 
     /// <summary>
     /// Starts dockerd on <paramref name="containerdAddress"/>, waits until <c>docker version</c> answers and imports the
-    /// busybox image. A failed start removes everything, as disposal would.
+    /// busybox image. A failed start removes everything, as disposal would. <paramref name="flags"/> go to dockerd as
+    /// well (e.g. --live-restore), also when it is restarted.
     /// </summary>
-    public static async Task<DockerDaemon> StartAsync(string containerdAddress)
+    public static async Task<DockerDaemon> StartAsync(string containerdAddress, params string[] flags)
     {
-        var daemon = new DockerDaemon($"/tmp/dk-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}", containerdAddress);
+        var daemon = new DockerDaemon($"/tmp/dk-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}", containerdAddress, flags);
         try
         {
             await daemon.SpawnAsync();
@@ -100,6 +104,22 @@ public sealed class DockerDaemon : IAsyncDisposable
         return File.Exists(LogFile) ? File.ReadAllText(LogFile) : "";
     }
 
+    /// <summary>Stops dockerd (SIGTERM, as a service manager would) and starts it again on the same directories and flags.</summary>
+    public async Task RestartAsync()
+    {
+        var p = _process ?? throw new InvalidOperationException("dockerd is not running");
+        _ = Kill(p.Id, SigTerm);
+        await p.WaitForExitAsync().WaitAsync(StopBound);
+        p.Dispose();
+        _process = null;
+        lock (_logLock)
+        {
+            _log?.Dispose();
+            _log = null;
+        }
+        await SpawnAsync();
+    }
+
     private async Task SpawnAsync()
     {
         System.IO.Directory.CreateDirectory(Directory);
@@ -113,7 +133,7 @@ public sealed class DockerDaemon : IAsyncDisposable
                      "-H", "unix://" + Socket, "--pidfile", Path.Combine(Directory, "docker.pid"), "--storage-driver", "overlay2",
                      "--cgroup-parent", CgroupParent, "--iptables=false", "--ip6tables=false", "--ip-forward=false",
                      "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
-                 })
+                 }.Concat(_flags))
             psi.ArgumentList.Add(arg);
         _log = File.AppendText(LogFile);
         var p = _process = Process.Start(psi)!;

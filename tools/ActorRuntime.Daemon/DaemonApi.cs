@@ -19,9 +19,10 @@ internal static class DaemonApi
     /// The server over a started, loaded <paramref name="runtime"/>; it binds <paramref name="address"/> when started
     /// (which must be free: see <see cref="DaemonSocket.Prepare"/>). Methods we do not serve answer UNIMPLEMENTED.
     /// <paramref name="bus"/>: the settings of the runtime's event bus (an event stream's buffer is bounded by its limit).
+    /// <paramref name="replay"/>: which event streams first get the events of the runtime's start (none by default).
     /// </summary>
     public static WebApplication Build(ContainerRuntime runtime, string address, string serverUuid, Action<ILoggingBuilder> logging,
-        EventBusSettings? bus = null)
+        EventBusSettings? bus = null, StartupReplay? replay = null)
     {
         var web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         logging(web.Logging);
@@ -37,6 +38,7 @@ internal static class DaemonApi
         });
         web.Services.AddSingleton(bus ?? EventBusSettings.Default);
         web.Services.AddSingleton(runtime);
+        web.Services.AddSingleton(replay ?? StartupReplay.None);
         web.Services.AddSingleton(new IntrospectionService(serverUuid));
         web.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, SignalOwnedLifetime>();
         var app = web.Build();

@@ -5,6 +5,7 @@ using ActorRuntime.Daemon.Services;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.Store;
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -106,8 +107,12 @@ int exitCode = 0;
 try
 {
     var bus = EventBusSettings.Create(runtimeHost.Services.GetRequiredService<Akka.Actor.ActorSystem>().Settings.Config);
-    await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging, bus);
+    // The exits the reload published went out before anyone could subscribe: early streams get them (StartupReplay).
+    var started = await runtime.EventBus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, runtime.Settings.CallTimeout);
+    var replay = new StartupReplay(started.StartOffset, bus.StartupReplayWindow, TimeProvider.System);
+    await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging, bus, replay);
     await app.StartAsync();
+    replay.Serving();
     DaemonSocket.SetAccess(address, flags.Group);
     log.LogInformation("actorruntimed {Version} serving on {Address} (root {Root}, state {State})", VersionService.Current, address,
         runtime.Settings.RootDirectory, runtime.Settings.StateDirectory);

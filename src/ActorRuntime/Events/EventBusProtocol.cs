@@ -109,7 +109,9 @@ public static class EventBusProtocol
     /// <paramref name="LastOffset"/>: the last event handed to the subscriptions (written, so a resume point).
     /// The drop counters count since the bus started; <paramref name="TrackedRuns"/> is the size of its run bookkeeping;
     /// <paramref name="CancelledSubscriptions"/> counts the subscriptions the bus ended (<see cref="SubscriptionCancelled"/>)
-    /// since its subscription side started.
+    /// since its subscription side started. <paramref name="StartOffset"/>: where the journal ended when this bus started
+    /// (recovered): the events after it are the ones published since, those of a restarted runtime's reload included
+    /// (<see cref="SubscribeFrom"/> it to receive them).
     /// </summary>
     public sealed record EventBusStats(
         long LastOffset,
@@ -117,7 +119,8 @@ public static class EventBusProtocol
         long DroppedStale,
         int TrackedRuns,
         IReadOnlyList<SubscriptionStats> Subscriptions,
-        long CancelledSubscriptions)
+        long CancelledSubscriptions,
+        long StartOffset)
     {
         public SubscriptionStats? this[string subscriptionId] =>
             Subscriptions.FirstOrDefault(s => s.SubscriptionId == subscriptionId);

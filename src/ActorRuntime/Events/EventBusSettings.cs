@@ -31,6 +31,12 @@ public sealed record EventBusSettings
     /// <summary>Journal entries read per page while a SubscribeFrom replays; also how far replay may run ahead of the subscriber.</summary>
     public int ReplayPageSize { get; init; } = 256;
 
+    /// <summary>
+    /// actorruntimed: an Events/Subscribe stream opened this long after the daemon began serving first receives what the
+    /// bus published since it started (the exits found while reloading), then live events. Zero: live events only.
+    /// </summary>
+    public TimeSpan StartupReplayWindow { get; init; } = TimeSpan.FromSeconds(10);
+
     public static EventBusSettings Create(Config config)
     {
         var c = config.WithFallback(RuntimeSettings.DefaultConfig).GetConfig("actor-runtime.event-bus");
@@ -48,6 +54,7 @@ public sealed record EventBusSettings
             PersistenceId = c.GetString("persistence-id", "event-bus"),
             SnapshotEvery = c.GetInt("snapshot-every", 500),
             ReplayPageSize = Math.Max(1, c.GetInt("replay-page-size", 256)),
+            StartupReplayWindow = c.GetTimeSpan("startup-replay-window", TimeSpan.FromSeconds(10)),
         };
     }
 }

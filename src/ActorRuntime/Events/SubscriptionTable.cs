@@ -7,13 +7,15 @@ namespace ActorRuntime.Events;
 
 /// <summary>
 /// Everything the <see cref="SubscriptionHub"/> knows: the live position (offset of the last written event the bus
-/// handed over), the subscriptions by id, and how many it cancelled. Immutable; each change returns the next table and
-/// the effects to carry out.
+/// handed over), the subscriptions by id, how many it cancelled, and where the journal ended when the hub was first
+/// positioned (<paramref name="Began"/>: every event after it was published since). Immutable; each change returns the
+/// next table and the effects to carry out.
 /// </summary>
-internal sealed record SubscriptionTable(EventOffset Live, long LastId, ImmutableDictionary<string, Subscription> ById, long Cancelled)
+internal sealed record SubscriptionTable(EventOffset Live, long LastId, ImmutableDictionary<string, Subscription> ById, long Cancelled,
+    EventOffset Began)
 {
     public static SubscriptionTable At(EventOffset live) =>
-        new(live, 0, ImmutableDictionary.Create<string, Subscription>(StringComparer.Ordinal), 0);
+        new(live, 0, ImmutableDictionary.Create<string, Subscription>(StringComparer.Ordinal), 0, live);
 
     public string NextId => (LastId + 1).ToString(CultureInfo.InvariantCulture);
 
@@ -77,7 +79,7 @@ internal sealed record SubscriptionTable(EventOffset Live, long LastId, Immutabl
 
     public EventBusStats Stats(long droppedDuplicates, long droppedStale, int trackedRuns) => new(
         Live.Value, droppedDuplicates, droppedStale, trackedRuns,
-        ById.Values.OrderBy(s => long.Parse(s.Id, CultureInfo.InvariantCulture)).Select(s => s.Stats()).ToList(), Cancelled);
+        ById.Values.OrderBy(s => long.Parse(s.Id, CultureInfo.InvariantCulture)).Select(s => s.Stats()).ToList(), Cancelled, Began.Value);
 
     private SubscriptionTable Counting(IReadOnlyList<HubEffect> effects) =>
         effects.Any(e => e is HubEffect.Cancel)

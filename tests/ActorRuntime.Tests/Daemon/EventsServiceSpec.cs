@@ -174,7 +174,7 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
         var gate = new TaskCompletionSource();
         var writer = new GatedWriter(gate.Task);
         var context = new CallContext(In("default"));
-        var service = new EventsService(Runtime, EventBusSettings.Default with { MaxQueuedPerSubscriber = 4 });
+        var service = new EventsService(Runtime, EventBusSettings.Default with { MaxQueuedPerSubscriber = 4 }, StartupReplay.None);
         var before = await SubscriptionsAsync();
         var subscribe = service.Subscribe(new SubscribeRequest { Filters = { "topic~=|^/namespaces/|" } }, writer, context);
         await EventuallyAsync(async () => await SubscriptionsAsync() == before + 1, "the subscription", Bound);
@@ -249,6 +249,62 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
         Assert.Empty(Events);
     }
 
+    [Fact]
+    public async Task A_stream_opened_within_the_startup_window_gets_what_the_bus_published_since_the_start_once_then_live_and_a_later_one_only_live()
+    {
+        // A first life of the runtime, then a restart: the bus starts where the journal ends.
+        await Runtime.CreateNamespaceAsync("before");
+        await StopRuntimeAsync();
+        var runtime = await StartRuntimeAsync();
+        var started = await BusStatsAsync();
+        Assert.True(started.StartOffset > 0, $"the restarted bus starts at {started.StartOffset}");
+        // Published while the daemon reloads, before it serves (the exits it found): nobody is subscribed yet.
+        await runtime.CreateNamespaceAsync("loaded-1");
+        await runtime.CreateNamespaceAsync("loaded-2");
+        await SettleAsync();
+
+        var clock = new ManualClock();
+        var replay = new StartupReplay(started.StartOffset, TimeSpan.FromSeconds(10), clock);
+        replay.Serving();
+        var service = new EventsService(runtime, EventBusSettings.Default, replay);
+        using var cancel = new CancellationTokenSource();
+        var early = new GatedWriter(Task.CompletedTask);
+        var late = new GatedWriter(Task.CompletedTask);
+        var request = new SubscribeRequest { Filters = { "topic~=|^/namespaces/|" } };
+
+        clock.Advance(TimeSpan.FromSeconds(9));
+        var before = await SubscriptionsAsync();
+        var earlyCall = service.Subscribe(request, early, new CallContext(In("default"), cancel.Token));
+        await EventuallyAsync(async () => await SubscriptionsAsync() == before + 1, "the early stream's subscription", Bound);
+        await runtime.CreateNamespaceAsync("live-1");
+        await EventuallyAsync(() => early.Written.Count >= 3, "the early stream's three events", Bound);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var lateCall = service.Subscribe(request, late, new CallContext(In("default"), cancel.Token));
+        await EventuallyAsync(async () => await SubscriptionsAsync() == before + 2, "the late stream's subscription", Bound);
+        await runtime.CreateNamespaceAsync("live-2");
+        await EventuallyAsync(() => late.Written.Count >= 1 && early.Written.Count >= 4, "live-2 on both streams", Bound);
+        await QuietAsync();
+        await cancel.CancelAsync();
+        await Task.WhenAll(earlyCall, lateCall).WaitAsync(Bound);
+
+        static IEnumerable<string> Names(GatedWriter w) => w.Written.Select(e => NamespaceCreate.Parser.ParseFrom(e.Event.Value).Name);
+        Assert.Equal(["loaded-1", "loaded-2", "live-1", "live-2"], Names(early));
+        Assert.Equal(["live-2"], Names(late));
+    }
+
+    /// <summary>A clock the spec moves by hand.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks;
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+    }
+
     /// <summary>A response stream whose writes wait for the gate: a client that does not read.</summary>
     private sealed class GatedWriter(Task gate) : IServerStreamWriter<Envelope>
     {
@@ -263,6 +319,9 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
 
         public WriteOptions? WriteOptions { get; set; }
 
+        // The interface's default refuses a cancellable token; the service passes the call's.
+        public Task WriteAsync(Envelope message, CancellationToken cancellationToken) => WriteAsync(message);
+
         public async Task WriteAsync(Envelope message)
         {
             _writing.TrySetResult();
@@ -271,14 +330,14 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
         }
     }
 
-    private sealed class CallContext(Metadata headers) : ServerCallContext
+    private sealed class CallContext(Metadata headers, CancellationToken cancel = default) : ServerCallContext
     {
         protected override string MethodCore => "/containerd.services.events.v1.Events/Subscribe";
         protected override string HostCore => "localhost";
         protected override string PeerCore => "unix:";
         protected override DateTime DeadlineCore => DateTime.MaxValue;
         protected override Metadata RequestHeadersCore => headers;
-        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+        protected override CancellationToken CancellationTokenCore => cancel;
         protected override Metadata ResponseTrailersCore { get; } = [];
         protected override Status StatusCore { get; set; }
         protected override WriteOptions? WriteOptionsCore { get; set; }

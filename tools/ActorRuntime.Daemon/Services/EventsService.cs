@@ -17,14 +17,16 @@ namespace ActorRuntime.Daemon.Services;
 /// the client's filters (containerd's syntax, parsed by the bus; none: every namespace's events), ended when the client
 /// cancels. Publish and Forward enter the bus the way a shim's forwarded event does (<see cref="ContainerRuntime.OfferEventAsync"/>).
 /// </summary>
-internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings bus) : ActorRuntime.Protocol.Api.Events.Events.EventsBase
+internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings bus, StartupReplay replay)
+    : ActorRuntime.Protocol.Api.Events.Events.EventsBase
 {
     /// <summary>
     /// Every matching event, as containerd's envelope with the bare type URL. The bus's callback only queues into a buffer
     /// of the bus's own per-subscriber limit (<see cref="EventBusSettings.MaxQueuedPerSubscriber"/>); a client that falls
     /// that far behind is dropped (ResourceExhausted, so dockerd re-subscribes) rather than let the daemon's memory grow.
     /// Order is the bus's offset order per container; events of different containers may interleave out of offset order
-    /// (the bus runs a backend's containers in parallel).
+    /// (the bus runs a backend's containers in parallel). A stream opened just after the daemon began serving first gets
+    /// what the bus published since the daemon started (<see cref="StartupReplay"/>).
     /// </summary>
     public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<Envelope> responseStream, ServerCallContext context)
     {
@@ -43,8 +45,11 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
         void Cancelled(EventBusProtocol.SubscriptionCancelled c) =>
             buffer.Writer.TryComplete(new RpcException(new Status(StatusCode.Unavailable, $"subscription ended: {c.Reason}")));
 
-        var subscribed = await runtime.EventBus.Ask<EventBusProtocol.Subscribed>(
-            new EventBusProtocol.SubscribeBackend(request.Filters.ToList(), Deliver, Cancelled), runtime.Settings.CallTimeout,
+        var filters = request.Filters.ToList();
+        EventBusProtocol.ISubscriptionCommand subscribe = replay.ReplayAfter() is { } after
+            ? new EventBusProtocol.SubscribeBackendFrom(after, filters, Deliver, Cancelled)
+            : new EventBusProtocol.SubscribeBackend(filters, Deliver, Cancelled);
+        var subscribed = await runtime.EventBus.Ask<EventBusProtocol.Subscribed>(subscribe, runtime.Settings.CallTimeout,
             context.CancellationToken);
         try
         {

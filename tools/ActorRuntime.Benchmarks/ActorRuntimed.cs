@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using ActorRuntime.Testing;
 using ActorRuntime.TestKit.Oci;
@@ -9,7 +6,7 @@ using ActorRuntime.TestKit.Oci;
 namespace ActorRuntime.Benchmarks;
 
 /// <summary>
-/// Our daemon for a benchmark: the build's actorruntimed.dll on its own socket, root, state and runc root under /tmp,
+/// Our daemon for a benchmark (a <see cref="DaemonProcess"/>) on its own socket, root, state and runc root under /tmp,
 /// with a busybox rootfs for <c>ctr run --rootfs</c>; ctr's default namespace. Disposing removes its containers through
 /// ctr, stops it (SIGTERM, then SIGKILL), then whatever is left: shims, runc containers, mounts, cgroups, the directory.
 /// </summary>
@@ -17,8 +14,7 @@ internal sealed class ActorRuntimed : IAsyncDisposable
 {
     private const int SigTerm = 15;
     private readonly ConcurrentBag<string> _ids = [];
-    private readonly ConcurrentQueue<string> _log = new();
-    private Process? _process;
+    private DaemonProcess? _process;
 
     private ActorRuntimed(string tag)
     {
@@ -27,9 +23,7 @@ internal sealed class ActorRuntimed : IAsyncDisposable
         RuncRoot = Path.Combine(Directory, "runc");
     }
 
-    /// <summary>The build output next to this benchmark's (see the project file).</summary>
-    public static string Dll => typeof(ActorRuntimed).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "ActorRuntimedDll").Value!;
+    public static string Dll => DaemonProcess.Dll;
 
     public string Directory { get; }
     public string Address { get; }
@@ -39,9 +33,9 @@ internal sealed class ActorRuntimed : IAsyncDisposable
     public string Namespace => "default";
 
     public string Rootfs { get; private set; } = "";
-    public int Pid => _process?.Id ?? throw new InvalidOperationException("actorruntimed is not running");
+    public int Pid => _process?.Pid ?? throw new InvalidOperationException("actorruntimed is not running");
 
-    public string Log() => string.Join('\n', _log.TakeLast(40));
+    public string Log() => string.Join('\n', (_process?.Stderr ?? "").Split('\n').TakeLast(40));
 
     public static async Task<ActorRuntimed> StartAsync()
     {
@@ -73,39 +67,20 @@ internal sealed class ActorRuntimed : IAsyncDisposable
         System.IO.Directory.CreateDirectory(Path.Combine(Rootfs, "run")); // the default spec mounts /run
         var config = Path.Combine(Directory, "actorruntimed.conf");
         await File.WriteAllTextAsync(config, $"actor-runtime.runc-root = \"{RuncRoot}\"\n");
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        // As in the daemon specs: no diagnostics endpoints in /tmp that a SIGKILL would leave behind.
-        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
         // Warning, as the benchmark's containerd runs at level warn: neither daemon pays for per-call log lines.
-        foreach (var arg in new[]
-                 {
-                     Dll, "--address", Address, "--root", Path.Combine(Directory, "root"), "--state", Path.Combine(Directory, "state"),
-                     "--config", config, "--log-level", "Warning",
-                 })
-            psi.ArgumentList.Add(arg);
-        var p = _process = Process.Start(psi)!;
-        p.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line) _log.Enqueue(line);
-        };
-        p.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line) _log.Enqueue(line);
-        };
-        p.BeginErrorReadLine();
-        p.BeginOutputReadLine();
-        await Eventually.EventuallyAsync(async () =>
-        {
-            if (File.Exists(Address) && (await Shell.RunAsync("ctr", ["-a", Address, "version"], TimeSpan.FromSeconds(10))).Code == 0) return true;
-            return p.HasExited ? throw new InvalidOperationException($"actorruntimed exited with {p.ExitCode}: {Log()}") : false;
-        }, "actorruntimed to serve", TimeSpan.FromSeconds(60), Log);
+        _process = DaemonProcess.Start(Address,
+        [
+            "--address", Address, "--root", Path.Combine(Directory, "root"), "--state", Path.Combine(Directory, "state"),
+            "--config", config, "--log-level", "Warning",
+        ]);
+        await _process.WaitServingAsync(TimeSpan.FromSeconds(60));
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is { } p)
+        if (_process is { } daemon)
         {
-            if (!p.HasExited)
+            if (!daemon.HasExited)
             {
                 // Its shims and containers outlive a stopped daemon (as with containerd): remove them through it first.
                 foreach (var ns in new[] { Namespace, DockerDaemon.Namespace })
@@ -116,18 +91,17 @@ internal sealed class ActorRuntimed : IAsyncDisposable
                     var containers = await Shell.ExecAsync("ctr", Ctr("container", "ls", "-q"));
                     foreach (var id in Lines(containers.Stdout)) await Shell.RunAsync("ctr", Ctr("container", "rm", id));
                 }
-                _ = Kill(p.Id, SigTerm);
+                daemon.Signal(SigTerm);
                 try
                 {
-                    await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+                    await daemon.WaitExitAsync(TimeSpan.FromSeconds(20));
                 }
                 catch (TimeoutException)
                 {
-                    p.Kill();
-                    await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                    // Disposal kills it.
                 }
             }
-            p.Dispose();
+            await daemon.DisposeAsync();
             _process = null;
         }
         foreach (var shim in HostProcesses.All().Where(s => HostProcesses.IsShim(s) && s.CommandLine.Contains(Address)))
@@ -150,7 +124,4 @@ internal sealed class ActorRuntimed : IAsyncDisposable
 
     private static IEnumerable<string> Lines(string output) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }

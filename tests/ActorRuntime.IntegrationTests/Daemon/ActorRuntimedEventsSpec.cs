@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Protocol.Api.Events;
 using ActorRuntime.Protocol.Api.Namespaces;
+using ActorRuntime.Testing;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;

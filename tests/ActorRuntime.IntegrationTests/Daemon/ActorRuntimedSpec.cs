@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ActorRuntime.IntegrationTests.Support;
+using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests.Daemon;
 

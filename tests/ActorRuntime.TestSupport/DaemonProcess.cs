@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
 
-namespace ActorRuntime.IntegrationTests.Daemon;
+namespace ActorRuntime.Testing;
 
 /// <summary>
-/// One real actorruntimed process (<c>dotnet actorruntimed.dll</c>) on a test's socket, root and state directory, and
-/// the real <c>ctr</c> pointed at it. Disposal SIGKILLs a daemon still running.
+/// One real actorruntimed process (<c>dotnet actorruntimed.dll</c>) on a caller's socket, root and state directory, for
+/// the integration specs and the clients benchmark. Disposal SIGKILLs a daemon still running.
 /// </summary>
-internal sealed class DaemonProcess : IAsyncDisposable
+public sealed class DaemonProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _stderr = new();
@@ -29,9 +29,11 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string Stderr => string.Join('\n', _stderr);
 
-    /// <summary>The build output: AssemblyMetadata "ActorRuntimedDll" (set in the test project).</summary>
+    /// <summary>The build output: AssemblyMetadata "ActorRuntimedDll" (set in this project).</summary>
     public static string Dll => typeof(DaemonProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "ActorRuntimedDll").Value!;
 
@@ -62,7 +64,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         while (watch.Elapsed < bound)
         {
             if (_process.HasExited) throw new InvalidOperationException($"actorruntimed exited with {_process.ExitCode}:\n{Stderr}");
-            if (File.Exists(Address) && (await Ctr.RunAsync(Address, "version")).ExitCode == 0) return;
+            if (File.Exists(Address) && (await Shell.RunAsync("ctr", ["-a", Address, "version"], TimeSpan.FromSeconds(10))).Code == 0) return;
             await Task.Delay(100);
         }
         throw new TimeoutException($"actorruntimed did not serve on {Address} within {bound}:\n{Stderr}");
@@ -91,38 +93,5 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-    }
-}
-
-/// <summary>The real ctr binary (containerd 1.6's client) against a socket.</summary>
-internal static class Ctr
-{
-    public sealed record Result(int ExitCode, string Stdout, string Stderr)
-    {
-        public override string ToString() => $"exit {ExitCode}\n{Stdout}\n{Stderr}";
-    }
-
-    public static async Task<Result> RunAsync(string address, params string[] args)
-    {
-        var start = new ProcessStartInfo("ctr")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "-a", address, "--timeout", "10s" }.Concat(args)) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return new Result(process.ExitCode, await stdout, await stderr);
-    }
-
-    /// <summary>Runs ctr and fails with its output unless it exits 0.</summary>
-    public static async Task<string> OkAsync(string address, params string[] args)
-    {
-        var result = await RunAsync(address, args);
-        Assert.True(result.ExitCode == 0, $"ctr {string.Join(' ', args)}: {result}");
-        return result.Stdout;
     }
 }

@@ -64,9 +64,11 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     /// <summary>Long enough for a shim start plus a call; Wait is bounded only by the caller's token.</summary>
     private TimeSpan CommandTimeout => settings.LoadTimeout + settings.CallTimeout + settings.ShutdownTimeout + settings.CleanupTimeout;
 
+    /// <summary>Creates the task; <paramref name="runtimeOptions"/> is an encoded Any (runc's Options) for the shim's Create.</summary>
     public async Task<uint> CreateAsync(string containerId, string specJson, IReadOnlyList<MountSpec> rootfs, Stdio? stdio = null,
-        CancellationToken ct = default) =>
-        (await Send<TaskProtocol.Created>(new TaskProtocol.Create(containerId, specJson, rootfs, stdio ?? Stdio.Null), ct)).Pid;
+        CancellationToken ct = default, byte[]? runtimeOptions = null) =>
+        (await Send<TaskProtocol.Created>(new TaskProtocol.Create(containerId, specJson, rootfs, stdio ?? Stdio.Null,
+            RuntimeOptions: runtimeOptions), ct)).Pid;
 
     public async Task<uint> StartAsync(string containerId, CancellationToken ct = default) =>
         (await Send<TaskProtocol.Started>(new TaskProtocol.Start(containerId), ct)).Pid;

@@ -146,6 +146,11 @@ internal static class ClientsCommand
         Row("daemon memory (RSS), 20 running", r => r.RssMb20, "MB");
         // With --running 20 the reading at 20 is the only one.
         if (w.Running > 20) Row($"daemon memory (RSS), {w.Running} running", r => r.RssMbAll, "MB");
+        // What each running container costs the daemon, apart from what the daemon costs with none.
+        Row("daemon memory per running container ((RSS at the most − RSS with none) / count)", r =>
+            r.RssMbAll.Value is { } all && r.RssMbIdle.Value is { } idle
+                ? new Figure((all - idle) * 1024 / w.Running, null, 1)
+                : Figure.Failed(r.RssMbAll.Failure ?? r.RssMbIdle.Failure ?? "not measured"), "kB");
         Console.WriteLine();
         Console.WriteLine("- every figure includes the client's own start-up (one ctr or docker process per command); ratio above 1: " +
                           "ours takes longer / uses more, except throughput, where above 1 is faster");

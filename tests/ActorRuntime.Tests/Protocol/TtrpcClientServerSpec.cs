@@ -296,13 +296,16 @@ public class TtrpcClientServerSpec
         var second = client.CallRawAsync(S, "Echo", ByteString.CopyFromUtf8("after"));
 
         await using var raw = RawConnection.Over(accepted);
-        var first = await raw.ReadFrameAsync();
-        Assert.NotNull(first);
-        var firstRequest = Request.Parser.ParseFrom(first.Body);
-        Assert.Equal(("Big", 1u), (firstRequest.Method, first.Header.StreamId));
-        Assert.Equal(big, firstRequest.Payload);
         var next = await raw.ReadFrameAsync();
         Assert.NotNull(next);
+        // On a loaded machine the deadline may pass before the write began: then the big frame is not sent at all. If
+        // it was begun, all of it comes, and the next frame starts cleanly after it.
+        if (Request.Parser.ParseFrom(next.Body).Method == "Big")
+        {
+            Assert.Equal((1u, big), (next.Header.StreamId, Request.Parser.ParseFrom(next.Body).Payload));
+            next = await raw.ReadFrameAsync();
+            Assert.NotNull(next);
+        }
         Assert.Equal(("Echo", 3u), (Request.Parser.ParseFrom(next.Body).Method, next.Header.StreamId));
         await raw.SendAsync(Frame(3, 2, new Response { Payload = ByteString.CopyFromUtf8("r") }.ToByteArray()));
         Assert.Equal("r", (await second.WaitAsync(Bound)).ToStringUtf8());

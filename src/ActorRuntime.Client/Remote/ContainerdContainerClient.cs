@@ -280,8 +280,9 @@ public sealed class ContainerdContainerClient : IContainerClient
                 ExternalUnixSockets = options.ExternalUnixSockets,
                 Terminal = options.Terminal,
                 FileLocks = options.FileLocks,
-                ImagePath = options.ImagePath,
-                WorkPath = options.WorkPath ?? "",
+                // The server's working directory is not the caller's.
+                ImagePath = Path.GetFullPath(options.ImagePath),
+                WorkPath = options.WorkPath is { } work ? Path.GetFullPath(work) : "",
             }),
         }, o), ct);
 

@@ -200,7 +200,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             _connection.Keep(key, io);
             started.TrySetResult();
             await ApplyStdinCloseWishAsync(id, null);
-            return new StartedProcess(id, null, pid, io.Attached ? io.Io : null);
+            return new StartedProcess(id, null, pid, io.Io);
         }
         finally
         {
@@ -224,7 +224,7 @@ public sealed class ContainerdContainerClient : IContainerClient
                 await io.DisposeAsync();
                 throw;
             }
-            _connection.Keep(Key(id, null), new OpenedIo(io, true));
+            _connection.Keep(Key(id, null), new OpenedIo(io.Paths, io));
         }
         return new StartedProcess(id, null, process.Pid, io);
     }
@@ -341,7 +341,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             _connection.Keep(key, io);
             started.TrySetResult();
             await ApplyStdinCloseWishAsync(id, execId);
-            return new StartedProcess(id, execId, pid, io.Attached ? io.Io : null);
+            return new StartedProcess(id, execId, pid, io.Io);
         }
         finally
         {
@@ -517,9 +517,9 @@ public sealed class ContainerdContainerClient : IContainerClient
         {
             // The shim writes the file itself (ctr's --log-uri file://).
             var uri = "file://" + Path.GetFullPath(logPath);
-            return new OpenedIo(new ProcessIo { Paths = new Stdio("", uri, uri, terminal) }, false);
+            return new OpenedIo(new Stdio("", uri, uri, terminal), null);
         }
-        if (attach is null) return new OpenedIo(new ProcessIo { Paths = new Stdio(Terminal: terminal) }, false);
+        if (attach is null) return new OpenedIo(new Stdio(Terminal: terminal), null);
         var io = PendingIo.Create(Path.Combine(StateDirectory, Namespace, id), processId, withStdin, terminal, uid, gid);
         try
         {
@@ -530,7 +530,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             await io.DisposeAsync();
             throw;
         }
-        return new OpenedIo(io, true);
+        return new OpenedIo(io.Paths, io);
     }
 
     /// <summary>moby's getSpecUser: the FIFOs' and the shim's IO owner is the process's user.</summary>
@@ -574,12 +574,10 @@ public sealed class ContainerdContainerClient : IContainerClient
             ? ContainerEvents.Of(e with { Offset = envelope.ActorruntimeOffset })
             : null;
 
-    /// <summary>A process's stdio and whether the caller got it (FIFOs it attached to) or it is the server's (null IO, log).</summary>
-    private sealed record OpenedIo(ProcessIo Io, bool Attached)
+    /// <summary>A process's stdio paths as sent, and the caller's FIFO set behind them (none: null IO or a log file).</summary>
+    private sealed record OpenedIo(Stdio Paths, ProcessIo? Io)
     {
-        public Stdio Paths => Io.Paths;
-
-        public ValueTask DisposeAsync() => Io.DisposeAsync();
+        public ValueTask DisposeAsync() => Io?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
     private sealed class Subscription(AsyncServerStreamingCall<Envelope> call, CancellationTokenSource stop, Task reading, ContainerLanes lanes)

@@ -83,7 +83,8 @@ public abstract class RemoteContainerClientFacts : IAsyncLifetime
         return new NewContainer(id, spec.ToJsonString());
     }
 
-    private sealed class Recorder : IContainerEventBackend
+    /// <summary>Every event received, duplicates included, in arrival order.</summary>
+    protected sealed class Recorder : IContainerEventBackend
     {
         public ConcurrentQueue<ContainerEvent> Received { get; } = new();
 

@@ -60,9 +60,11 @@ internal static class RunCommand
         using var fifos = ProcessFifos.Create(Path.Combine(settings.StateDirectory, "fifo"), id);
         using var stopReaders = new CancellationTokenSource();
         var stdout = json ? Console.OpenStandardError() : Console.OpenStandardOutput();
+        await using var fifoOut = FifoStream.OpenRead(fifos.Stdio.Stdout);
+        await using var fifoErr = FifoStream.OpenRead(fifos.Stdio.Stderr);
         var readers = Task.WhenAll(
-            FifoReader.CopyToAsync(fifos.Stdio.Stdout, stdout, stopReaders.Token),
-            FifoReader.CopyToAsync(fifos.Stdio.Stderr, Console.OpenStandardError(), stopReaders.Token));
+            CopyUntilStoppedAsync(fifoOut, stdout, stopReaders.Token),
+            CopyUntilStoppedAsync(fifoErr, Console.OpenStandardError(), stopReaders.Token));
 
         var spec = OciSpec.ConfigJson(settings.Namespace, id, new OciContainerSpec(args));
         var mount = BusyboxImage.BindMount(image);
@@ -99,5 +101,17 @@ internal static class RunCommand
                 id, pid, exitStatus = exited.ExitStatus, exitedAt = exited.ExitedAt, deleted = !keep,
             }));
         return (int)exited.ExitStatus;
+    }
+
+    private static async Task CopyUntilStoppedAsync(Stream fifo, Stream destination, CancellationToken stop)
+    {
+        try
+        {
+            await fifo.CopyToAsync(destination, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The shim never closed its end; what was copied is all there is.
+        }
     }
 }

@@ -200,6 +200,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             _connection.Keep(key, io);
             started.TrySetResult();
             await ApplyStdinCloseWishAsync(id, null);
+            ForwardStdinClose(io.Io, id, null);
             return new StartedProcess(id, null, pid, io.Io);
         }
         finally
@@ -214,7 +215,7 @@ public sealed class ContainerdContainerClient : IContainerClient
         ProcessIo? io = null;
         if (attach is not null && process.Stdout.Length > 0 && !process.Stdout.Contains("://", StringComparison.Ordinal))
         {
-            io = PendingIo.Reopen(new Stdio(process.Stdin, process.Stdout, process.Stderr, process.Terminal));
+            io = ProcessIo.Reopen(new Stdio(process.Stdin, process.Stdout, process.Stderr, process.Terminal));
             try
             {
                 await attach(io, ct);
@@ -225,6 +226,7 @@ public sealed class ContainerdContainerClient : IContainerClient
                 throw;
             }
             _connection.Keep(Key(id, null), new OpenedIo(io.Paths, io));
+            ForwardStdinClose(io, id, null);
         }
         return new StartedProcess(id, null, process.Pid, io);
     }
@@ -341,6 +343,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             _connection.Keep(key, io);
             started.TrySetResult();
             await ApplyStdinCloseWishAsync(id, execId);
+            ForwardStdinClose(io.Io, id, execId);
             return new StartedProcess(id, execId, pid, io.Io);
         }
         finally
@@ -479,6 +482,26 @@ public sealed class ContainerdContainerClient : IContainerClient
     private async Task CloseIoAsync(string id, string? execId, CancellationToken ct) =>
         await Call(o => _connection.Tasks.CloseIOAsync(new CloseIORequest { ContainerId = id, ExecId = execId ?? "", Stdin = true }, o), ct);
 
+    /// <summary>
+    /// The caller disposing its stdin stream closes the process's stdin through the server (CloseIO), once the process is
+    /// started: before, or without, the server would not know it (moby's stdin-close synchronisation).
+    /// </summary>
+    private void ForwardStdinClose(ProcessIo? io, string id, string? execId)
+    {
+        if (io?.Stdin is null) return;
+        _ = io.StdinClosed.ContinueWith(async _ =>
+        {
+            try
+            {
+                await CloseIoAsync(id, execId, CancellationToken.None);
+            }
+            catch (TtrpcException)
+            {
+                // The process is gone by now: nothing to close.
+            }
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+    }
+
     private async Task ApplyStdinCloseWishAsync(string id, string? execId)
     {
         if (_connection.TakeStdinCloseWish(Key(id, execId))) await CloseIoAsync(id, execId, CancellationToken.None);
@@ -520,7 +543,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             return new OpenedIo(new Stdio("", uri, uri, terminal), null);
         }
         if (attach is null) return new OpenedIo(new Stdio(Terminal: terminal), null);
-        var io = PendingIo.Create(Path.Combine(StateDirectory, Namespace, id), processId, withStdin, terminal, uid, gid);
+        var io = ProcessIo.Create(Path.Combine(StateDirectory, Namespace, id), processId, withStdin, terminal, ((int)uid, (int)gid));
         try
         {
             await attach(io, ct);

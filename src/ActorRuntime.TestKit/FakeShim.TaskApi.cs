@@ -19,9 +19,13 @@ public sealed partial class FakeShim
         return new ConnectResponse { ShimPid = ShimPid, TaskPid = PidOf(r.Id) ?? 0 };
     }
 
+    /// <summary>The options each task was created with (the Any of CreateTaskRequest.options; null when none was sent).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, Google.Protobuf.WellKnownTypes.Any?> CreateOptions { get; } = new();
+
     public override async Task<CreateTaskResponse> Create(CreateTaskRequest r, TtrpcCallContext c)
     {
         await Enter(TaskApi.Methods.Create, c);
+        CreateOptions[r.Id] = r.Options;
         var p = new FakeProcess(r.Id, "", (uint)Interlocked.Increment(ref _nextPid), r.Bundle,
             new Stdio(r.Stdin, r.Stdout, r.Stderr, r.Terminal));
         if (!_processes.TryAdd((r.Id, ""), p))

@@ -18,6 +18,10 @@ internal sealed record ClientsResult(
     Figure DockerRunMedianMs,
     Figure DockerRunP90Ms,
     Figure ExecTotalMs,
+    Figure CtrVersionMedianMs,
+    Figure CtrRunDaemonCpuMs,
+    Figure ExecDaemonCpuMs,
+    Figure ExecMachineBusyPercent,
     Figure RssMbIdle,
     Figure RssMb20,
     Figure RssMbAll);
@@ -96,14 +100,28 @@ internal static class ClientsBenchmark
             return Check("ctr", target.Ctr("run", "--rm", "--rootfs", target.Rootfs, target.Track(id), "/bin/true"));
         }
 
-        // 1. Sequential `ctr run --rm`, after warm-ups (kept apart: a warm-up failure fails the series too).
+        // 0. What a client's own round trip costs: `ctr version` (one process, one call), the floor under every ctr figure.
+        var version = New();
+        for (var i = -2; i < 10; i++)
+            foreach (var t in Order(i + 2))
+                if (targets[t] is { } target)
+                    await version[t].TimeAsync(() => Check("ctr", target.Ctr("version")), keep: i >= 0);
+
+        // 1. Sequential `ctr run --rm`, after warm-ups (kept apart: a warm-up failure fails the series too). The daemon's
+        // own CPU time per run is kept too (its shims and runc are other processes): what the daemon adds, measured.
         var sequential = New();
+        var sequentialCpu = New();
         for (var i = 0; i < w.Warmup; i++)
             foreach (var t in Order(i))
                 await sequential[t].TimeAsync(() => CtrRun(t, $"cb{tag}-warm-{i}"), keep: false);
         for (var i = 0; i < w.Runs; i++)
         {
-            foreach (var t in Order(i)) await sequential[t].TimeAsync(() => CtrRun(t, $"cb{tag}-seq-{i}"));
+            foreach (var t in Order(i))
+            {
+                var cpuBefore = DaemonCpuMs(targets[t]);
+                await sequential[t].TimeAsync(() => CtrRun(t, $"cb{tag}-seq-{i}"));
+                if (!sequential[t].Failed) sequentialCpu[t].Samples.Add(DaemonCpuMs(targets[t]) - cpuBefore);
+            }
             if ((i + 1) % 25 == 0) log.WriteLine($"clients: {i + 1}/{w.Runs} sequential `ctr run --rm` on each daemon");
         }
         log.WriteLine($"clients: sequential `ctr run --rm` medians: {Describe(targets, sequential, s => s.Median())}");
@@ -123,7 +141,10 @@ internal static class ClientsBenchmark
         log.WriteLine($"clients: {w.Workers} workers: {Describe(targets, perSecond, "/s")}");
 
         // 3. `execs` concurrent `ctr task exec` into one running container per daemon: the time until all returned.
+        // The daemon's CPU per burst, and how busy the whole machine was during it (100% = every core all the time).
         var exec = New();
+        var execCpu = New();
+        var execBusy = New();
         var execIds = new string[n];
         foreach (var t in Enumerable.Range(0, n))
         {
@@ -138,8 +159,13 @@ internal static class ClientsBenchmark
                 // The previous burst's clients and exec clean-up must not be counted against the next daemon: with an odd
                 // number of rounds one daemon would follow the other more often.
                 await Task.Delay(1000);
+                var (cpuBefore, busyBefore) = (DaemonCpuMs(targets[t]), MachineBusy.Read());
+                var sw = Stopwatch.StartNew();
                 await exec[t].TimeAsync(() => Shell.ForEachAsync(Enumerable.Range(0, w.Execs), w.Execs, i =>
                     Check("ctr", targets[t]!.Ctr("task", "exec", "--exec-id", $"x{round + 1}-{i}", execIds[t], "/bin/true"))), keep: round >= 0);
+                if (round < 0 || exec[t].Failed) continue;
+                execCpu[t].Samples.Add(DaemonCpuMs(targets[t]) - cpuBefore);
+                execBusy[t].Samples.Add(MachineBusy.Read().PercentSince(busyBefore, sw.Elapsed));
             }
         foreach (var t in Enumerable.Range(0, n))
             if (targets[t] is { } target && execIds[t] is { } id) await RemoveAsync(target, id);
@@ -160,7 +186,8 @@ internal static class ClientsBenchmark
             sequential[t].Median(), sequential[t].P90(), perSecond[t],
             w.Docker ? docker[t].Median() : Figure.Failed("not run (--skip-docker)"),
             w.Docker ? docker[t].P90() : Figure.Failed("not run (--skip-docker)"),
-            exec[t].Median(), rss[t][0], rss[t][1], rss[t][2])).ToList();
+            exec[t].Median(), version[t].Median(), sequentialCpu[t].Median(), execCpu[t].Median(), execBusy[t].Median(),
+            rss[t][0], rss[t][1], rss[t][2])).ToList();
     }
 
     private static async Task DockerRunsAsync(IReadOnlyList<ClientTarget?> targets, Series[] docker, Workload w, Func<int, IEnumerable<int>> order,
@@ -243,6 +270,8 @@ internal static class ClientsBenchmark
         }
         return figures;
     }
+
+    private static double DaemonCpuMs(ClientTarget? target) => target is null ? 0 : ProcStat.Of(target.Pid).CpuMs;
 
     private static async Task RemoveAsync(ClientTarget target, string id)
     {

@@ -84,7 +84,8 @@ internal static class ClientsCommand
                 oursTarget,
             };
             var results = await ClientsBenchmark.RunAsync(targets, [null, oursFailure], workload, log);
-            Print(results, workload, json);
+            var runcFloor = await RuncFloor.MeasureAsync(containerd.Rootfs, 10, log);
+            Print(results, workload, runcFloor, json);
         }
         finally
         {
@@ -94,7 +95,7 @@ internal static class ClientsCommand
         return 0;
     }
 
-    private static void Print(IReadOnlyList<ClientsResult> results, ClientsBenchmark.Workload w, bool json)
+    private static void Print(IReadOnlyList<ClientsResult> results, ClientsBenchmark.Workload w, double? runcFloor, bool json)
     {
         if (json)
         {
@@ -102,6 +103,7 @@ internal static class ClientsCommand
             {
                 scenario = "clients",
                 workload = w,
+                runcRunMedianMs = runcFloor,
                 machine = new { cores = Environment.ProcessorCount, kernel = Environment.OSVersion.VersionString },
                 results,
             }, new JsonSerializerOptions { WriteIndented = true }));
@@ -136,15 +138,28 @@ internal static class ClientsCommand
             Row("`docker run --rm IMAGE /bin/true` through dockerd, p90", r => r.DockerRunP90Ms, "ms");
         }
         Row($"{w.Execs} concurrent `ctr task exec … /bin/true` into one container, total (median of {w.ExecRounds})", r => r.ExecTotalMs, "ms");
+        Row("`ctr version` (one ctr process, one call), median", r => r.CtrVersionMedianMs, "ms");
+        Row("daemon's own CPU per sequential `ctr run --rm`, median", r => r.CtrRunDaemonCpuMs, "ms");
+        Row($"daemon's own CPU per burst of {w.Execs} execs, median", r => r.ExecDaemonCpuMs, "ms");
+        Row($"machine busy during the burst of {w.Execs} execs (all {Environment.ProcessorCount} cores), median", r => r.ExecMachineBusyPercent, "%");
         Row("daemon memory (RSS), no container (after the runs)", r => r.RssMbIdle, "MB");
         Row("daemon memory (RSS), 20 running", r => r.RssMb20, "MB");
         // With --running 20 the reading at 20 is the only one.
         if (w.Running > 20) Row($"daemon memory (RSS), {w.Running} running", r => r.RssMbAll, "MB");
+        // What each running container costs the daemon, apart from what the daemon costs with none.
+        Row("daemon memory per running container ((RSS at the most − RSS with none) / count)", r =>
+            r.RssMbAll.Value is { } all && r.RssMbIdle.Value is { } idle
+                ? new Figure((all - idle) * 1024 / w.Running, null, 1)
+                : Figure.Failed(r.RssMbAll.Failure ?? r.RssMbIdle.Failure ?? "not measured"), "kB");
         Console.WriteLine();
         Console.WriteLine("- every figure includes the client's own start-up (one ctr or docker process per command); ratio above 1: " +
                           "ours takes longer / uses more, except throughput, where above 1 is faster");
         Console.WriteLine($"- memory: VmRSS of the daemon process alone (not its shims), read 1 s after the last `ctr run -d … sleep` " +
                           "returned; containers started 5 at a time, one daemon at a time");
+        Console.WriteLine("- CPU: the daemon process alone (utime + stime from /proc; its shims, runc and the clients are other processes); " +
+                          "machine busy: /proc/stat, all but idle and iowait");
+        if (runcFloor is { } floor)
+            Console.WriteLine($"- floor without any daemon or shim: `runc run` of the same /bin/true bundle, median {floor:F0} ms");
         for (var i = 0; i < failures.Count; i++) Console.WriteLine($"- failed ({i + 1}): {failures[i]}");
     }
 }

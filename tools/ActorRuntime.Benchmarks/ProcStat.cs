@@ -38,3 +38,19 @@ internal readonly record struct ProcStat(double CpuMs, double RssMb, int Threads
         return (Of(pid).CpuMs - before) / window.TotalSeconds;
     }
 }
+
+/// <summary>The whole machine's busy CPU time (/proc/stat's first line: all but idle and iowait), in ticks.</summary>
+internal readonly record struct MachineBusy(long BusyTicks)
+{
+    public static MachineBusy Read()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // cpu user nice system idle iowait irq softirq steal ...
+        long F(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
+        return new MachineBusy(F(1) + F(2) + F(3) + F(6) + F(7) + F(8));
+    }
+
+    /// <summary>Busy share of every core over <paramref name="elapsed"/> since <paramref name="before"/>, in percent.</summary>
+    public double PercentSince(MachineBusy before, TimeSpan elapsed) =>
+        (BusyTicks - before.BusyTicks) * 10.0 / (elapsed.TotalMilliseconds * Environment.ProcessorCount) * 100;
+}

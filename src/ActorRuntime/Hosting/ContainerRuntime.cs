@@ -64,9 +64,11 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     /// <summary>Long enough for a shim start plus a call; Wait is bounded only by the caller's token.</summary>
     private TimeSpan CommandTimeout => settings.LoadTimeout + settings.CallTimeout + settings.ShutdownTimeout + settings.CleanupTimeout;
 
+    /// <summary>Creates the task; <paramref name="runtimeOptions"/> is an encoded Any (runc's Options) for the shim's Create.</summary>
     public async Task<uint> CreateAsync(string containerId, string specJson, IReadOnlyList<MountSpec> rootfs, Stdio? stdio = null,
-        CancellationToken ct = default) =>
-        (await Send<TaskProtocol.Created>(new TaskProtocol.Create(containerId, specJson, rootfs, stdio ?? Stdio.Null), ct)).Pid;
+        CancellationToken ct = default, byte[]? runtimeOptions = null) =>
+        (await Send<TaskProtocol.Created>(new TaskProtocol.Create(containerId, specJson, rootfs, stdio ?? Stdio.Null,
+            RuntimeOptions: runtimeOptions), ct)).Pid;
 
     public async Task<uint> StartAsync(string containerId, CancellationToken ct = default) =>
         (await Send<TaskProtocol.Started>(new TaskProtocol.Start(containerId), ct)).Pid;
@@ -300,27 +302,19 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
 
     private Task<T> AskContainers<T>(object command, CancellationToken ct) => AskFor<T>(actors.Containers, command, ct);
 
-    private async Task<T> AskFor<T>(IActorRef actor, object command, CancellationToken ct)
+    /// <summary>The one way a reply is read: the expected record, or the runtime's typed error thrown.</summary>
+    private async Task<T> AskFor<T>(IActorRef actor, object command, CancellationToken ct, bool unbounded = false)
     {
-        var reply = await actor.Ask<object>(command, CommandTimeout, ct).ConfigureAwait(false);
+        var reply = await actor.Ask<object>(command, unbounded ? null : CommandTimeout, ct).ConfigureAwait(false);
+        var asked = command is TaskProtocol.InNamespace inNamespace ? inNamespace.Command : command;
         return reply switch
         {
             T result => result,
             TaskProtocol.Failed failed => throw failed.ToException(),
-            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}"),
+            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {asked.GetType().Name}"),
         };
     }
 
-    private async Task<T> Send<T>(IWithContainerId command, CancellationToken ct, bool unbounded = false)
-    {
-        var reply = await actors.ShimManager.Ask<object>(new TaskProtocol.InNamespace(Namespace, command),
-                unbounded ? (TimeSpan?)null : CommandTimeout, ct)
-            .ConfigureAwait(false);
-        return reply switch
-        {
-            T result => result,
-            TaskProtocol.Failed failed => throw failed.ToException(),
-            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to {command.GetType().Name}"),
-        };
-    }
+    private Task<T> Send<T>(IWithContainerId command, CancellationToken ct, bool unbounded = false) =>
+        AskFor<T>(actors.ShimManager, new TaskProtocol.InNamespace(Namespace, command), ct, unbounded);
 }

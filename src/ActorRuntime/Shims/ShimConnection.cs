@@ -66,7 +66,9 @@ internal sealed class ShimConnection : IAsyncDisposable
         };
         foreach (var m in c.Rootfs)
             request.Rootfs.Add(new Protocol.Types.Mount { Type = m.Type, Source = m.Source, Options = { m.Options } });
-        if (runcOptions is not null) request.Options = TypeUrls.Pack(runcOptions.ToProtobuf());
+        // The container's own options win, as in containerd; the runtime's runc settings are the default.
+        if (c.RuntimeOptions is { Length: > 0 } own) request.Options = Google.Protobuf.WellKnownTypes.Any.Parser.ParseFrom(own);
+        else if (runcOptions is not null) request.Options = TypeUrls.Pack(runcOptions.ToProtobuf());
         return (await _client.CreateAsync(request, Bounded).ConfigureAwait(false)).Pid;
     }
 

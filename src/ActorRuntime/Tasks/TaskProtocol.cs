@@ -49,12 +49,18 @@ public static class TaskProtocol
     public sealed record InNamespace(string Namespace, IWithContainerId Command);
 
     // ---- container (init process) commands ----
+
+    /// <summary>
+    /// Creates the task. <paramref name="RuntimeOptions"/>: the container's runtime options as an encoded Any (runc's
+    /// Options: IoUid/IoGid, runc root, binary...), given to the shim's Create as containerd does; null = the runtime's.
+    /// </summary>
     public sealed record Create(
         string ContainerId,
         string SpecJson,
         IReadOnlyList<MountSpec> Rootfs,
         Stdio Stdio,
-        string? Checkpoint = null) : ILifecycleCommand;
+        string? Checkpoint = null,
+        byte[]? RuntimeOptions = null) : ILifecycleCommand;
 
     public sealed record Start(string ContainerId) : ILifecycleCommand;
 

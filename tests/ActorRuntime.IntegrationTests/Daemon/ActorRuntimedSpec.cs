@@ -73,10 +73,10 @@ public sealed partial class ActorRuntimedSpec : IAsyncLifetime
         var daemon = await StartServingAsync();
         await Ctr.OkAsync(Address, "namespaces", "create", "x", "tier=web");
         var taken = await Ctr.RunAsync(Address, "namespaces", "create", "x");
-        Assert.NotEqual(0, taken.ExitCode);
+        Assert.NotEqual(0, taken.Code);
         Assert.Contains("namespace \"x\": already exists", taken.Stderr);
         var bad = await Ctr.RunAsync(Address, "namespaces", "create", "no/slash");
-        Assert.NotEqual(0, bad.ExitCode);
+        Assert.NotEqual(0, bad.Code);
         Assert.Contains("must match", bad.Stderr);
 
         await Ctr.OkAsync(Address, "namespaces", "label", "x", "owner=ops");

@@ -40,7 +40,7 @@ public sealed class CtrTasksSpec : IAsyncLifetime
 
     private Task<string> Ok(params string[] args) => Ctr.OkAsync(Address, args);
 
-    private Task<Ctr.Result> Run(params string[] args) => Ctr.RunAsync(Address, args);
+    private Task<Shell.Result> Run(params string[] args) => Ctr.RunAsync(Address, args);
 
     public async Task InitializeAsync()
     {
@@ -109,12 +109,12 @@ public sealed class CtrTasksSpec : IAsyncLifetime
     {
         var echo = Id("echo");
         var run = await Run("run", "--rm", "--rootfs", Rootfs, echo, "/bin/echo", "hi");
-        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(run.Code == 0, run.ToString());
         Assert.Equal("hi\n", run.Stdout);
 
         var three = Id("three");
         var failed = await Run("run", "--rm", "--rootfs", Rootfs, three, "/bin/sh", "-c", "exit 3");
-        Assert.True(failed.ExitCode == 3, failed.ToString());
+        Assert.True(failed.Code == 3, failed.ToString());
 
         Assert.DoesNotContain(echo, await Ok("container", "ls"));
         Assert.DoesNotContain(three, await Ok("container", "ls"));
@@ -132,7 +132,7 @@ public sealed class CtrTasksSpec : IAsyncLifetime
 
         Assert.Equal("in\n", await Ok("task", "exec", "--exec-id", "in-" + _suffix, id, "/bin/echo", "in"));
         var execFailed = await Run("task", "exec", "--exec-id", "seven-" + _suffix, id, "/bin/sh", "-c", "exit 7");
-        Assert.True(execFailed.ExitCode == 7, execFailed.ToString());
+        Assert.True(execFailed.Code == 7, execFailed.ToString());
 
         await Ok("task", "pause", id);
         Assert.Contains("PAUSED", await TaskLine(id));
@@ -151,13 +151,13 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         Assert.Contains(Rootfs, info);
 
         // ctr itself refuses to delete a running task, or a container whose task runs (it asks Tasks.Get first).
-        Assert.NotEqual(0, (await Run("task", "delete", id)).ExitCode);
-        Assert.NotEqual(0, (await Run("container", "delete", id)).ExitCode);
+        Assert.NotEqual(0, (await Run("task", "delete", id)).Code);
+        Assert.NotEqual(0, (await Run("container", "delete", id)).Code);
 
         await Ok("task", "kill", "-s", "SIGKILL", id);
         await EventuallyAsync(async () => (await TaskLine(id)).Contains("STOPPED"), "the killed task to stop", Bound);
         var deleted = await Run("task", "delete", id);
-        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.True(deleted.Code == 0, deleted.ToString());
         Assert.Contains("exit code 137", deleted.Stderr);
         Assert.Equal("", await TaskLine(id));
         await Ok("container", "delete", id);
@@ -185,7 +185,7 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         var id = Id("checkpoint");
         await Ok("run", "-d", "--rootfs", Rootfs, id, "/bin/sleep", "300");
         var checkpoint = await Run("task", "checkpoint", id);
-        Assert.NotEqual(0, checkpoint.ExitCode);
+        Assert.NotEqual(0, checkpoint.Code);
         // criu is missing or cannot run in this VM: runc's own words come back through the shim.
         Assert.Contains("criu", checkpoint.Stderr, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("RUNNING", await TaskLine(id));
@@ -197,13 +197,13 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         var ns = "ns-" + _suffix;
         var id = Id("elsewhere", ns);
         var run = await Run("-n", ns, "run", "--rm", "--rootfs", Rootfs, Id("once", ns), "/bin/echo", "there");
-        Assert.True(run.ExitCode == 0 && run.Stdout == "there\n", run.ToString());
+        Assert.True(run.Code == 0 && run.Stdout == "there\n", run.ToString());
 
         await Ok("-n", ns, "run", "-d", "--rootfs", Rootfs, id, "/bin/sleep", "300");
         Assert.Contains("RUNNING", await TaskLine(id, ns));
         Assert.DoesNotContain(id, await Ok("container", "ls"));
         Assert.Contains(id, await Ok("-n", ns, "container", "ls"));
-        Assert.NotEqual(0, (await Run("task", "kill", id)).ExitCode);
+        Assert.NotEqual(0, (await Run("task", "kill", id)).Code);
 
         await Ok("-n", ns, "task", "kill", "-s", "SIGKILL", id);
         await EventuallyAsync(async () => (await TaskLine(id, ns)).Contains("STOPPED"), "the killed task to stop", Bound);

@@ -119,6 +119,20 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
     }
 
     [Fact]
+    public async Task Namespace_events_go_out_in_the_callers_namespace_as_containerd_publishes_them()
+    {
+        await using var stream = await SubscribeAsync("topic~=|^/namespaces/|");
+        var namespaces = new ActorRuntime.Protocol.Api.Namespaces.Namespaces.NamespacesClient(Channel);
+        await namespaces.CreateAsync(new() { Namespace = new() { Name = "made-by-other" } }, In("other"));
+        await namespaces.DeleteAsync(new() { Name = "made-by-other" }, In("other"));
+        await namespaces.CreateAsync(new() { Namespace = new() { Name = "made-headerless" } });
+        await ReceivedAsync(stream, e => e.Topic == "/namespaces/create" && e.Namespace == Settings.Namespace, "the headerless create");
+        Assert.Equal(
+            [("other", "/namespaces/create"), ("other", "/namespaces/delete"), (Settings.Namespace, "/namespaces/create")],
+            stream.Received.Select(e => (e.Namespace, e.Topic)));
+    }
+
+    [Fact]
     public async Task Dockerds_filter_gets_only_its_namespaces_task_events()
     {
         await using var stream = await SubscribeAsync("namespace==moby,topic~=|^/tasks/|");

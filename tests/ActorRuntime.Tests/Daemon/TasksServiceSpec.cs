@@ -56,6 +56,20 @@ public sealed class TasksServiceSpec(ITestOutputHelper output) : DaemonServerSpe
     }
 
     [Fact]
+    public async Task The_containers_runtime_options_reach_the_shims_Create_and_the_requests_own_win()
+    {
+        var own = TypeUrls.Pack(new ActorRuntime.Protocol.Runc.Options { IoUid = 1234, IoGid = 1234, Root = "/run/own-runc" });
+        await Runtime.CreateContainerAsync("opts", Spec, runtimeOptions: own.ToByteArray());
+        await Client.CreateAsync(new CreateTaskRequest { ContainerId = "opts" }, In(Settings.Namespace));
+        Assert.Equal(own, Launcher["opts"].CreateOptions["opts"]);
+
+        var given = TypeUrls.Pack(new ActorRuntime.Protocol.Runc.Options { IoUid = 7, Root = "/run/given-runc" });
+        await Runtime.CreateContainerAsync("given", Spec, runtimeOptions: own.ToByteArray());
+        await Client.CreateAsync(new CreateTaskRequest { ContainerId = "given", Options = given }, In(Settings.Namespace));
+        Assert.Equal(given, Launcher["given"].CreateOptions["given"]);
+    }
+
+    [Fact]
     public async Task Create_for_a_container_that_does_not_exist_is_NotFound_naming_it()
     {
         var missing = await Refused(() => Client.CreateAsync(new CreateTaskRequest { ContainerId = "nope" }, In(Settings.Namespace)).ResponseAsync);

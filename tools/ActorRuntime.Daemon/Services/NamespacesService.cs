@@ -9,7 +9,8 @@ namespace ActorRuntime.Daemon.Services;
 
 /// <summary>
 /// containerd.services.namespaces.v1.Namespaces over the runtime's durable namespace store. Not namespaced itself (the
-/// name is in each request, as with containerd); names are checked by the store with the identifier rule.
+/// name is in each request, as with containerd); names are checked by the store with the identifier rule. Their events go
+/// out in the caller's namespace (its header), as containerd publishes them.
 /// </summary>
 internal sealed class NamespacesService(ContainerRuntime runtime) : Namespaces.NamespacesBase
 {
@@ -29,19 +30,19 @@ internal sealed class NamespacesService(ContainerRuntime runtime) : Namespaces.N
     public override async Task<CreateNamespaceResponse> Create(CreateNamespaceRequest request, ServerCallContext context)
     {
         var ns = request.Namespace ?? throw new InvalidArgumentException("namespace must be set: invalid argument");
-        return new() { Namespace = ToProto(await runtime.CreateNamespaceAsync(ns.Name, ns.Labels, context.CancellationToken)) };
+        return new() { Namespace = ToProto(await RequestNamespace.PublisherOf(runtime, context).CreateNamespaceAsync(ns.Name, ns.Labels, context.CancellationToken)) };
     }
 
     public override async Task<UpdateNamespaceResponse> Update(UpdateNamespaceRequest request, ServerCallContext context)
     {
         var ns = request.Namespace ?? throw new InvalidArgumentException("namespace must be set: invalid argument");
         var paths = request.UpdateMask?.Paths.ToList() ?? [];
-        return new() { Namespace = ToProto(await runtime.UpdateNamespaceAsync(ns.Name, ns.Labels, paths, context.CancellationToken)) };
+        return new() { Namespace = ToProto(await RequestNamespace.PublisherOf(runtime, context).UpdateNamespaceAsync(ns.Name, ns.Labels, paths, context.CancellationToken)) };
     }
 
     public override async Task<Empty> Delete(DeleteNamespaceRequest request, ServerCallContext context)
     {
-        await runtime.DeleteNamespaceAsync(request.Name, context.CancellationToken);
+        await RequestNamespace.PublisherOf(runtime, context).DeleteNamespaceAsync(request.Name, context.CancellationToken);
         return new Empty();
     }
 

@@ -30,6 +30,13 @@ internal static class RequestNamespace
         return name;
     }
 
+    /// <summary>
+    /// For the calls that name their namespace in the request (Namespaces): the header's namespace, which their events are
+    /// published in as containerd does, or the runtime's own when there is no header.
+    /// </summary>
+    public static ContainerRuntime PublisherOf(ContainerRuntime runtime, ServerCallContext context) =>
+        context.RequestHeaders.Any(e => e.Key == Header) ? View(runtime, context) : runtime;
+
     /// <summary>The runtime's view of the call's namespace (see <see cref="ContainerRuntime.InNamespace"/>).</summary>
     public static ContainerRuntime View(ContainerRuntime runtime, ServerCallContext context) => runtime.InNamespace(Of(context));
 }

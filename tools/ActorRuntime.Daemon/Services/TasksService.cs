@@ -31,7 +31,9 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
         var container = await view.GetContainerAsync(request.ContainerId, context.CancellationToken);
         var rootfs = request.Rootfs.Select(m => new MountSpec(m.Type, m.Source, m.Options.ToList())).ToList();
         var stdio = new Stdio(request.Stdin, request.Stdout, request.Stderr, request.Terminal);
-        var pid = await view.CreateAsync(container.Id, container.SpecJson, rootfs, stdio, context.CancellationToken);
+        // The request's options, else the container's (containerd's order); both are runc's Options in an Any.
+        var options = request.Options is { } given ? given.ToByteArray() : container.RuntimeOptions;
+        var pid = await view.CreateAsync(container.Id, container.SpecJson, rootfs, stdio, context.CancellationToken, options);
         return new() { ContainerId = container.Id, Pid = pid };
     }
 

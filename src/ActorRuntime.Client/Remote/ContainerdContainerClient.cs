@@ -591,10 +591,10 @@ public sealed class ContainerdContainerClient : IContainerClient
         new(pid, status, GoTime.ToDateTimeOffset(exitedAt) ?? DateTimeOffset.MinValue);
 
     /// <summary>A task event of the envelope with its offset (0 from containerd); other topics are not a host's.</summary>
-    private static ContainerEvent? ToEvent(Envelope envelope) =>
+    private ContainerEvent? ToEvent(Envelope envelope) =>
         envelope.Event is { } any
         && EventMessages.TaskEventOf(envelope.Namespace, envelope.Topic, envelope.Timestamp.ToDateTimeOffset(), any) is { } e
-            ? EventMapping.ToContainerEvent(e with { Offset = envelope.ActorruntimeOffset }, envelope.Namespace)
+            ? EventMapping.ToContainerEvent(e with { Offset = envelope.ActorruntimeOffset }, Namespace)
             : null;
 
     /// <summary>A process's stdio paths as sent, and the caller's FIFO set behind them (none: null IO or a log file).</summary>

@@ -3,16 +3,20 @@ using ActorRuntime.Client;
 using ActorRuntime.Client.Remote;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
+using ActorRuntime.Shims;
+using ActorRuntime.Tasks;
 using ActorRuntime.Testing;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.IntegrationTests.Client;
 
 /// <summary>
-/// The remote client over the real actorruntimed's socket (containerd's gRPC API), real shims and runc, in a namespace of
-/// the test's own. The daemon is SIGTERMed afterwards; no shim of its may be left.
+/// The client contract over the real actorruntimed's socket (containerd's gRPC API), real shims and runc, in a namespace
+/// of the spec's own. The daemon is SIGTERMed afterwards; anything of its left is removed and reported.
 /// </summary>
-public sealed class ActorRuntimedContainerClientSpec : RemoteContainerClientFacts
+public sealed class ActorRuntimedContainerClientSpec : ContainerClientContract
 {
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
     private readonly string _dir = Path.Combine(ShimTestEnvironment.TestRoot, "client-" + Guid.NewGuid().ToString("N")[..12]);
     private readonly string _namespace = "client-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
     private DaemonProcess? _daemon;
@@ -22,95 +26,76 @@ public sealed class ActorRuntimedContainerClientSpec : RemoteContainerClientFact
         if (!Environment.IsPrivilegedProcess) throw new InvalidOperationException("integration tests must run as root");
     }
 
-    protected override string ClientState => Path.Combine(_dir, "client");
-
-    protected override string Rootfs => Path.Combine(_dir, "rootfs");
-
-    protected override bool KeepsEventJournal => true;
-
     private string Address => Path.Combine(_dir, "actorruntimed.sock");
 
-    protected override async Task<IContainerClient> ConnectAsync()
+    private string State => Path.Combine(_dir, "state");
+
+    private string ClientState => Path.Combine(_dir, "client");
+
+    private string RuncRoot => $"/run/containerd/runc/{_namespace}";
+
+    protected override IReadOnlyList<MountSpec> Rootfs => [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)];
+
+    protected override string FifoRoot => Path.Combine(ClientState, _namespace);
+
+    protected override async Task StartEnvironmentAsync()
     {
         Directory.CreateDirectory(_dir);
-        Assert.Equal(0, HostProcesses.Run("cp", "-a", ShimTestEnvironment.ImageDirectory, Rootfs).ExitCode);
-        _daemon = DaemonProcess.Start(Address, Path.Combine(_dir, "root"), Path.Combine(_dir, "state"));
-        await _daemon.WaitServingAsync(Bound);
-        return ContainerdContainerClient.Connect(Address, _namespace, ClientState);
+        await StartDaemonAsync();
     }
 
-    protected override async Task StopServerAsync()
+    private async Task StartDaemonAsync()
     {
-        var shims = OwnShims();
-        if (_daemon is not null)
+        _daemon = DaemonProcess.Start(Address, Path.Combine(_dir, "root"), State);
+        await _daemon.WaitServingAsync(Bound);
+    }
+
+    private async Task StopDaemonAsync()
+    {
+        if (_daemon is null) return;
+        _daemon.Signal(15);
+        try
         {
-            _daemon.Signal(15);
-            try
-            {
-                await _daemon.WaitExitAsync(Bound);
-            }
-            finally
-            {
-                await _daemon.DisposeAsync();
-            }
+            Assert.Equal(0, await _daemon.WaitExitAsync(Bound));
         }
-        foreach (var shim in OwnShims()) HostProcesses.Kill(shim.Pid);
-        var runcRoot = $"/run/containerd/runc/{_namespace}";
-        if (Directory.Exists(runcRoot))
+        finally
         {
-            foreach (var id in Directory.EnumerateDirectories(runcRoot).Select(Path.GetFileName))
-                HostProcesses.Run("runc", "--root", runcRoot, "delete", "--force", id!);
-            Directory.Delete(runcRoot, recursive: true);
+            await _daemon.DisposeAsync();
+            _daemon = null;
+        }
+    }
+
+    protected override Task<IContainerClient> ConnectAsync() =>
+        Task.FromResult<IContainerClient>(ContainerdContainerClient.Connect(Address, _namespace, ClientState));
+
+    protected override async Task RestartRuntimeAsync()
+    {
+        await StopDaemonAsync();
+        await StartDaemonAsync();
+    }
+
+    protected override IReadOnlyList<string> Leftovers() =>
+    [
+        .. OwnShims().Select(s => $"shim {s.Pid}"),
+        .. (Directory.Exists(RuncRoot) ? Directory.EnumerateDirectories(RuncRoot) : []).Select(c => $"runc {Path.GetFileName(c)}"),
+        .. Bundle.List(State).Select(b => $"bundle {b}"),
+    ];
+
+    protected override async Task StopEnvironmentAsync()
+    {
+        var left = Leftovers();
+        await StopDaemonAsync();
+        foreach (var shim in OwnShims()) HostProcesses.Kill(shim.Pid);
+        if (Directory.Exists(RuncRoot))
+        {
+            foreach (var id in Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName))
+                HostProcesses.Run("runc", "--root", RuncRoot, "delete", "--force", id!);
+            Directory.Delete(RuncRoot, recursive: true);
         }
         Cgroups.RemoveNamespace(_namespace);
         MountInfo.UnmountAllUnder(_dir);
         Directory.Delete(_dir, recursive: true);
-        Assert.True(shims.Count == 0, "shims left after the containers were deleted: " +
-            string.Join("; ", shims.Select(s => $"{s.Pid} {string.Join(' ', s.CommandLine)}")));
-    }
-
-    /// <summary>
-    /// actorruntimed's own promise, which containerd does not make (its events are gone once published): a host that
-    /// recorded the last offset it handled, went away, and came back after the daemon restarted gets what happened in
-    /// between, each event once, and nothing it had already handled.
-    /// </summary>
-    [Fact]
-    public async Task A_host_resuming_after_its_last_offset_across_a_daemon_restart_misses_nothing_and_gets_nothing_twice()
-    {
-        var before = Id("before");
-        var handled = new Recorder();
-        await using (await Client.SubscribeAsync(handled))
-        {
-            await Client.CreateAsync(Container(before, "/bin/true"));
-            await Client.StartAsync(before, new StartOptions());
-            await Client.WaitAsync(before, null).WaitAsync(Bound);
-            await EventuallyAsync(() => handled.Received.Any(e => e.ContainerId == before && e.Kind == ContainerEventKind.Exit), "the exit", Bound);
-        }
-        var last = handled.Received.Max(e => e.Offset);
-
-        // While the host is away: one task deleted, another run to its end; then the daemon restarts.
-        var during = Id("during");
-        await Client.DeleteTaskAsync(before);
-        await Client.CreateAsync(Container(during, "/bin/sh", "-c", "exit 5"));
-        await Client.StartAsync(during, new StartOptions());
-        await Client.WaitAsync(during, null).WaitAsync(Bound);
-        _daemon!.Signal(15);
-        Assert.Equal(0, await _daemon.WaitExitAsync(Bound));
-        await _daemon.DisposeAsync();
-        _daemon = DaemonProcess.Start(Address, Path.Combine(_dir, "root"), Path.Combine(_dir, "state"));
-        await _daemon.WaitServingAsync(Bound);
-
-        var resumed = new Recorder();
-        await using (await Client.SubscribeAsync(resumed, afterOffset: last))
-            await EventuallyAsync(() => resumed.Received.Any(e => e.ContainerId == during && e.Kind == ContainerEventKind.Exit), "the replay", Bound);
-        // Containers run in parallel, so only each container's own events arrive in offset order.
-        var received = resumed.Received.ToList();
-        Assert.Equal(received.Where(e => e.ContainerId == during).OrderBy(e => e.Offset), received.Where(e => e.ContainerId == during));
-        var got = received.OrderBy(e => e.Offset).Select(e => (e.ContainerId, e.Kind)).ToList();
-        Assert.Equal([(before, ContainerEventKind.Delete), (during, ContainerEventKind.Create), (during, ContainerEventKind.Start),
-            (during, ContainerEventKind.Exit)], got);
-        Assert.Equal(5u, received.Single(e => e.Kind == ContainerEventKind.Exit).ExitStatus);
-        Assert.All(received, e => Assert.True(e.Offset > last));
+        Assert.True(left.Count == 0, "left after the specs' containers were deleted: " + string.Join(", ", left));
     }
 
     private List<HostProcesses.ProcessEntry> OwnShims() =>

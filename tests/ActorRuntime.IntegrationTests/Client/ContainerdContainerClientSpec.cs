@@ -1,14 +1,19 @@
 using ActorRuntime.Client;
 using ActorRuntime.Client.Remote;
+using ActorRuntime.IntegrationTests.Support;
+using ActorRuntime.Native;
+using ActorRuntime.Tasks;
 using ActorRuntime.Testing;
+using ActorRuntime.TestKit.Oci;
 
 namespace ActorRuntime.IntegrationTests.Client;
 
 /// <summary>
-/// The same facts against a private real containerd 1.6 (<see cref="ContainerdDaemon"/>), the reference the remote client
-/// is written to; where containerd differs (no event offsets, no resume), the facts assert its side.
+/// The client contract against a private real containerd 1.6 (<see cref="ContainerdDaemon"/>), the reference the remote
+/// client is written to. containerd keeps no event journal, so its events carry no offset and a host cannot resume after
+/// one: the contract asserts that side for it (<see cref="ContainerClientContract.ResumesAfterOffset"/>).
 /// </summary>
-public sealed class ContainerdContainerClientSpec : RemoteContainerClientFacts
+public sealed class ContainerdContainerClientSpec : ContainerClientContract
 {
     private ContainerdDaemon? _containerd;
 
@@ -19,21 +24,40 @@ public sealed class ContainerdContainerClientSpec : RemoteContainerClientFacts
 
     private ContainerdDaemon Containerd => _containerd ?? throw new InvalidOperationException("containerd is not running");
 
-    protected override string ClientState => Path.Combine(Containerd.Directory, "client");
+    private string ClientState => Path.Combine(Containerd.Directory, "client");
 
-    protected override string Rootfs => Containerd.Rootfs;
+    private string RuncRoot => $"/run/containerd/runc/{Containerd.Namespace}";
 
-    protected override bool KeepsEventJournal => false;
+    private string Bundles => Path.Combine(Containerd.Directory, "state", "io.containerd.runtime.v2.task", Containerd.Namespace);
 
-    protected override async Task<IContainerClient> ConnectAsync()
+    protected override bool ResumesAfterOffset => false;
+
+    protected override IReadOnlyList<MountSpec> Rootfs => [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)];
+
+    protected override string FifoRoot => Path.Combine(ClientState, Containerd.Namespace);
+
+    protected override async Task StartEnvironmentAsync() => _containerd = await ContainerdDaemon.StartAsync();
+
+    protected override Task<IContainerClient> ConnectAsync() =>
+        Task.FromResult<IContainerClient>(ContainerdContainerClient.Connect(Containerd.Socket, Containerd.Namespace, ClientState));
+
+    protected override async Task RestartRuntimeAsync()
     {
-        _containerd = await ContainerdDaemon.StartAsync();
-        return ContainerdContainerClient.Connect(Containerd.Socket, Containerd.Namespace, ClientState);
+        await Containerd.KillAsync();
+        await Containerd.SpawnAndWaitAsync();
     }
 
-    protected override void Track(string id) => Containerd.Track(id);
+    protected override string Track(string id) => Containerd.Track(id);
 
-    protected override async Task StopServerAsync()
+    protected override IReadOnlyList<string> Leftovers() =>
+    [
+        .. HostProcesses.All().Where(HostProcesses.IsShim)
+            .Where(p => p.Cwd?.StartsWith(Bundles + "/", StringComparison.Ordinal) == true).Select(s => $"shim {s.Pid}"),
+        .. (Directory.Exists(RuncRoot) ? Directory.EnumerateDirectories(RuncRoot) : []).Select(c => $"runc {Path.GetFileName(c)}"),
+        .. (Directory.Exists(Bundles) ? Directory.EnumerateDirectories(Bundles) : []).Select(b => $"bundle {b}"),
+    ];
+
+    protected override async Task StopEnvironmentAsync()
     {
         if (_containerd is not null) await _containerd.DisposeAsync();
     }

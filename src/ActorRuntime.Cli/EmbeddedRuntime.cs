@@ -1,5 +1,7 @@
+using ActorRuntime.Client;
 using ActorRuntime.Configuration;
 using ActorRuntime.Hosting;
+using ActorRuntime.Protocol.Ttrpc;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -8,8 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace ActorRuntime.Cli;
 
 /// <summary>
-/// An ActorRuntime hosted inside arctl itself (until arctl talks to actorruntimed): the same Akka.Hosting set-up a
-/// .NET host uses. Logs go to stderr so stdout carries only the container's output or --json.
+/// An ActorRuntime hosted inside arctl itself (--embedded, or no daemon at the default address): the same
+/// Akka.Hosting set-up a .NET host uses. Logs go to stderr so stdout carries only the container's output or --json.
 /// </summary>
 internal sealed class EmbeddedRuntime : IAsyncDisposable
 {
@@ -41,6 +43,11 @@ internal sealed class EmbeddedRuntime : IAsyncDisposable
         await runtime.AwaitLoadedAsync(ct);
         return new EmbeddedRuntime(host, runtime);
     }
+
+    /// <summary>The in-process client over this runtime.</summary>
+    public static IContainerClient Client(EmbeddedRuntime embedded, ArctlSettings settings) =>
+        throw new UnimplementedException(
+            $"arctl cannot run the runtime in-process yet (no in-process client); start actorruntimed and use --address (namespace {settings.Namespace}, runtime {embedded.Runtime.Namespace})");
 
     public async ValueTask DisposeAsync()
     {

@@ -5,7 +5,7 @@ using ActorRuntime.Client;
 using ActorRuntime.Client.Remote;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Tasks;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.IntegrationTests.Client;
 

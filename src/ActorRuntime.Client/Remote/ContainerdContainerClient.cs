@@ -205,7 +205,8 @@ public sealed class ContainerdContainerClient : IContainerClient
             _connection.Keep(key, io);
             started.TrySetResult();
             await ApplyStdinCloseWishAsync(id, null);
-            return new StartedProcess(id, null, pid, io.Attached ? io.Io : null);
+            ForwardStdinClose(io.Io, id, null);
+            return new StartedProcess(id, null, pid, io.Io);
         }
         finally
         {
@@ -219,7 +220,7 @@ public sealed class ContainerdContainerClient : IContainerClient
         ProcessIo? io = null;
         if (attach is not null && process.Stdout.Length > 0 && !process.Stdout.Contains("://", StringComparison.Ordinal))
         {
-            io = PendingIo.Reopen(new Stdio(process.Stdin, process.Stdout, process.Stderr, process.Terminal));
+            io = ProcessIo.Reopen(new Stdio(process.Stdin, process.Stdout, process.Stderr, process.Terminal));
             try
             {
                 await attach(io, ct);
@@ -229,7 +230,8 @@ public sealed class ContainerdContainerClient : IContainerClient
                 await io.DisposeAsync();
                 throw;
             }
-            _connection.Keep(Key(id, null), new OpenedIo(io, true));
+            _connection.Keep(Key(id, null), new OpenedIo(io.Paths, io));
+            ForwardStdinClose(io, id, null);
         }
         return new StartedProcess(id, null, process.Pid, io);
     }
@@ -285,8 +287,9 @@ public sealed class ContainerdContainerClient : IContainerClient
                 ExternalUnixSockets = options.ExternalUnixSockets,
                 Terminal = options.Terminal,
                 FileLocks = options.FileLocks,
-                ImagePath = options.ImagePath,
-                WorkPath = options.WorkPath ?? "",
+                // The server's working directory is not the caller's.
+                ImagePath = Path.GetFullPath(options.ImagePath),
+                WorkPath = options.WorkPath is { } work ? Path.GetFullPath(work) : "",
             }),
         }, o), ct);
 
@@ -345,7 +348,8 @@ public sealed class ContainerdContainerClient : IContainerClient
             _connection.Keep(key, io);
             started.TrySetResult();
             await ApplyStdinCloseWishAsync(id, execId);
-            return new StartedProcess(id, execId, pid, io.Attached ? io.Io : null);
+            ForwardStdinClose(io.Io, id, execId);
+            return new StartedProcess(id, execId, pid, io.Io);
         }
         finally
         {
@@ -483,6 +487,26 @@ public sealed class ContainerdContainerClient : IContainerClient
     private async Task CloseIoAsync(string id, string? execId, CancellationToken ct) =>
         await Call(o => _connection.Tasks.CloseIOAsync(new CloseIORequest { ContainerId = id, ExecId = execId ?? "", Stdin = true }, o), ct);
 
+    /// <summary>
+    /// The caller disposing its stdin stream closes the process's stdin through the server (CloseIO), once the process is
+    /// started: before, or without, the server would not know it (moby's stdin-close synchronisation).
+    /// </summary>
+    private void ForwardStdinClose(ProcessIo? io, string id, string? execId)
+    {
+        if (io?.Stdin is null) return;
+        _ = io.StdinClosed.ContinueWith(async _ =>
+        {
+            try
+            {
+                await CloseIoAsync(id, execId, CancellationToken.None);
+            }
+            catch (TtrpcException)
+            {
+                // The process is gone by now: nothing to close.
+            }
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+    }
+
     private async Task ApplyStdinCloseWishAsync(string id, string? execId)
     {
         if (_connection.TakeStdinCloseWish(Key(id, execId))) await CloseIoAsync(id, execId, CancellationToken.None);
@@ -521,10 +545,10 @@ public sealed class ContainerdContainerClient : IContainerClient
         {
             // The shim writes the file itself (ctr's --log-uri file://).
             var uri = "file://" + Path.GetFullPath(logPath);
-            return new OpenedIo(new ProcessIo { Paths = new Stdio("", uri, uri, terminal) }, false);
+            return new OpenedIo(new Stdio("", uri, uri, terminal), null);
         }
-        if (attach is null) return new OpenedIo(new ProcessIo { Paths = new Stdio(Terminal: terminal) }, false);
-        var io = PendingIo.Create(Path.Combine(StateDirectory, Namespace, id), processId, withStdin, terminal, uid, gid);
+        if (attach is null) return new OpenedIo(new Stdio(Terminal: terminal), null);
+        var io = ProcessIo.Create(Path.Combine(StateDirectory, Namespace, id), processId, withStdin, terminal, ((int)uid, (int)gid));
         try
         {
             await attach(io, ct);
@@ -534,7 +558,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             await io.DisposeAsync();
             throw;
         }
-        return new OpenedIo(io, true);
+        return new OpenedIo(io.Paths, io);
     }
 
     /// <summary>moby's getSpecUser: the FIFOs' and the shim's IO owner is the process's user.</summary>
@@ -578,12 +602,10 @@ public sealed class ContainerdContainerClient : IContainerClient
             ? ContainerEvents.Of(e with { Offset = envelope.ActorruntimeOffset })
             : null;
 
-    /// <summary>A process's stdio and whether the caller got it (FIFOs it attached to) or it is the server's (null IO, log).</summary>
-    private sealed record OpenedIo(ProcessIo Io, bool Attached)
+    /// <summary>A process's stdio paths as sent, and the caller's FIFO set behind them (none: null IO or a log file).</summary>
+    private sealed record OpenedIo(Stdio Paths, ProcessIo? Io)
     {
-        public Stdio Paths => Io.Paths;
-
-        public ValueTask DisposeAsync() => Io.DisposeAsync();
+        public ValueTask DisposeAsync() => Io?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
     private sealed class Subscription(AsyncServerStreamingCall<Envelope> call, CancellationTokenSource stop, Task reading, ContainerLanes lanes)

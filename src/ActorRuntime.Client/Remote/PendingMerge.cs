@@ -7,18 +7,6 @@ using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Client.Remote;
 
-internal static class PendingIo
-{
-    public static ProcessIo Create(string directory, string processId, bool withStdin, bool terminal, uint uid, uint gid)
-    {
-        Directory.CreateDirectory(directory);
-        var fifos = ProcessFifos.Create(directory, processId, withStdin, terminal);
-        return new ProcessIo { Paths = fifos.Stdio, Directory = fifos.Directory };
-    }
-
-    public static ProcessIo Reopen(Stdio paths) => new() { Paths = paths };
-}
-
 internal static class StatsDecoder
 {
     public static ContainerStats Decode(string id, DateTimeOffset read, string typeUrl, byte[] raw)

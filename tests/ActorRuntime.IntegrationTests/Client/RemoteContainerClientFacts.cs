@@ -83,7 +83,8 @@ public abstract class RemoteContainerClientFacts : IAsyncLifetime
         return new NewContainer(id, spec.ToJsonString());
     }
 
-    private sealed class Recorder : IContainerEventBackend
+    /// <summary>Every event received, duplicates included, in arrival order.</summary>
+    protected sealed class Recorder : IContainerEventBackend
     {
         public ConcurrentQueue<ContainerEvent> Received { get; } = new();
 
@@ -122,6 +123,70 @@ public abstract class RemoteContainerClientFacts : IAsyncLifetime
             // containerd numbers nothing: its envelopes have no offset.
             Assert.All(mine, e => Assert.Equal(0, e.Offset));
         }
+    }
+
+    [Fact]
+    public async Task One_MiB_through_stdin_into_cat_comes_back_byte_for_byte_and_the_fifos_go_with_the_task()
+    {
+        var id = Id("cat");
+        var data = RandomNumberGenerator.GetBytes(1 << 20);
+        await Client.CreateAsync(Container(id, "/bin/cat"));
+        Task<byte[]>? output = null;
+        Task? input = null;
+        var started = await Client.StartAsync(id, new StartOptions(WithStdin: true, Attach: (io, _) =>
+        {
+            output = ReadAllAsync(io.Stdout!);
+            input = WriteAndCloseAsync(io.Stdin!, data);
+            return Task.CompletedTask;
+        }));
+        await input!.WaitAsync(Bound);
+        var echoed = await output!.WaitAsync(Bound);
+        Assert.Equal(data.Length, echoed.Length);
+        Assert.True(data.AsSpan().SequenceEqual(echoed), "cat's output differs from its input");
+        Assert.Equal(0u, (await Client.WaitAsync(id, null).WaitAsync(Bound)).ExitStatus);
+
+        Assert.True(Directory.Exists(started.Io!.Directory));
+        await Client.DeleteTaskAsync(id);
+        Assert.False(Directory.Exists(started.Io.Directory), "the FIFOs outlived their task");
+    }
+
+    [Fact]
+    public async Task A_caller_that_cancels_mid_stream_leaves_no_fifo_once_the_process_is_deleted()
+    {
+        var id = Id("yes");
+        await Client.CreateAsync(Container(id, "/bin/sh", "-c", "while true; do echo y; done"));
+        using var cancel = new CancellationTokenSource();
+        var flowing = new TaskCompletionSource();
+        Task? reading = null;
+        var started = await Client.StartAsync(id, new StartOptions(Attach: (io, _) =>
+        {
+            reading = Task.Run(async () =>
+            {
+                var buffer = new byte[4096];
+                while (await io.Stdout!.ReadAsync(buffer, cancel.Token) > 0) flowing.TrySetResult();
+            });
+            return Task.CompletedTask;
+        }));
+        await flowing.Task.WaitAsync(Bound);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading!.WaitAsync(Bound));
+        await Client.SignalAsync(id, null, 9);
+        Assert.Equal(137u, (await Client.WaitAsync(id, null).WaitAsync(Bound)).ExitStatus);
+        await Client.DeleteTaskAsync(id);
+        Assert.False(Directory.Exists(started.Io!.Directory), "the FIFOs outlived their task");
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    private static async Task WriteAndCloseAsync(Stream stream, byte[] data)
+    {
+        await stream.WriteAsync(data);
+        await stream.DisposeAsync();
     }
 
     [Fact]

@@ -121,6 +121,17 @@ public sealed class ContainerdContainerClientSpec(ITestOutputHelper output) : Da
         await Assert.ThrowsAsync<AlreadyExistsException>(() => client.ExecAsync("c1", "e1", new ExecOptions("""{"args":["sh"],"cwd":"/"}""")));
     }
 
+    [Fact]
+    public async Task A_checkpoint_into_a_directory_reaches_the_shim_and_succeeds_as_containerds_does()
+    {
+        await using var client = Connect();
+        await client.CreateAsync(Container("c1"));
+        await client.StartAsync("c1", new StartOptions());
+        await client.CheckpointAsync("c1", new CheckpointOptions(Path.Combine(State, "image"), Exit: false, OpenTcp: true));
+        Assert.Equal(1, Launcher["c1"].Calls.GetValueOrDefault(TaskApi.Methods.Checkpoint));
+        Assert.Equal(ProcessStatus.Running, (await client.StatusAsync("c1")).Status);
+    }
+
     /// <summary>Receives every event, duplicates included, in arrival order.</summary>
     private sealed class Recorder : IContainerEventBackend
     {

@@ -91,11 +91,20 @@ public sealed class ProcessIo : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Closes the client's ends and leaves the FIFOs for <see cref="Reopen"/>: the host goes away, the process keeps
+    /// running (its output waits in the FIFOs, as much as they hold).
+    /// </summary>
+    public async ValueTask DetachAsync()
+    {
+        foreach (var stream in new[] { Stdin, Stdout, Stderr })
+            if (stream is not null) await stream.DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        foreach (var stream in new[] { Stdin, Stdout, Stderr })
-            if (stream is not null) await stream.DisposeAsync();
+        await DetachAsync();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -23,7 +23,7 @@ internal sealed class AttachedProcess(IContainerClient client, string id, string
         await start(AttachAsync);
         using var interrupt = Forward(PosixSignal.SIGINT, Signals.SigInt);
         using var terminate = Forward(PosixSignal.SIGTERM, Signals.SigTerm);
-        using var winch = terminal ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, context => { _ = ResizeAsync(); }) : null;
+        using var winch = terminal && OperatingSystem.IsLinux() ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, context => { _ = ResizeAsync(); }) : null;
         if (terminal) await ResizeAsync();
 
         var exit = await client.WaitAsync(id, execId, ct);

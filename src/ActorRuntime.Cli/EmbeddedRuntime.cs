@@ -1,7 +1,7 @@
 using ActorRuntime.Client;
+using ActorRuntime.Client.Embedded;
 using ActorRuntime.Configuration;
 using ActorRuntime.Hosting;
-using ActorRuntime.Protocol.Ttrpc;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -44,10 +44,9 @@ internal sealed class EmbeddedRuntime : IAsyncDisposable
         return new EmbeddedRuntime(host, runtime);
     }
 
-    /// <summary>The in-process client over this runtime.</summary>
-    public static IContainerClient Client(EmbeddedRuntime embedded, ArctlSettings settings) =>
-        throw new UnimplementedException(
-            $"arctl cannot run the runtime in-process yet (no in-process client); start actorruntimed and use --address (namespace {settings.Namespace}, runtime {embedded.Runtime.Namespace})");
+    /// <summary>The in-process client over this runtime, its FIFOs under arctl's own directory as the remote client's are.</summary>
+    public IContainerClient Client(ArctlSettings settings) =>
+        Runtime.AsClient(settings.FifoDirectory).InNamespace(settings.Namespace);
 
     public async ValueTask DisposeAsync()
     {

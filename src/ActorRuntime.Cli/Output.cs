@@ -19,8 +19,15 @@ internal sealed class Output(bool json, IAnsiConsole console, TextWriter stdout)
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    public static Output Console(bool json) =>
-        new(json, AnsiConsole.Console, System.Console.Out);
+    /// <summary>Piped into a script or a file, a table is as wide as its rows: no wrapping at the default 80 columns.</summary>
+    public const int RedirectedWidth = 4096;
+
+    public static Output Console(bool json)
+    {
+        var console = AnsiConsole.Console;
+        if (System.Console.IsOutputRedirected) console.Profile.Width = RedirectedWidth;
+        return new(json, console, System.Console.Out);
+    }
 
     public bool Json => json;
 

@@ -83,7 +83,7 @@ internal sealed class Session : IAsyncDisposable
                 StateDirectory = settings.State,
                 Namespace = settings.Namespace,
             }, ct);
-            return new Session(settings, EmbeddedRuntime.Client(embedded, settings), embedded, rootLock);
+            return new Session(settings, embedded.Client(settings), embedded, rootLock);
         }
         catch
         {

@@ -8,7 +8,7 @@ internal static class TaskControlCommands
     public static Command Kill()
     {
         var signal = new Option<string>("--signal", "-s") { Description = "signal name or number", DefaultValueFactory = _ => "TERM" };
-        var all = new Option<bool>("--all", "-a") { Description = "signal every process of the task, not only the init" };
+        var all = new Option<bool>("--all") { Description = "signal every process of the task, not only the init (no -a: that is --address)" };
         var exec = new Option<string?>("--exec-id") { Description = "signal this exec instead of the init" };
         var ids = Ids();
         var command = new Command("kill", "signal a container's process") { signal, all, exec, ids };

@@ -230,7 +230,8 @@ public sealed class ArctlSpec : IAsyncLifetime
     {
         var id = Id("embedded", "tty");
         var socket = "arctl-" + _suffix;
-        var command = string.Join(' ', (string[])["dotnet", Dll, .. await GlobalArgsAsync("embedded"), "run", "-it", "--rm", id, "sh"]);
+        var globals = await GlobalArgsAsync("embedded");
+        var command = string.Join(' ', new[] { "dotnet", Dll }.Concat(globals).Concat(["run", "-it", "--rm", id, "sh"]));
         Task<string> Pane() => Shell.CheckAsync("tmux", "-L", socket, "capture-pane", "-p", "-t", socket);
         try
         {

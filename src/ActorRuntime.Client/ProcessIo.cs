@@ -1,3 +1,4 @@
+using ActorRuntime.Io;
 using ActorRuntime.Tasks;
 
 namespace ActorRuntime.Client;
@@ -9,24 +10,107 @@ namespace ActorRuntime.Client;
 /// </summary>
 public sealed class ProcessIo : IAsyncDisposable
 {
+    private readonly FifoStream? _stdin;
+    private int _disposed;
+
+    private ProcessIo(Stdio paths, string directory, FifoStream? stdin, FifoStream? stdout, FifoStream? stderr)
+    {
+        (Paths, Directory, _stdin, Stdout, Stderr) = (paths, directory, stdin, stdout, stderr);
+    }
+
     /// <summary>The paths given to the shim.</summary>
-    public required Stdio Paths { get; init; }
+    public Stdio Paths { get; }
 
     /// <summary>Write to reach the process's stdin; dispose it to close stdin (CloseStdinAsync does the same).</summary>
-    public Stream? Stdin { get; init; }
+    public Stream? Stdin => _stdin;
 
-    public Stream? Stdout { get; init; }
+    public Stream? Stdout { get; }
 
-    public Stream? Stderr { get; init; }
+    public Stream? Stderr { get; }
 
-    /// <summary>The FIFOs' own directory (null: nothing on disk, e.g. null IO or a log file).</summary>
-    public string? Directory { get; init; }
+    /// <summary>The FIFOs' own directory.</summary>
+    public string Directory { get; }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Completed once the caller disposed <see cref="Stdin"/> (never, without stdin). The client turns it into the
+    /// shim's CloseIO once the process is registered: moby's stdin-close synchronisation, so a caller that closes
+    /// its input before the start still reaches the process.
+    /// </summary>
+    public Task StdinClosed => _stdin?.Closed ?? Task.Delay(Timeout.Infinite);
+
+    /// <summary>
+    /// Makes the FIFO set of <paramref name="processId"/> in a new random directory under <paramref name="directory"/>
+    /// and opens the client's ends (never blocking: the shim opens its ends later). <paramref name="owner"/> gives the
+    /// directory and FIFOs to the process's user (runc's IoUid/IoGid).
+    /// </summary>
+    public static ProcessIo Create(string directory, string processId, bool withStdin, bool terminal,
+        (int Uid, int Gid)? owner = null)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var fifos = ProcessFifos.Create(directory, processId, withStdin, terminal, owner);
+        try
+        {
+            return Open(fifos.Stdio, fifos.Directory);
+        }
+        catch
+        {
+            fifos.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The FIFOs a running process was started with, opened again (after a host or runtime restart).</summary>
+    public static ProcessIo Reopen(Stdio paths)
+    {
+        var directory = Path.GetDirectoryName(paths.Stdout)
+            ?? throw new ArgumentException($"stdout path {paths.Stdout} has no directory", nameof(paths));
+        return Open(paths, directory);
+    }
+
+    private static ProcessIo Open(Stdio paths, string directory)
+    {
+        var opened = new List<FifoStream>();
+        FifoStream? OpenIf(string path, Func<string, FifoStream> open)
+        {
+            if (path.Length == 0) return null;
+            var stream = open(path);
+            opened.Add(stream);
+            return stream;
+        }
+        try
+        {
+            var stdin = OpenIf(paths.Stdin, FifoStream.OpenWrite);
+            var stdout = OpenIf(paths.Stdout, FifoStream.OpenRead);
+            var stderr = OpenIf(paths.Stderr, FifoStream.OpenRead);
+            return new ProcessIo(paths, directory, stdin, stdout, stderr);
+        }
+        catch
+        {
+            foreach (var stream in opened) stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Closes the client's ends and leaves the FIFOs for <see cref="Reopen"/>: the host goes away, the process keeps
+    /// running (its output waits in the FIFOs, as much as they hold).
+    /// </summary>
+    public async ValueTask DetachAsync()
     {
         foreach (var stream in new[] { Stdin, Stdout, Stderr })
             if (stream is not null) await stream.DisposeAsync();
-        if (Directory is not null && System.IO.Directory.Exists(Directory))
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await DetachAsync();
+        try
+        {
             System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
     }
 }

@@ -10,6 +10,8 @@ namespace ActorRuntime.Io;
 /// closes the fd knowing no read is running on it (closing under a running read could hit a reused fd number).
 /// <para>Callbacks run on the loop thread, one at a time: they must be quick and must not block (forwarding a line to a
 /// logger is the intended use).</para>
+/// <para>A stream that reads or writes at its caller's pace (a process's stdio) uses <see cref="WaitAsync"/> instead: one
+/// readiness wait at a time, so a slow caller leaves the bytes in the FIFO and the writer is slowed, nothing dropped.</para>
 /// </summary>
 internal sealed class FifoPoller : IDisposable
 {
@@ -35,6 +37,8 @@ internal sealed class FifoPoller : IDisposable
     private readonly Thread _thread;
     private readonly ConcurrentDictionary<ulong, Registration> _registrations = new();
     private readonly ConcurrentQueue<Registration> _removals = new();
+    private readonly ConcurrentDictionary<ulong, Waiter> _waiters = new();
+    private readonly ConcurrentQueue<Waiter> _cancelledWaits = new();
     private readonly byte[] _buffer = new byte[BufferSize];
     private long _nextToken = (long)WakeToken;
     private volatile bool _disposed;
@@ -75,6 +79,34 @@ internal sealed class FifoPoller : IDisposable
             throw;
         }
         return registration;
+    }
+
+    /// <summary>
+    /// Completes once <paramref name="fd"/> (non-blocking, owned by the caller) is readable (or its writer hung up) or,
+    /// with <paramref name="writable"/>, writable. Cancelling completes it as cancelled once the loop let go of the fd,
+    /// so the owner may close the fd as soon as the returned task has completed, whichever way.
+    /// </summary>
+    public Task WaitAsync(int fd, bool writable, string source, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (ct.IsCancellationRequested) return Task.FromCanceled(ct);
+        var waiter = new Waiter(fd, (ulong)Interlocked.Increment(ref _nextToken), source, ct);
+        _waiters[waiter.Token] = waiter;
+        try
+        {
+            Control(Libc.EPOLL_CTL_ADD, fd, waiter.Token, source, (writable ? Libc.EPOLLOUT : Libc.EPOLLIN) | Libc.EPOLLONESHOT);
+        }
+        catch
+        {
+            _waiters.TryRemove(waiter.Token, out _);
+            throw;
+        }
+        waiter.Cancellation = ct.Register(() =>
+        {
+            _cancelledWaits.Enqueue(waiter);
+            Wake();
+        });
+        return waiter.Completion.Task;
     }
 
     public void Dispose()
@@ -129,10 +161,38 @@ internal sealed class FifoPoller : IDisposable
         Libc.Write(_wake, (byte*)&one, sizeof(ulong));
     }
 
-    private unsafe void Control(int op, int fd, ulong token, string source)
+    /// <summary>One readiness wait: completed (or cancelled) by the loop after it took the fd out of the epoll set.</summary>
+    private sealed class Waiter(int fd, ulong token, string source, CancellationToken ct)
+    {
+        public int Fd { get; } = fd;
+        public ulong Token { get; } = token;
+        public string Source { get; } = source;
+        public CancellationToken CancelledBy { get; } = ct;
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public CancellationTokenRegistration Cancellation { get; set; }
+    }
+
+    private void EndWait(ulong token, Exception? error, bool cancelled)
+    {
+        if (!_waiters.TryRemove(token, out var waiter)) return; // fired and cancelled at once: the first one won
+        try
+        {
+            Control(Libc.EPOLL_CTL_DEL, waiter.Fd, waiter.Token, waiter.Source, 0);
+        }
+        catch (Exception e)
+        {
+            error ??= e;
+        }
+        waiter.Cancellation.Dispose();
+        if (error is not null) waiter.Completion.TrySetException(error);
+        else if (cancelled) waiter.Completion.TrySetCanceled(waiter.CancelledBy);
+        else waiter.Completion.TrySetResult();
+    }
+
+    private unsafe void Control(int op, int fd, ulong token, string source, uint events = Libc.EPOLLIN)
     {
         var evt = stackalloc byte[16];
-        *(uint*)evt = Libc.EPOLLIN;
+        *(uint*)evt = events;
         *(ulong*)(evt + Libc.EpollDataOffset) = token;
         if (Libc.EpollCtl(_epoll, op, fd, evt) != 0) throw Libc.Error("epoll_ctl", source, Libc.LastError);
     }
@@ -159,6 +219,7 @@ internal sealed class FifoPoller : IDisposable
                     token = *(ulong*)(p + Libc.EpollDataOffset);
                 }
                 if (token == WakeToken) DrainWake();
+                else if (_waiters.ContainsKey(token)) EndWait(token, error: null, cancelled: false);
                 else if (_registrations.TryGetValue(token, out var registration))
                 {
                     try
@@ -172,8 +233,10 @@ internal sealed class FifoPoller : IDisposable
                 }
             }
             while (_removals.TryDequeue(out var removal)) Remove(removal, drain: true, error: null);
+            while (_cancelledWaits.TryDequeue(out var cancelled)) EndWait(cancelled.Token, error: null, cancelled: true);
         }
         foreach (var registration in _registrations.Values) Remove(registration, drain: false, error: null);
+        foreach (var token in _waiters.Keys) EndWait(token, new ObjectDisposedException(nameof(FifoPoller)), cancelled: false);
     }
 
     private unsafe void DrainWake()

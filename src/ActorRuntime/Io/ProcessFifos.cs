@@ -21,8 +21,13 @@ public sealed class ProcessFifos : IDisposable
 
     public Stdio Stdio { get; }
 
-    /// <summary>Creates stdout and stderr FIFOs (and stdin when asked) for <paramref name="id"/> under <paramref name="root"/>.</summary>
-    public static ProcessFifos Create(string root, string id, bool withStdin = false, bool terminal = false)
+    /// <summary>
+    /// Creates stdout and stderr FIFOs (and stdin when asked) for <paramref name="id"/> under <paramref name="root"/>;
+    /// with <paramref name="owner"/> the directory and FIFOs belong to that uid:gid (runc's IoUid/IoGid: a process
+    /// running as another user must be able to open them).
+    /// </summary>
+    public static ProcessFifos Create(string root, string id, bool withStdin = false, bool terminal = false,
+        (int Uid, int Gid)? owner = null)
     {
         Identifiers.Validate(id, "process id");
         var directory = Path.Combine(root, Guid.NewGuid().ToString("N")[..16]);
@@ -30,10 +35,12 @@ public sealed class ProcessFifos : IDisposable
         try
         {
             Libc.ChmodOrThrow(directory, 0x1C0 /* 0700 */);
+            if (owner is { } dirOwner) Libc.ChownOrThrow(directory, dirOwner.Uid, dirOwner.Gid);
             string Make(string name)
             {
                 var path = Path.Combine(directory, $"{id}-{name}");
                 if (Libc.MkFifo(path, 0x180 /* 0600 */) != 0) throw Libc.Error("mkfifo", path, Libc.LastError);
+                if (owner is { } fifoOwner) Libc.ChownOrThrow(path, fifoOwner.Uid, fifoOwner.Gid);
                 return path;
             }
             var stdin = withStdin ? Make("stdin") : "";
@@ -57,57 +64,6 @@ public sealed class ProcessFifos : IDisposable
         }
         catch (DirectoryNotFoundException)
         {
-        }
-    }
-}
-
-/// <summary>
-/// Copies everything written into a FIFO to a stream until its writer (the shim) closes it. Opened O_RDONLY|O_NONBLOCK
-/// so opening never blocks; Linux reports POLLHUP only after a writer has come and gone, which marks the end.
-/// </summary>
-public static class FifoReader
-{
-    public static Task CopyToAsync(string fifoPath, Stream destination, CancellationToken ct) =>
-        Task.Factory.StartNew(() => Copy(fifoPath, destination, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    private static unsafe void Copy(string fifoPath, Stream destination, CancellationToken ct)
-    {
-        var fd = Libc.Open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
-        if (fd < 0) throw Libc.Error("open", fifoPath, Libc.LastError);
-        try
-        {
-            var buffer = new byte[16 * 1024];
-            while (true)
-            {
-                var pollFd = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
-                var ready = Libc.Poll(&pollFd, 1, ct.IsCancellationRequested ? 0 : 100);
-                if (ready < 0)
-                {
-                    if (Libc.LastError == Libc.EINTR) continue;
-                    throw Libc.Error("poll", fifoPath, Libc.LastError);
-                }
-                if (ready == 0)
-                {
-                    if (ct.IsCancellationRequested) return;
-                    continue;
-                }
-                nint count;
-                fixed (byte* p = buffer) count = Libc.Read(fd, p, (nuint)buffer.Length);
-                if (count > 0)
-                {
-                    destination.Write(buffer, 0, (int)count);
-                    destination.Flush();
-                    continue;
-                }
-                if (count < 0 && Libc.LastError is Libc.EAGAIN or Libc.EINTR) continue;
-                if (count < 0) throw Libc.Error("read", fifoPath, Libc.LastError);
-                // read() == 0: no writer. Only the end if one had connected (POLLHUP); else keep waiting for it.
-                if ((pollFd.Revents & Libc.POLLHUP) != 0) return;
-            }
-        }
-        finally
-        {
-            Libc.Close(fd);
         }
     }
 }

@@ -26,6 +26,7 @@ internal static partial class Libc
     public const int ENOENT = 2;
     public const int ENXIO = 6;
     public const int EAGAIN = 11;
+    public const int EPIPE = 32;
     public const int EEXIST = 17;
     public const int EINVAL = 22;
 
@@ -54,6 +55,12 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Chown(string path, int owner, int group);
+
+    /// <summary>Gives <paramref name="path"/> to <paramref name="uid"/>:<paramref name="gid"/> (a process's stdio FIFOs).</summary>
+    public static void ChownOrThrow(string path, int uid, int gid)
+    {
+        if (Chown(path, uid, gid) != 0) throw Error("chown", path, LastError);
+    }
 
     /// <summary>Gives <paramref name="path"/> to group <paramref name="gid"/>, its owner kept (actorruntimed's --group socket).</summary>
     public static void ChgrpOrThrow(string path, int gid)
@@ -85,6 +92,8 @@ internal static partial class Libc
     public const int EPOLL_CTL_ADD = 1;
     public const int EPOLL_CTL_DEL = 2;
     public const uint EPOLLIN = 0x1;
+    public const uint EPOLLOUT = 0x4;
+    public const uint EPOLLONESHOT = 0x40000000;
     public const uint EPOLLERR = 0x8;
     public const uint EPOLLHUP = 0x10;
     public const int EFD_CLOEXEC = 0x80000;

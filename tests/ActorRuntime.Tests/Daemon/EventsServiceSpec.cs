@@ -226,7 +226,22 @@ public sealed class EventsServiceSpec(ITestOutputHelper output) : DaemonServerSp
         var published = Assert.Single(stream.Received, e => e.Topic == "/custom/thing");
         Assert.Equal(("default", custom), (published.Namespace, published.Event));
         var forwarded = Assert.Single(stream.Received, e => e.Topic == Topics.Oom);
-        Assert.Equal(oom, forwarded);
+        // Each carries its bus offset, a field of ours the envelope sent in did not have.
+        Assert.Equal(published.ActorruntimeOffset + 1, forwarded.ActorruntimeOffset);
+        var asSent = forwarded.Clone();
+        asSent.ActorruntimeOffset = 0;
+        Assert.Equal(oom, asSent);
+    }
+
+    [Fact]
+    public async Task A_resume_header_that_is_not_an_offset_is_InvalidArgument_naming_it()
+    {
+        var headers = In("default");
+        headers.Add(ActorRuntime.Protocol.EventOffsets.AfterOffsetHeader, "-3");
+        using var call = Client.Subscribe(new SubscribeRequest(), headers);
+        var refused = await Refused(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("\"-3\" is not an event offset", refused.Status.Detail);
     }
 
     [Fact]

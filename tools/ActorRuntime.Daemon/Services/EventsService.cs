@@ -21,8 +21,9 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
     : ActorRuntime.Protocol.Api.Events.Events.EventsBase
 {
     /// <summary>
-    /// Every matching event, as containerd's envelope with the bare type URL. The bus's callback only queues into a buffer
-    /// of the bus's own per-subscriber limit (<see cref="EventBusSettings.MaxQueuedPerSubscriber"/>); a client that falls
+    /// Every matching event, as containerd's envelope with the bare type URL and our bus offset (a field containerd's
+    /// clients skip); with <see cref="EventOffsets.AfterOffsetHeader"/>, the journal's events after that offset first.
+    /// The bus's callback only queues into a buffer of the bus's own per-subscriber limit (<see cref="EventBusSettings.MaxQueuedPerSubscriber"/>); a client that falls
     /// that far behind is dropped (ResourceExhausted, so dockerd re-subscribes) rather than let the daemon's memory grow.
     /// Order is the bus's offset order per container; events of different containers may interleave out of offset order
     /// (the bus runs a backend's containers in parallel). A stream opened just after the daemon began serving first gets
@@ -46,7 +47,7 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
             buffer.Writer.TryComplete(new RpcException(new Status(StatusCode.Unavailable, $"subscription ended: {c.Reason}")));
 
         var filters = request.Filters.ToList();
-        EventBusProtocol.ISubscriptionCommand subscribe = replay.ReplayAfter() is { } after
+        EventBusProtocol.ISubscriptionCommand subscribe = (AfterOffset(context.RequestHeaders) ?? replay.ReplayAfter()) is { } after
             ? new EventBusProtocol.SubscribeBackendFrom(after, filters, Deliver, Cancelled)
             : new EventBusProtocol.SubscribeBackend(filters, Deliver, Cancelled);
         var subscribed = await runtime.EventBus.Ask<EventBusProtocol.Subscribed>(subscribe, runtime.Settings.CallTimeout,
@@ -69,6 +70,18 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
             // Not the call's token: it is cancelled by now, and the subscription must end all the same.
             runtime.EventBus.Tell(new EventBusProtocol.Unsubscribe(subscribed.SubscriptionId));
         }
+    }
+
+    /// <summary>
+    /// Our extension: a host that recorded the offset of the last event it handled resumes after it (replay, then live),
+    /// whatever the startup window. Absent: containerd's behaviour. Not a number ≥ 0: InvalidArgument naming it.
+    /// </summary>
+    private static long? AfterOffset(Metadata headers)
+    {
+        if (headers.FirstOrDefault(e => e.Key == EventOffsets.AfterOffsetHeader && !e.IsBinary)?.Value is not { } text) return null;
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var after)
+            ? after
+            : throw new InvalidArgumentException($"{EventOffsets.AfterOffsetHeader} \"{text}\" is not an event offset (a whole number, 0 or more): invalid argument");
     }
 
     /// <summary>containerd's Publish: the namespace from the header, the topic checked, stamped now.</summary>
@@ -102,6 +115,7 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
         Namespace = e.Namespace,
         Topic = e.Topic,
         Event = EventMessages.ToAny(e),
+        ActorruntimeOffset = e.Offset,
     };
 
     /// <summary>containerd's topic rule: "/" then one or more identifiers separated by "/"; InvalidArgument naming the topic.</summary>

@@ -154,13 +154,23 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     }
 
     /// <summary>
-    /// The shim writes the checkpoint into a fresh directory. There is no content store to turn it into an image, so a
-    /// checkpoint that succeeds is still refused, naming where it is; one that fails returns the shim's error.
+    /// With runc's image_path (containerd 1.6's WithCheckpointImagePath) the shim writes the image there and that is all,
+    /// as in containerd. Without it the shim writes into a fresh directory, but there is no content store to turn it into
+    /// an image, so a checkpoint that succeeds is still refused, naming where it is; one that fails returns the shim's error
+    /// and leaves no directory of ours.
     /// </summary>
     public override async Task<CheckpointTaskResponse> Checkpoint(CheckpointTaskRequest request, ServerCallContext context)
     {
         var view = RequestNamespace.View(runtime, context);
-        var exit = TypeUrls.TryUnpack(request.Options, CheckpointOptions.Parser, out var options) && options.Exit;
+        var given = TypeUrls.TryUnpack(request.Options, CheckpointOptions.Parser, out var options);
+        var exit = given && options.Exit;
+        if (given && options.ImagePath.Length > 0)
+        {
+            if (!Path.IsPathRooted(options.ImagePath))
+                throw new InvalidArgumentException($"checkpoint image path \"{options.ImagePath}\" must be absolute: invalid argument");
+            await view.CheckpointAsync(request.ContainerId, options.ImagePath, exit, context.CancellationToken);
+            return new CheckpointTaskResponse();
+        }
         var directory = Directory.CreateTempSubdirectory("actorruntimed-checkpoint-").FullName;
         try
         {

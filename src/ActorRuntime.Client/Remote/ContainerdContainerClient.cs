@@ -249,7 +249,7 @@ public sealed class ContainerdContainerClient : IContainerClient
         var response = await Call(o => _connection.Tasks.MetricsAsync(new MetricsRequest { Filters = { $"id=={id}" } }, o), ct);
         var metric = response.Metrics.FirstOrDefault(m => m.Id == id)
             ?? throw new NotFoundException($"no metrics for task {id} in namespace {Namespace}: not found");
-        return StatsDecoder.Decode(id, metric.Data?.TypeUrl ?? "", metric.Data?.Value.Span ?? [],
+        return StatsDecoder.Decode(id, metric.Data?.TypeUrl ?? "", metric.Data is { } data ? data.Value.Span : ReadOnlySpan<byte>.Empty,
             metric.Timestamp?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow);
     }
 

@@ -254,8 +254,8 @@ public sealed class ContainerdContainerClient : IContainerClient
         var response = await Call(o => _connection.Tasks.MetricsAsync(new MetricsRequest { Filters = { $"id=={id}" } }, o), ct);
         var metric = response.Metrics.FirstOrDefault(m => m.Id == id)
             ?? throw new NotFoundException($"no metrics for task {id} in namespace {Namespace}: not found");
-        return StatsDecoder.Decode(id, metric.Timestamp?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow,
-            metric.Data?.TypeUrl ?? "", metric.Data?.Value.ToByteArray() ?? []);
+        return StatsDecoder.Decode(id, metric.Data?.TypeUrl ?? "", metric.Data is { } data ? data.Value.Span : ReadOnlySpan<byte>.Empty,
+            metric.Timestamp?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow);
     }
 
     public async Task<IReadOnlyList<ProcessSummary>> SummaryAsync(string id, CancellationToken ct = default)
@@ -596,10 +596,10 @@ public sealed class ContainerdContainerClient : IContainerClient
         new(pid, status, GoTime.ToDateTimeOffset(exitedAt) ?? DateTimeOffset.MinValue);
 
     /// <summary>A task event of the envelope with its offset (0 from containerd); other topics are not a host's.</summary>
-    private static ContainerEvent? ToEvent(Envelope envelope) =>
+    private ContainerEvent? ToEvent(Envelope envelope) =>
         envelope.Event is { } any
         && EventMessages.TaskEventOf(envelope.Namespace, envelope.Topic, envelope.Timestamp.ToDateTimeOffset(), any) is { } e
-            ? ContainerEvents.Of(e with { Offset = envelope.ActorruntimeOffset })
+            ? EventMapping.ToContainerEvent(e with { Offset = envelope.ActorruntimeOffset }, Namespace)
             : null;
 
     /// <summary>A process's stdio paths as sent, and the caller's FIFO set behind them (none: null IO or a log file).</summary>

@@ -176,6 +176,108 @@ public abstract class RemoteContainerClientFacts : IAsyncLifetime
         Assert.False(Directory.Exists(started.Io!.Directory), "the FIFOs outlived their task");
     }
 
+    [Fact]
+    public async Task Fifty_execs_started_at_once_each_complete_with_their_own_output_and_exit_status()
+    {
+        var id = Id("fifty");
+        await Client.CreateAsync(Container(id, "/bin/sleep", "300"));
+        await Client.StartAsync(id, new StartOptions());
+        var outputs = new Task<byte[]>?[50];
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Client.ExecAsync(id, $"e{i}",
+            new ExecOptions(OciSpec.ProcessJson(["/bin/sh", "-c", $"echo out-{i}; exit {i + 1}"]), Attach: (io, _) =>
+            {
+                outputs[i] = ReadAllAsync(io.Stdout!);
+                return Task.CompletedTask;
+            }))));
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal((uint)(i + 1), (await Client.WaitAsync(id, $"e{i}").WaitAsync(Bound)).ExitStatus);
+            Assert.Equal($"out-{i}\n", System.Text.Encoding.ASCII.GetString(await outputs[i]!.WaitAsync(Bound)));
+            Assert.Equal((uint)(i + 1), (await Client.DeleteProcessAsync(id, $"e{i}")).ExitStatus);
+        }
+    }
+
+    [Fact]
+    public async Task Stdin_closed_before_the_exec_is_registered_still_reaches_it()
+    {
+        var id = Id("stdin");
+        await Client.CreateAsync(Container(id, "/bin/sleep", "300"));
+        await Client.StartAsync(id, new StartOptions());
+        Task<byte[]>? output = null;
+        await Client.ExecAsync(id, "cat", new ExecOptions(OciSpec.ProcessJson(["/bin/cat"]), WithStdin: true, Attach: async (io, _) =>
+        {
+            output = ReadAllAsync(io.Stdout!);
+            // Before the server has even heard of the exec.
+            await io.Stdin!.DisposeAsync();
+        }));
+        Assert.Equal(0u, (await Client.WaitAsync(id, "cat").WaitAsync(Bound)).ExitStatus);
+        Assert.Empty(await output!.WaitAsync(Bound));
+        await Client.DeleteProcessAsync(id, "cat");
+    }
+
+    [Fact]
+    public async Task A_terminal_exec_sees_the_size_it_was_resized_to()
+    {
+        var id = Id("tty");
+        await Client.CreateAsync(Container(id, "/bin/sleep", "300"));
+        await Client.StartAsync(id, new StartOptions());
+        var seen = new System.Text.StringBuilder();
+        var sized = new TaskCompletionSource();
+        ProcessIo? terminal = null;
+        await Client.ExecAsync(id, "t", new ExecOptions(OciSpec.ProcessJson(["/bin/sh"], terminal: true), WithStdin: true, Terminal: true,
+            Attach: (io, _) =>
+            {
+                terminal = io;
+                Assert.Null(io.Stderr);
+                Task.Run(() => ReadUntilAsync(io.Stdout!, seen, "40 100", sized), CancellationToken.None);
+                return Task.CompletedTask;
+            }));
+        await Client.ResizeAsync(id, "t", width: 100, height: 40);
+        await terminal!.Stdin!.WriteAsync("/bin/busybox stty size; exit 0\n"u8.ToArray());
+        Assert.True(await Task.WhenAny(sized.Task, Task.Delay(Bound)) == sized.Task, $"no size in: {seen}");
+        Assert.Equal(0u, (await Client.WaitAsync(id, "t").WaitAsync(Bound)).ExitStatus);
+        await Client.DeleteProcessAsync(id, "t");
+    }
+
+    [Fact]
+    public async Task Two_hundred_runs_leave_no_fifo_no_task_and_no_descriptor()
+    {
+        await RunAsync(Id("warm"), 0); // the connection and the poller are opened once, not per run
+        var descriptors = Directory.GetFiles("/proc/self/fd").Length;
+        for (var i = 0; i < 200; i++) await RunAsync(Id($"run{i}"), i % 7);
+        Assert.Empty(await Client.ListAsync());
+        Assert.False(Directory.Exists(ClientState) && Directory.EnumerateFileSystemEntries(ClientState, "*", SearchOption.AllDirectories).Any(File.Exists));
+        // A few for the runtime's own threads and timers; a leak per run would be hundreds.
+        Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, descriptors + 10);
+    }
+
+    private async Task RunAsync(string id, int status)
+    {
+        await Client.CreateAsync(Container(id, "/bin/sh", "-c", $"echo {id}; exit {status}"));
+        Task<byte[]>? output = null;
+        await Client.StartAsync(id, new StartOptions(WithStdin: true, Attach: (io, _) =>
+        {
+            output = ReadAllAsync(io.Stdout!);
+            return Task.CompletedTask;
+        }));
+        Assert.Equal((uint)status, (await Client.WaitAsync(id, null).WaitAsync(Bound)).ExitStatus);
+        Assert.Equal($"{id}\n", System.Text.Encoding.ASCII.GetString(await output!.WaitAsync(Bound)));
+        await Client.DeleteTaskAsync(id);
+        await Client.DeleteAsync(id);
+    }
+
+    /// <summary>Collects what <paramref name="stream"/> delivers; <paramref name="found"/> once it contains <paramref name="text"/>.</summary>
+    private static async Task ReadUntilAsync(Stream stream, System.Text.StringBuilder seen, string text, TaskCompletionSource found)
+    {
+        var buffer = new byte[1024];
+        int n;
+        while ((n = await stream.ReadAsync(buffer)) > 0)
+        {
+            seen.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+            if (seen.ToString().Contains(text, StringComparison.Ordinal)) found.TrySetResult();
+        }
+    }
+
     private static async Task<byte[]> ReadAllAsync(Stream stream)
     {
         using var copy = new MemoryStream();

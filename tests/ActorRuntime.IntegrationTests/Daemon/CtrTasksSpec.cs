@@ -79,6 +79,7 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         {
             var runcRoot = $"/run/containerd/runc/{ns}";
             if (Directory.Exists(runcRoot) && !Directory.EnumerateFileSystemEntries(runcRoot).Any()) Directory.Delete(runcRoot);
+            Cgroups.RemoveNamespace(ns); // ctr's spec puts the container under /<namespace>/<id> in every hierarchy
         }
         MountInfo.UnmountAllUnder(_dir);
         Directory.Delete(_dir, recursive: true);

@@ -1,3 +1,5 @@
+using ActorRuntime.Client;
+using ActorRuntime.Client.Embedded;
 using ActorRuntime.Configuration;
 using ActorRuntime.Hosting;
 using Akka.Hosting;
@@ -8,8 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace ActorRuntime.Cli;
 
 /// <summary>
-/// An ActorRuntime hosted inside arctl itself (until arctl talks to actorruntimed): the same Akka.Hosting set-up a
-/// .NET host uses. Logs go to stderr so stdout carries only the container's output or --json.
+/// An ActorRuntime hosted inside arctl itself (--embedded, or no daemon at the default address): the same
+/// Akka.Hosting set-up a .NET host uses. Logs go to stderr so stdout carries only the container's output or --json.
 /// </summary>
 internal sealed class EmbeddedRuntime : IAsyncDisposable
 {
@@ -41,6 +43,10 @@ internal sealed class EmbeddedRuntime : IAsyncDisposable
         await runtime.AwaitLoadedAsync(ct);
         return new EmbeddedRuntime(host, runtime);
     }
+
+    /// <summary>The in-process client over this runtime, its FIFOs under arctl's own directory as the remote client's are.</summary>
+    public IContainerClient Client(ArctlSettings settings) =>
+        Runtime.AsClient(settings.FifoDirectory).InNamespace(settings.Namespace);
 
     public async ValueTask DisposeAsync()
     {

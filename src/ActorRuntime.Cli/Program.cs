@@ -1,8 +1,5 @@
 using System.CommandLine;
 using ActorRuntime.Cli;
 
-var root = new RootCommand("arctl: run and inspect containers with ActorRuntime")
-{
-    RunCommand.Create(),
-};
-return await root.Parse(args).InvokeAsync();
+// run and exec forward Ctrl-C to the container; live commands stop on it themselves (Interrupt).
+return await ArctlCommand.Create().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

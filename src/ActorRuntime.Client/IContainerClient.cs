@@ -17,6 +17,9 @@ public interface IContainerClient : IAsyncDisposable
 
     Task<RuntimeVersion> VersionAsync(CancellationToken ct = default);
 
+    /// <summary>The runtime's namespaces (not only this client's).</summary>
+    Task<IReadOnlyList<string>> NamespacesAsync(CancellationToken ct = default);
+
     // ---- containers ----
 
     /// <summary>Records a container (no task yet). A duplicate id is AlreadyExists.</summary>

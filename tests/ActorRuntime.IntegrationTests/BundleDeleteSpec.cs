@@ -1,7 +1,7 @@
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
 using ActorRuntime.Shims;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests;

@@ -6,7 +6,7 @@ using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 using ActorRuntime.Testing;
 using ShimStatus = ActorRuntime.Protocol.Types.Status;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 using static ActorRuntime.Testing.Eventually;
 
 namespace ActorRuntime.Testing;

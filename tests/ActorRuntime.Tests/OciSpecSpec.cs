@@ -1,6 +1,6 @@
 using System.Text.Json;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.Tests;
 

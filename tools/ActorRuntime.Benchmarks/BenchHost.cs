@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using ActorRuntime.Testing;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.Benchmarks;
 

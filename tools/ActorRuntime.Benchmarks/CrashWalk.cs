@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using ActorRuntime.Diagnostics;
 using ActorRuntime.Testing;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.Benchmarks;
 

@@ -48,6 +48,9 @@ public sealed class EmbeddedContainerClient : IContainerClient
     public Task<RuntimeVersion> VersionAsync(CancellationToken ct = default) =>
         Task.FromResult(new RuntimeVersion(RuntimeVersionText, "actorruntime"));
 
+    public async Task<IReadOnlyList<string>> NamespacesAsync(CancellationToken ct = default) =>
+        (await _runtime.ListNamespacesAsync(ct)).Select(n => n.Name).ToList();
+
     // ---- containers ----
 
     public async Task<ContainerInfo> CreateAsync(NewContainer container, CancellationToken ct = default)

@@ -5,6 +5,7 @@ using ActorRuntime.Events;
 using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Api.Containers;
 using ActorRuntime.Protocol.Api.Events;
+using ActorRuntime.Protocol.Api.Namespaces;
 using ActorRuntime.Protocol.Api.Tasks;
 using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Ttrpc;
@@ -18,6 +19,7 @@ using ContainersClient = ActorRuntime.Protocol.Api.Containers.Containers.Contain
 using EventsClient = ActorRuntime.Protocol.Api.Events.Events.EventsClient;
 using TasksClient = ActorRuntime.Protocol.Api.Tasks.Tasks.TasksClient;
 using CallOptions = Grpc.Core.CallOptions;
+using NamespacesClient = ActorRuntime.Protocol.Api.Namespaces.Namespaces.NamespacesClient;
 using VersionClient = ActorRuntime.Protocol.Api.Version.Version.VersionClient;
 
 namespace ActorRuntime.Client.Remote;
@@ -96,6 +98,9 @@ public sealed class ContainerdContainerClient : IContainerClient
         var v = await Call(o => _connection.Version.VersionAsync(new Empty(), o), ct);
         return new RuntimeVersion(v.Version, v.Revision);
     }
+
+    public async Task<IReadOnlyList<string>> NamespacesAsync(CancellationToken ct = default) =>
+        (await Call(o => _connection.Namespaces.ListAsync(new ListNamespacesRequest(), o), ct)).Namespaces.Select(n => n.Name).ToList();
 
     // ---- containers ----
 
@@ -249,7 +254,7 @@ public sealed class ContainerdContainerClient : IContainerClient
         var response = await Call(o => _connection.Tasks.MetricsAsync(new MetricsRequest { Filters = { $"id=={id}" } }, o), ct);
         var metric = response.Metrics.FirstOrDefault(m => m.Id == id)
             ?? throw new NotFoundException($"no metrics for task {id} in namespace {Namespace}: not found");
-        return StatsDecoder.Decode(id, metric.Data?.TypeUrl ?? "", metric.Data is { } data ? data.Value.Span : [],
+        return StatsDecoder.Decode(id, metric.Data?.TypeUrl ?? "", metric.Data is { } data ? data.Value.Span : ReadOnlySpan<byte>.Empty,
             metric.Timestamp?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow);
     }
 
@@ -644,6 +649,8 @@ public sealed class ContainerdContainerClient : IContainerClient
         public EventsClient Events { get; } = new(channel);
 
         public VersionClient Version { get; } = new(channel);
+
+        public NamespacesClient Namespaces { get; } = new(channel);
 
         public TaskCompletionSource Registering(string key)
         {

@@ -1,3 +1,4 @@
+using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
 using ActorRuntime.Shims;
@@ -291,13 +292,25 @@ internal abstract class ProcessActorBase : ReceiveActor, IWithUnboundedStash
             topic, Record.ContainerId, Record.ExecId, pid, 0, null, DateTimeOffset.UtcNow), Exits.DefaultAckTimeout, _retry,
             Stopping.Token);
 
-    /// <summary>Queries answered from the shim's State, as the record then stands.</summary>
+    /// <summary>
+    /// Queries answered from the shim's State, as the record then stands. An exited process is answered from the record:
+    /// the shim has nothing to add, and under a burst of execs its State (which waits on runc) can take seconds. A State
+    /// past its deadline answers the record with status unknown, as containerd's getProcessState does, because clients
+    /// decide on the status (ctr deletes an exec, and removes its FIFOs, only when it is not running).
+    /// </summary>
     protected void AnswerState(string execId)
     {
         var record = Record;
+        if (record.HasExited)
+        {
+            Sender.Tell(record.ToState());
+            return;
+        }
         Shim.StateAsync(ContainerId, execId).PipeTo(Sender,
             success: s => ShimConnection.Observe(record, s).ToState(),
-            failure: e => TaskProtocol.Failed.From(ContainerId, e));
+            failure: e => e is DeadlineExceededException
+                ? (record with { Status = ProcessStatus.Unknown }).ToState()
+                : TaskProtocol.Failed.From(ContainerId, e));
     }
 
     protected override void PostStop()

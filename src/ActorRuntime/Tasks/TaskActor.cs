@@ -9,7 +9,8 @@ namespace ActorRuntime.Tasks;
 
 /// <summary>
 /// A container's init process. It answers Create itself; the ShimManager hears of the new task by
-/// <see cref="ShimManagerProtocol.Registered"/>, told just before. Exec commands go to one child actor per exec id.
+/// <see cref="ShimManagerProtocol.Registered"/>, told just before. Exec commands go to one child actor per exec id,
+/// never held behind the init's call under way.
 /// </summary>
 internal sealed class TaskActor : ProcessActorBase
 {
@@ -143,17 +144,6 @@ internal sealed class TaskActor : ProcessActorBase
             return new Outcome(r => r, null, requester =>
                 Context.Parent.Tell(new TaskDeleted(durable ? deleted : NotDurable(""), requester, Forget: durable)));
         }));
-        Receive<TaskProtocol.Exec>(e =>
-        {
-            if (Identifiers.Check(e.ExecId, "exec id") is { } invalid)
-                Sender.Tell(TaskProtocol.Failed.From(ContainerId, invalid));
-            else if (_execs.ContainsKey(e.ExecId))
-                Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.AlreadyExists, $"id {e.ExecId}: already exists"));
-            else
-                StartExecActor(new ProcessRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio), reattach: false)
-                    .Forward(e);
-        });
-        Receive<IWithExecId>(ForwardToExec);
     }
 
     private void ForgetExec(string execId, IActorRef exec)
@@ -186,8 +176,20 @@ internal sealed class TaskActor : ProcessActorBase
         {
             if (_execs.FirstOrDefault(kv => kv.Value.Equals(t.ActorRef)) is { Key: { } execId }) ForgetExec(execId, t.ActorRef);
         });
-        // Exec queries go to their exec actor even while the init process has a lifecycle call in flight.
-        Receive<IWithExecId>(c => c is IQueryCommand, ForwardToExec);
+        // Every exec command goes to its exec actor even while the init process has a lifecycle call in flight (a long
+        // Pause, Kill, ...): each exec's own mailbox orders its calls, and the shim runs calls of different processes
+        // side by side on the one connection.
+        Receive<TaskProtocol.Exec>(e =>
+        {
+            if (Identifiers.Check(e.ExecId, "exec id") is { } invalid)
+                Sender.Tell(TaskProtocol.Failed.From(ContainerId, invalid));
+            else if (_execs.ContainsKey(e.ExecId))
+                Sender.Tell(new TaskProtocol.Failed(ContainerId, Protocol.Ttrpc.TtrpcCode.AlreadyExists, $"id {e.ExecId}: already exists"));
+            else
+                StartExecActor(new ProcessRecord(Record.Namespace, ContainerId, e.ExecId, Record.Bundle, e.Stdio), reattach: false)
+                    .Forward(e);
+        });
+        Receive<IWithExecId>(ForwardToExec);
         Receive<TaskProtocol.Wait>(_ => AddWaiter(Sender));
         Receive<TaskProtocol.State>(_ => AnswerState(""));
         Receive<TaskProtocol.Pids>(_ => Shim.PidsAsync(ContainerId).PipeTo(Sender, failure: e => TaskProtocol.Failed.From(ContainerId, e)));

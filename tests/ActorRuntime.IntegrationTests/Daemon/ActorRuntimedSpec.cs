@@ -99,7 +99,7 @@ public sealed partial class ActorRuntimedSpec : IAsyncLifetime
         await StartServingAsync();
         var second = Start(Path.Combine(_dir, "second.sock"));
         Assert.NotEqual(0, await second.WaitExitAsync(Bound));
-        Assert.Contains("in use by another actorruntimed", second.Stderr);
+        Assert.Contains("in use by another runtime", second.Stderr);
         Assert.False(File.Exists(Path.Combine(_dir, "second.sock")));
         await Ctr.OkAsync(Address, "version");
     }

@@ -79,6 +79,7 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         {
             var runcRoot = $"/run/containerd/runc/{ns}";
             if (Directory.Exists(runcRoot) && !Directory.EnumerateFileSystemEntries(runcRoot).Any()) Directory.Delete(runcRoot);
+            Cgroups.RemoveNamespace(ns); // ctr's spec puts the container under /<namespace>/<id> in every hierarchy
         }
         MountInfo.UnmountAllUnder(_dir);
         Directory.Delete(_dir, recursive: true);
@@ -210,5 +211,35 @@ public sealed class CtrTasksSpec : IAsyncLifetime
         await Ok("-n", ns, "task", "delete", id);
         await Ok("-n", ns, "container", "delete", id);
         Assert.DoesNotContain(id, await Ok("-n", ns, "container", "ls"));
+    }
+
+    /// <summary>
+    /// ctr removes an exec's FIFO directory (/run/containerd/fifo/&lt;random&gt;) only when its deferred DeleteProcess
+    /// succeeds, and that Delete follows Tasks.Wait's answer at once: Wait must answer only when the exec can be deleted.
+    /// The directories are told apart from other users' by the FIFOs in them, named after our exec ids.
+    /// </summary>
+    [Fact]
+    public async Task Bursts_of_concurrent_execs_each_exit_and_leave_no_fifo_directory()
+    {
+        var id = Id("bursts");
+        await Ok("run", "-d", "--rootfs", Rootfs, id, "/bin/sleep", "300");
+        const string fifoRoot = "/run/containerd/fifo";
+        var execs = new List<string>();
+        for (var burst = 0; burst < 3; burst++)
+        {
+            var ids = Enumerable.Range(0, 20).Select(n => $"b{burst}-{n}-{_suffix}").ToList();
+            execs.AddRange(ids);
+            var runs = await Task.WhenAll(ids.Select(e => Run("task", "exec", "--exec-id", e, id, "/bin/sh", "-c", $"exit {execs.IndexOf(e) % 7}")));
+            for (var n = 0; n < runs.Length; n++)
+                Assert.True(runs[n].Code == execs.IndexOf(ids[n]) % 7, $"{ids[n]}: {runs[n]}");
+        }
+        var left = Directory.Exists(fifoRoot)
+            ? Directory.EnumerateDirectories(fifoRoot)
+                .Where(d => Directory.EnumerateFileSystemEntries(d).Any(f => execs.Any(e => Path.GetFileName(f).StartsWith(e + "-", StringComparison.Ordinal))))
+                .ToList()
+            : [];
+        foreach (var dir in left) Directory.Delete(dir, recursive: true);
+        Assert.True(left.Count == 0, $"{left.Count} of {execs.Count} execs left their FIFO directory: {string.Join(", ", left)}\n{_daemon!.Stderr}");
+        Assert.DoesNotContain(execs[0], await Ok("task", "ps", id));
     }
 }

@@ -2,7 +2,7 @@ using ActorRuntime.Configuration;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 using ActorRuntime.Testing;
 using Akka.Actor;
 using Akka.Hosting;

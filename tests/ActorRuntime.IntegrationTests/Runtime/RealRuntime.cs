@@ -5,7 +5,7 @@ using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 using ActorRuntime.Testing;
 using Akka.Actor;
 using Akka.Configuration;

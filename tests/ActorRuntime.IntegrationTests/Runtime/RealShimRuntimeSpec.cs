@@ -5,7 +5,7 @@ using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 using ActorRuntime.Testing;
 using Akka.Actor;
 

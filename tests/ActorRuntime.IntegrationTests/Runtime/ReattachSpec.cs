@@ -3,7 +3,7 @@ using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Shims;
 using ActorRuntime.Store;
 using ActorRuntime.Tasks;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.IntegrationTests.Runtime;
 

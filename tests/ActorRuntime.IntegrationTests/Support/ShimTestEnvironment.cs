@@ -7,7 +7,7 @@ using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Protocol.Types;
 using ActorRuntime.Shims;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 using ActorRuntime.Testing;
 
 namespace ActorRuntime.IntegrationTests.Support;

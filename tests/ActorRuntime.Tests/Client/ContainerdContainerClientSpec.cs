@@ -149,8 +149,11 @@ public sealed class ContainerdContainerClientSpec(ITestOutputHelper output) : Da
     {
         await using var client = Connect();
         var live = new Recorder();
+        var subscriptions = (await BusStatsAsync()).Subscriptions.Count;
         await using (await client.SubscribeAsync(live))
         {
+            // The stream's first answer comes with its first event: wait for its bus subscription, or Create could precede it.
+            await EventuallyAsync(async () => (await BusStatsAsync()).Subscriptions.Count == subscriptions + 1, "the stream's bus subscription", Bound);
             await client.CreateAsync(Container("c1"));
             await client.StartAsync("c1", new StartOptions());
             await Launcher["c1"].ExitAsync("c1", 3);

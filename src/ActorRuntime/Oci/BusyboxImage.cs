@@ -1,13 +1,13 @@
 using System.Security.Cryptography;
 using ActorRuntime.Tasks;
 
-namespace ActorRuntime.TestKit.Oci;
+namespace ActorRuntime.Oci;
 
 /// <summary>
 /// A tiny root filesystem built from the host's static <c>/bin/busybox</c>: enough to run sh, sleep, echo, ... in a
 /// container. It is bind-mounted read-only onto each bundle's <c>rootfs</c> (see <see cref="BindMount"/>), so one
-/// image directory serves every container. For tests and demos only: ActorRuntime itself takes whatever rootfs
-/// mounts its caller gives.
+/// image directory serves every container. For tests, demos and arctl (a new user needs no image registry); the
+/// runtime itself takes whatever rootfs mounts its caller gives.
 /// </summary>
 public static class BusyboxImage
 {
@@ -17,7 +17,7 @@ public static class BusyboxImage
     public static readonly IReadOnlyList<string> Applets =
     [
         "sh", "echo", "sleep", "cat", "true", "false", "ls", "ps", "env", "kill", "hostname", "id", "mkdir", "rm",
-        "touch", "wc", "head", "grep", "printf", "test", "date", "dd", "yes",
+        "touch", "wc", "head", "grep", "printf", "test", "date", "dd", "yes", "uname", "top", "stty", "tty",
     ];
 
     /// <summary>Mount points the runtime spec mounts over; a read-only root cannot get them created by runc.</summary>

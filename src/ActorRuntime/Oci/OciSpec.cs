@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ActorRuntime.TestKit.Oci;
+namespace ActorRuntime.Oci;
 
 /// <summary>What varies between the containers we run; everything else in config.json is fixed by <see cref="OciSpec"/>.</summary>
 /// <param name="Args">process.args; the first is looked up on the container's PATH.</param>
@@ -10,6 +10,11 @@ public sealed record OciContainerSpec(IReadOnlyList<string> Args)
     public IReadOnlyList<string> Env { get; init; } = OciSpec.DefaultEnv;
     public string Cwd { get; init; } = "/";
     public bool Terminal { get; init; }
+
+    /// <summary>process.user: the uid and gid the process runs as (root by default).</summary>
+    public uint Uid { get; init; }
+
+    public uint Gid { get; init; }
 
     /// <summary>Defaults to the container id.</summary>
     public string? Hostname { get; init; }
@@ -74,7 +79,7 @@ public static class OciSpec
         var document = new JsonObject
         {
             ["ociVersion"] = Version,
-            ["process"] = ProcessNode(spec.Args, spec.Terminal, spec.Env, spec.Cwd),
+            ["process"] = ProcessNode(spec.Args, spec.Terminal, spec.Env, spec.Cwd, spec.Uid, spec.Gid),
             ["root"] = new JsonObject { ["path"] = "rootfs", ["readonly"] = true },
             ["hostname"] = spec.Hostname ?? id,
             ["mounts"] = new JsonArray(
@@ -109,10 +114,11 @@ public static class OciSpec
 
     /// <summary>The JSON of an OCI <c>Process</c>, as ExecProcessRequest.spec carries it.</summary>
     public static string ProcessJson(IReadOnlyList<string> args, bool terminal = false, IReadOnlyList<string>? env = null,
-        string cwd = "/") =>
-        ProcessNode(args, terminal, env ?? DefaultEnv, cwd).ToJsonString();
+        string cwd = "/", uint uid = 0, uint gid = 0) =>
+        ProcessNode(args, terminal, env ?? DefaultEnv, cwd, uid, gid).ToJsonString();
 
-    private static JsonObject ProcessNode(IReadOnlyList<string> args, bool terminal, IReadOnlyList<string> env, string cwd)
+    private static JsonObject ProcessNode(IReadOnlyList<string> args, bool terminal, IReadOnlyList<string> env, string cwd,
+        uint uid, uint gid)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (args.Count == 0) throw new ArgumentException("a process needs at least one argument", nameof(args));
@@ -120,7 +126,7 @@ public static class OciSpec
         return new JsonObject
         {
             ["terminal"] = terminal,
-            ["user"] = new JsonObject { ["uid"] = 0, ["gid"] = 0 },
+            ["user"] = new JsonObject { ["uid"] = uid, ["gid"] = gid },
             ["args"] = Strings(args),
             ["env"] = Strings(env),
             ["cwd"] = cwd,

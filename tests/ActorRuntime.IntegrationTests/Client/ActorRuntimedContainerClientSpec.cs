@@ -6,7 +6,7 @@ using ActorRuntime.Native;
 using ActorRuntime.Shims;
 using ActorRuntime.Tasks;
 using ActorRuntime.Testing;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.IntegrationTests.Client;
 

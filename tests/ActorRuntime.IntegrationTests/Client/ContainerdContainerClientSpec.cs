@@ -4,7 +4,7 @@ using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Native;
 using ActorRuntime.Tasks;
 using ActorRuntime.Testing;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.IntegrationTests.Client;
 

@@ -4,7 +4,7 @@ using ActorRuntime.IntegrationTests.Runtime;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Shims;
 using ActorRuntime.Tasks;
-using ActorRuntime.TestKit.Oci;
+using ActorRuntime.Oci;
 
 namespace ActorRuntime.IntegrationTests.Client;
 

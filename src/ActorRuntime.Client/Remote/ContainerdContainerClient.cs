@@ -291,6 +291,7 @@ public sealed class ContainerdContainerClient : IContainerClient
     {
         var deleted = await Call(o => _connection.Tasks.DeleteAsync(new DeleteTaskRequest { ContainerId = id }, o), ct);
         await _connection.Processes.DeletedAsync(Key(id, null), wholeContainer: true);
+        _connection.TaskDeleted(Namespace, id);
         return ToExit(deleted.Pid, deleted.ExitStatus, deleted.ExitedAt);
     }
 
@@ -327,7 +328,18 @@ public sealed class ContainerdContainerClient : IContainerClient
         uint pid;
         try
         {
-            pid = (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id, ExecId = execId }, o), ct)).Pid;
+            // moby's serializeExecStartsWorkaround: containerd 1.6's shim holds one lock across every Start, and concurrent
+            // Starts slow each other down until they pass the deadline (50 execs: about a minute); in turn they take seconds.
+            var turn = _connection.ExecStartTurn(Namespace, id);
+            await turn.WaitAsync(ct);
+            try
+            {
+                pid = (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id, ExecId = execId }, o), ct)).Pid;
+            }
+            finally
+            {
+                turn.Release();
+            }
         }
         catch
         {
@@ -589,6 +601,13 @@ public sealed class ContainerdContainerClient : IContainerClient
         public VersionClient Version { get; }
 
         public NamespacesClient Namespaces { get; }
+
+        private readonly ConcurrentDictionary<(string Namespace, string Id), SemaphoreSlim> _execStartTurns = new();
+
+        /// <summary>One exec Start per task at a time through this client.</summary>
+        public SemaphoreSlim ExecStartTurn(string @namespace, string id) => _execStartTurns.GetOrAdd((@namespace, id), _ => new SemaphoreSlim(1, 1));
+
+        public void TaskDeleted(string @namespace, string id) => _execStartTurns.TryRemove((@namespace, id), out _);
 
         /// <summary>The client goes away: its ends of the FIFOs close, the FIFOs of live processes stay for a reattach.</summary>
         public async ValueTask DisposeAsync()

@@ -151,8 +151,10 @@ internal sealed class AttachedProcesses(string stateDirectory, Func<ProcessKey, 
         if (previous is not null && !ReferenceEquals(previous, io)) await previous.DetachAsync();
         if (io?.Stdin is { } stdin)
         {
-            var forward = io.StdinClosed.ContinueWith(_ => CloseIgnoringGoneAsync(key), CancellationToken.None,
-                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+            // Only a close by the caller reaches the process: a detach (the client going away, a reattach replacing
+            // these streams) or a delete unregisters the streams first, and the process keeps its stdin.
+            var forward = io.StdinClosed.ContinueWith(_ => StillRegistered(key, io) ? CloseIgnoringGoneAsync(key) : Task.CompletedTask,
+                CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
             lock (_gate) _stdinForwards[key] = forward;
             if (closeNow)
             {
@@ -164,6 +166,11 @@ internal sealed class AttachedProcesses(string stateDirectory, Func<ProcessKey, 
         {
             await CloseIgnoringGoneAsync(key);
         }
+    }
+
+    private bool StillRegistered(ProcessKey key, ProcessIo io)
+    {
+        lock (_gate) return _started.TryGetValue(key, out var current) && ReferenceEquals(current, io);
     }
 
     /// <summary>This client's stdin stream of a started process, if it holds one.</summary>

@@ -356,6 +356,12 @@ public abstract class ContainerClientContract : IAsyncLifetime
         }
         await using (await (ResumesAfterOffset ? Client.SubscribeAsync(after, lastHandled) : Client.SubscribeAsync(after)))
         {
+            // A stream says nothing until its first event: a probe exec's events show it is live on the server (without a
+            // journal, containerd's stream misses whatever happens before that).
+            await Client.ExecAsync(id, "probe", new ExecOptions(OciSpec.ProcessJson(["true"]), Attach: NoCopy));
+            await EventuallyAsync(() => after.Of(id).Any(e => e.ExecId == "probe"), "the probe exec's events", Patience, after.ToString);
+            await Client.WaitAsync(id, "probe").WaitAsync(Patience);
+            await Client.DeleteProcessAsync(id, "probe");
             await reattached.Io!.Stdin!.DisposeAsync(); // `read` gets its end of input: the init exits after the restart
             await Client.WaitAsync(id, null).WaitAsync(Patience);
             await Client.DeleteTaskAsync(id);

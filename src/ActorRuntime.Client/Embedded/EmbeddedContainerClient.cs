@@ -22,14 +22,17 @@ public sealed class EmbeddedContainerClient : IContainerClient
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private readonly ContainerRuntime _runtime;
-    private readonly Processes _processes;
+    private readonly AttachedProcesses _processes;
 
     internal EmbeddedContainerClient(ContainerRuntime runtime, string stateDirectory)
-        : this(runtime, new Processes(stateDirectory))
     {
+        _runtime = runtime;
+        _processes = new AttachedProcesses(stateDirectory, (key, ct) => key.ExecId is null
+            ? runtime.InNamespace(key.Namespace).CloseIOAsync(key.ContainerId, ct)
+            : runtime.InNamespace(key.Namespace).CloseExecIOAsync(key.ContainerId, key.ExecId, ct));
     }
 
-    private EmbeddedContainerClient(ContainerRuntime runtime, Processes processes)
+    private EmbeddedContainerClient(ContainerRuntime runtime, AttachedProcesses processes)
     {
         (_runtime, _processes) = (runtime, processes);
     }
@@ -73,7 +76,7 @@ public sealed class EmbeddedContainerClient : IContainerClient
         if (await TaskExistsAsync(id, ct))
             throw TtrpcException.FromStatus(TtrpcCode.FailedPrecondition, $"container {id}: its task must be deleted first");
         await _runtime.DeleteContainerAsync(id, ct);
-        _processes.RemoveContainerDirectory(Namespace, id);
+        _processes.ContainerDeleted(Namespace, id);
     }
 
     public async Task<ExitResult?> ForceDeleteAsync(string id, CancellationToken ct = default)
@@ -97,6 +100,7 @@ public sealed class EmbeddedContainerClient : IContainerClient
             throw TtrpcException.FromStatus(TtrpcCode.Unimplemented,
                 $"task {id}: restore from a checkpoint is not carried by the in-process runtime's Create yet");
         var container = await _runtime.GetContainerAsync(id, ct);
+        using var start = _processes.BeginStart(new ProcessKey(Namespace, id, null));
         var io = options.Attach is null ? null
             : ProcessIo.Create(_processes.ContainerDirectory(Namespace, id), id, options.WithStdin, options.Terminal,
                 IoOwner(container));
@@ -117,7 +121,7 @@ public sealed class EmbeddedContainerClient : IContainerClient
                 await IgnoreGoneAsync(() => _runtime.DeleteAsync(id, CancellationToken.None));
                 throw;
             }
-            await _processes.StartedAsync(this, new ProcessKey(Namespace, id, null), io);
+            await start.SucceededAsync(io);
             return new StartedProcess(id, null, pid, io);
         }
         catch
@@ -130,12 +134,23 @@ public sealed class EmbeddedContainerClient : IContainerClient
     public async Task<StartedProcess> ReattachAsync(string id, StdioAttach? attach, CancellationToken ct = default)
     {
         var state = await _runtime.StateAsync(id, ct);
-        var key = new ProcessKey(Namespace, id, null);
+        using var start = _processes.BeginStart(new ProcessKey(Namespace, id, null));
         var io = attach is null || state.Stdio.Stdout.Length == 0 || state.Stdio.Stdout.Contains("://")
             ? null
             : ProcessIo.Reopen(state.Stdio);
-        if (io is not null) await attach!(io, ct);
-        await _processes.StartedAsync(this, key, io);
+        if (io is not null)
+        {
+            try
+            {
+                await attach!(io, ct);
+            }
+            catch
+            {
+                await io.DetachAsync(); // the process runs on: its FIFOs stay
+                throw;
+            }
+        }
+        await start.SucceededAsync(io);
         return new StartedProcess(id, null, state.Pid, io);
     }
 
@@ -183,6 +198,7 @@ public sealed class EmbeddedContainerClient : IContainerClient
     {
         Identifiers.Validate(execId, "exec id");
         var container = await _runtime.GetContainerAsync(id, ct);
+        using var start = _processes.BeginStart(new ProcessKey(Namespace, id, execId));
         var io = options.Attach is null ? null
             : ProcessIo.Create(_processes.ContainerDirectory(Namespace, id), execId, options.WithStdin, options.Terminal,
                 IoOwner(container));
@@ -200,7 +216,7 @@ public sealed class EmbeddedContainerClient : IContainerClient
                 await IgnoreGoneAsync(() => _runtime.DeleteExecAsync(id, execId, CancellationToken.None));
                 throw;
             }
-            await _processes.StartedAsync(this, new ProcessKey(Namespace, id, execId), io);
+            await start.SucceededAsync(io);
             return new StartedProcess(id, execId, pid, io);
         }
         catch
@@ -221,7 +237,7 @@ public sealed class EmbeddedContainerClient : IContainerClient
             : _runtime.ResizeExecPtyAsync(id, execId, width, height, ct);
 
     public Task CloseStdinAsync(string id, string? execId, CancellationToken ct = default) =>
-        _processes.CloseStdinAsync(this, new ProcessKey(Namespace, id, execId), ct);
+        _processes.CloseStdinAsync(new ProcessKey(Namespace, id, execId), ct);
 
     public async Task<ExitResult> WaitAsync(string id, string? execId, CancellationToken ct = default)
     {
@@ -255,8 +271,6 @@ public sealed class EmbeddedContainerClient : IContainerClient
     /// <summary>The runtime belongs to whoever started it; the client only lets go of the stdio it still holds.</summary>
     public ValueTask DisposeAsync() => _processes.DisposeAsync();
 
-    internal Task CloseStdinNowAsync(ProcessKey key, CancellationToken ct) =>
-        key.ExecId is null ? _runtime.CloseIOAsync(key.ContainerId, ct) : _runtime.CloseExecIOAsync(key.ContainerId, key.ExecId, ct);
 
     private async Task<bool> TaskExistsAsync(string id, CancellationToken ct)
     {

@@ -130,8 +130,12 @@ public sealed class ContainerdContainerClient : IContainerClient
     public async Task<IReadOnlyList<ContainerInfo>> ListAsync(CancellationToken ct = default) =>
         (await Call(o => _connection.Containers.ListAsync(new ListContainersRequest(), o), ct)).Containers.Select(ToInfo).ToList();
 
-    public Task DeleteAsync(string id, CancellationToken ct = default) =>
-        Call(o => _connection.Containers.DeleteAsync(new DeleteContainerRequest { Id = id }, o), ct);
+    /// <summary>The container's FIFO directory goes with it.</summary>
+    public async Task DeleteAsync(string id, CancellationToken ct = default)
+    {
+        await Call(o => _connection.Containers.DeleteAsync(new DeleteContainerRequest { Id = id }, o), ct);
+        _connection.Processes.ContainerDeleted(Namespace, id);
+    }
 
     /// <summary>A task that is already gone (or never was) is no error: the container is deleted all the same.</summary>
     public async Task<ExitResult?> ForceDeleteAsync(string id, CancellationToken ct = default)
@@ -164,59 +168,49 @@ public sealed class ContainerdContainerClient : IContainerClient
     {
         var container = await LoadAsync(id, ct);
         var (uid, gid) = UserOf(JsonNode.Parse(container.SpecJson)?["process"]);
-        var key = Key(id, null);
+        using var start = _connection.Processes.BeginStart(Key(id, null));
         var io = await OpenIoAsync(id, "init", options.WithStdin, options.Terminal, options.Attach, options.LogPath, uid, gid, ct);
-        var started = _connection.Registering(key);
+        var request = new CreateTaskRequest
+        {
+            ContainerId = id,
+            Stdin = io.Paths.Stdin,
+            Stdout = io.Paths.Stdout,
+            Stderr = io.Paths.Stderr,
+            Terminal = options.Terminal,
+            Options = TaskOptions(container.Options, uid, gid, options.CheckpointDirectory),
+        };
+        if (options.Rootfs is { } rootfs)
+            request.Rootfs.AddRange(rootfs.Select(m => new Mount { Type = m.Type, Source = m.Source, Options = { m.Options } }));
+        // containerd restores from the runc options' CriuImagePath once a checkpoint is named at all.
+        if (options.CheckpointDirectory is not null) request.Checkpoint = new ContentDescriptor { MediaType = CheckpointMediaType };
         try
         {
-            var request = new CreateTaskRequest
-            {
-                ContainerId = id,
-                Stdin = io.Paths.Stdin,
-                Stdout = io.Paths.Stdout,
-                Stderr = io.Paths.Stderr,
-                Terminal = options.Terminal,
-                Options = TaskOptions(container.Options, uid, gid, options.CheckpointDirectory),
-            };
-            if (options.Rootfs is { } rootfs)
-                request.Rootfs.AddRange(rootfs.Select(m => new Mount { Type = m.Type, Source = m.Source, Options = { m.Options } }));
-            // containerd restores from the runc options' CriuImagePath once a checkpoint is named at all.
-            if (options.CheckpointDirectory is not null) request.Checkpoint = new ContentDescriptor { MediaType = CheckpointMediaType };
-            try
-            {
-                await Call(o => _connection.Tasks.CreateAsync(request, o), ct);
-            }
-            catch
-            {
-                await io.DisposeAsync();
-                throw;
-            }
-            uint pid;
-            try
-            {
-                pid = (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id }, o), ct)).Pid;
-            }
-            catch
-            {
-                await CleanUpFailedStartAsync(id, null);
-                await io.DisposeAsync();
-                throw;
-            }
-            _connection.Keep(key, io);
-            started.TrySetResult();
-            await ApplyStdinCloseWishAsync(id, null);
-            ForwardStdinClose(io.Io, id, null);
-            return new StartedProcess(id, null, pid, io.Io);
+            await Call(o => _connection.Tasks.CreateAsync(request, o), ct);
         }
-        finally
+        catch
         {
-            _connection.Registered(key, started);
+            await io.DisposeAsync();
+            throw;
         }
+        uint pid;
+        try
+        {
+            pid = (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id }, o), ct)).Pid;
+        }
+        catch
+        {
+            await CleanUpFailedStartAsync(id, null);
+            await io.DisposeAsync();
+            throw;
+        }
+        await start.SucceededAsync(io.Io);
+        return new StartedProcess(id, null, pid, io.Io);
     }
 
     public async Task<StartedProcess> ReattachAsync(string id, StdioAttach? attach, CancellationToken ct = default)
     {
         var process = (await Call(o => _connection.Tasks.GetAsync(new GetRequest { ContainerId = id }, o), ct)).Process;
+        using var start = _connection.Processes.BeginStart(Key(id, null));
         ProcessIo? io = null;
         if (attach is not null && process.Stdout.Length > 0 && !process.Stdout.Contains("://", StringComparison.Ordinal))
         {
@@ -227,12 +221,11 @@ public sealed class ContainerdContainerClient : IContainerClient
             }
             catch
             {
-                await io.DisposeAsync();
+                await io.DetachAsync(); // the process runs on: its FIFOs stay
                 throw;
             }
-            _connection.Keep(Key(id, null), new OpenedIo(io.Paths, io));
-            ForwardStdinClose(io, id, null);
         }
+        await start.SucceededAsync(io);
         return new StartedProcess(id, null, process.Pid, io);
     }
 
@@ -297,7 +290,8 @@ public sealed class ContainerdContainerClient : IContainerClient
     public async Task<ExitResult> DeleteTaskAsync(string id, CancellationToken ct = default)
     {
         var deleted = await Call(o => _connection.Tasks.DeleteAsync(new DeleteTaskRequest { ContainerId = id }, o), ct);
-        await _connection.ReleaseContainerAsync(Key(id, null));
+        await _connection.Processes.DeletedAsync(Key(id, null), wholeContainer: true);
+        _connection.TaskDeleted(Namespace, id);
         return ToExit(deleted.Pid, deleted.ExitStatus, deleted.ExitedAt);
     }
 
@@ -310,51 +304,51 @@ public sealed class ContainerdContainerClient : IContainerClient
         // runc makes the pty from the spec; the shim wires it from the request: both must say the same.
         process["terminal"] = options.Terminal;
         var (uid, gid) = UserOf(process);
-        var key = Key(id, execId);
+        using var start = _connection.Processes.BeginStart(Key(id, execId));
         var io = await OpenIoAsync(id, execId, options.WithStdin, options.Terminal, options.Attach, null, uid, gid, ct);
-        var started = _connection.Registering(key);
+        var request = new ExecProcessRequest
+        {
+            ContainerId = id,
+            ExecId = execId,
+            Stdin = io.Paths.Stdin,
+            Stdout = io.Paths.Stdout,
+            Stderr = io.Paths.Stderr,
+            Terminal = options.Terminal,
+            Spec = TypeUrls.PackJson(TypeUrls.OciProcess, process.ToJsonString()),
+        };
         try
         {
-            var request = new ExecProcessRequest
-            {
-                ContainerId = id,
-                ExecId = execId,
-                Stdin = io.Paths.Stdin,
-                Stdout = io.Paths.Stdout,
-                Stderr = io.Paths.Stderr,
-                Terminal = options.Terminal,
-                Spec = TypeUrls.PackJson(TypeUrls.OciProcess, process.ToJsonString()),
-            };
-            try
-            {
-                await Call(o => _connection.Tasks.ExecAsync(request, o), ct);
-            }
-            catch
-            {
-                await io.DisposeAsync();
-                throw;
-            }
-            uint pid;
+            await Call(o => _connection.Tasks.ExecAsync(request, o), ct);
+        }
+        catch
+        {
+            await io.DisposeAsync();
+            throw;
+        }
+        uint pid;
+        try
+        {
+            // moby's serializeExecStartsWorkaround: containerd 1.6's shim holds one lock across every Start, and concurrent
+            // Starts slow each other down until they pass the deadline (50 execs: about a minute); in turn they take seconds.
+            var turn = _connection.ExecStartTurn(Namespace, id);
+            await turn.WaitAsync(ct);
             try
             {
                 pid = (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id, ExecId = execId }, o), ct)).Pid;
             }
-            catch
+            finally
             {
-                await CleanUpFailedStartAsync(id, execId);
-                await io.DisposeAsync();
-                throw;
+                turn.Release();
             }
-            _connection.Keep(key, io);
-            started.TrySetResult();
-            await ApplyStdinCloseWishAsync(id, execId);
-            ForwardStdinClose(io.Io, id, execId);
-            return new StartedProcess(id, execId, pid, io.Io);
         }
-        finally
+        catch
         {
-            _connection.Registered(key, started);
+            await CleanUpFailedStartAsync(id, execId);
+            await io.DisposeAsync();
+            throw;
         }
+        await start.SucceededAsync(io.Io);
+        return new StartedProcess(id, execId, pid, io.Io);
     }
 
     public Task SignalAsync(string id, string? execId, int signal, bool all = false, CancellationToken ct = default) =>
@@ -375,33 +369,9 @@ public sealed class ContainerdContainerClient : IContainerClient
             Height = height,
         }, o), ct);
 
-    /// <summary>
-    /// moby's stdin-close synchronisation: while the process is being started here, the close waits for the start; a
-    /// process the server does not know yet (NotFound) gets it as soon as this client starts it.
-    /// </summary>
-    public async Task CloseStdinAsync(string id, string? execId, CancellationToken ct = default)
-    {
-        var key = Key(id, execId);
-        if (_connection.Starting(key) is { } starting)
-        {
-            try
-            {
-                await starting.WaitAsync(ct);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                return; // the start failed: nothing left to close
-            }
-        }
-        try
-        {
-            await CloseIoAsync(id, execId, ct);
-        }
-        catch (NotFoundException)
-        {
-            _connection.WishStdinClosed(key);
-        }
-    }
+    /// <summary>moby's stdin-close synchronisation (<see cref="AttachedProcesses.CloseStdinAsync"/>).</summary>
+    public Task CloseStdinAsync(string id, string? execId, CancellationToken ct = default) =>
+        _connection.Processes.CloseStdinAsync(Key(id, execId), ct);
 
     public async Task<ExitResult> WaitAsync(string id, string? execId, CancellationToken ct = default)
     {
@@ -421,7 +391,7 @@ public sealed class ContainerdContainerClient : IContainerClient
     public async Task<ExitResult> DeleteProcessAsync(string id, string execId, CancellationToken ct = default)
     {
         var deleted = await Call(o => _connection.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = id, ExecId = execId }, o), ct);
-        await _connection.ReleaseAsync(Key(id, execId));
+        await _connection.Processes.DeletedAsync(Key(id, execId), wholeContainer: false);
         return ToExit(deleted.Pid, deleted.ExitStatus, deleted.ExitedAt);
     }
 
@@ -466,7 +436,7 @@ public sealed class ContainerdContainerClient : IContainerClient
 
     // ---- helpers ----
 
-    private string Key(string id, string? execId) => $"{Namespace}/{id}/{execId}";
+    private ProcessKey Key(string id, string? execId) => new(Namespace, id, execId);
 
     private Metadata Headers() => new() { { "containerd-namespace", Namespace } };
 
@@ -482,34 +452,6 @@ public sealed class ContainerdContainerClient : IContainerClient
         {
             throw GrpcStatusMapping.ToException(e, ct);
         }
-    }
-
-    private async Task CloseIoAsync(string id, string? execId, CancellationToken ct) =>
-        await Call(o => _connection.Tasks.CloseIOAsync(new CloseIORequest { ContainerId = id, ExecId = execId ?? "", Stdin = true }, o), ct);
-
-    /// <summary>
-    /// The caller disposing its stdin stream closes the process's stdin through the server (CloseIO), once the process is
-    /// started: before, or without, the server would not know it (moby's stdin-close synchronisation).
-    /// </summary>
-    private void ForwardStdinClose(ProcessIo? io, string id, string? execId)
-    {
-        if (io?.Stdin is null) return;
-        _ = io.StdinClosed.ContinueWith(async _ =>
-        {
-            try
-            {
-                await CloseIoAsync(id, execId, CancellationToken.None);
-            }
-            catch (TtrpcException)
-            {
-                // The process is gone by now: nothing to close.
-            }
-        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
-    }
-
-    private async Task ApplyStdinCloseWishAsync(string id, string? execId)
-    {
-        if (_connection.TakeStdinCloseWish(Key(id, execId))) await CloseIoAsync(id, execId, CancellationToken.None);
     }
 
     /// <summary>
@@ -548,7 +490,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             return new OpenedIo(new Stdio("", uri, uri, terminal), null);
         }
         if (attach is null) return new OpenedIo(new Stdio(Terminal: terminal), null);
-        var io = ProcessIo.Create(Path.Combine(StateDirectory, Namespace, id), processId, withStdin, terminal, ((int)uid, (int)gid));
+        var io = ProcessIo.Create(_connection.Processes.ContainerDirectory(Namespace, id), processId, withStdin, terminal, ((int)uid, (int)gid));
         try
         {
             await attach(io, ct);
@@ -628,74 +570,63 @@ public sealed class ContainerdContainerClient : IContainerClient
         }
     }
 
-    /// <summary>
-    /// What the client and its namespace views share: the channel, and the processes it started (their stdio, removed on
-    /// delete; the starts in progress, for the stdin-close synchronisation).
-    /// </summary>
-    private sealed class Connection(GrpcChannel channel, string stateDirectory) : IAsyncDisposable
+    /// <summary>What the client and its namespace views share: the channel, and the processes it started.</summary>
+    private sealed class Connection : IAsyncDisposable
     {
-        private readonly ConcurrentDictionary<string, OpenedIo> _io = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<string, TaskCompletionSource> _starting = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<string, bool> _stdinCloseWishes = new(StringComparer.Ordinal);
+        private readonly GrpcChannel _channel;
+
+        public Connection(GrpcChannel channel, string stateDirectory)
+        {
+            _channel = channel;
+            Containers = new(channel);
+            Tasks = new(channel);
+            Events = new(channel);
+            Version = new(channel);
+            Namespaces = new(channel);
+            Processes = new AttachedProcesses(stateDirectory, CloseStdinAsync);
+        }
 
         public ContainerdContainerClient? Owner { get; set; }
 
-        public string StateDirectory { get; } = stateDirectory;
+        public AttachedProcesses Processes { get; }
 
-        public ContainersClient Containers { get; } = new(channel);
+        public string StateDirectory => Processes.StateDirectory;
 
-        public TasksClient Tasks { get; } = new(channel);
+        public ContainersClient Containers { get; }
 
-        public EventsClient Events { get; } = new(channel);
+        public TasksClient Tasks { get; }
 
-        public VersionClient Version { get; } = new(channel);
+        public EventsClient Events { get; }
 
-        public NamespacesClient Namespaces { get; } = new(channel);
+        public VersionClient Version { get; }
 
-        public TaskCompletionSource Registering(string key)
-        {
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_starting.TryAdd(key, started))
-                throw new AlreadyExistsException($"process {key} is being started already: already exists");
-            return started;
-        }
+        public NamespacesClient Namespaces { get; }
 
-        /// <summary>The start is over, done or failed: a close waiting on it goes on (and finds nothing if it failed).</summary>
-        public void Registered(string key, TaskCompletionSource started)
-        {
-            started.TrySetException(new InvalidOperationException($"process {key} did not start"));
-            _starting.TryRemove(KeyValuePair.Create(key, started));
-        }
+        private readonly ConcurrentDictionary<(string Namespace, string Id), SemaphoreSlim> _execStartTurns = new();
 
-        public Task? Starting(string key) => _starting.TryGetValue(key, out var s) ? s.Task : null;
+        /// <summary>One exec Start per task at a time through this client.</summary>
+        public SemaphoreSlim ExecStartTurn(string @namespace, string id) => _execStartTurns.GetOrAdd((@namespace, id), _ => new SemaphoreSlim(1, 1));
 
-        public void WishStdinClosed(string key) => _stdinCloseWishes[key] = true;
+        public void TaskDeleted(string @namespace, string id) => _execStartTurns.TryRemove((@namespace, id), out _);
 
-        public bool TakeStdinCloseWish(string key) => _stdinCloseWishes.TryRemove(key, out _);
-
-        public void Keep(string key, OpenedIo io)
-        {
-            if (_io.TryRemove(key, out var previous)) _ = previous.DisposeAsync();
-            _io[key] = io;
-        }
-
-        public async Task ReleaseAsync(string key)
-        {
-            if (_io.TryRemove(key, out var io)) await io.DisposeAsync();
-            _stdinCloseWishes.TryRemove(key, out _);
-        }
-
-        /// <summary>The init's key ("ns/id/"): every process of that container is released.</summary>
-        public async Task ReleaseContainerAsync(string initKey)
-        {
-            foreach (var key in _io.Keys.Where(k => k.StartsWith(initKey, StringComparison.Ordinal)).ToList())
-                await ReleaseAsync(key);
-        }
-
+        /// <summary>The client goes away: its ends of the FIFOs close, the FIFOs of live processes stay for a reattach.</summary>
         public async ValueTask DisposeAsync()
         {
-            foreach (var key in _io.Keys.ToList()) await ReleaseAsync(key);
-            channel.Dispose();
+            await Processes.DisposeAsync();
+            _channel.Dispose();
+        }
+
+        private async Task CloseStdinAsync(ProcessKey key, CancellationToken ct)
+        {
+            try
+            {
+                await Tasks.CloseIOAsync(new CloseIORequest { ContainerId = key.ContainerId, ExecId = key.ExecId ?? "", Stdin = true },
+                    new CallOptions(new Metadata { { "containerd-namespace", key.Namespace } }, cancellationToken: ct));
+            }
+            catch (RpcException e)
+            {
+                throw GrpcStatusMapping.ToException(e, ct);
+            }
         }
     }
 }

@@ -126,20 +126,35 @@ internal sealed class ExecActor : ProcessActorBase, IWithTimers
                 PublishLifecycle(Topics.ExecAdded, 0);
             });
         }));
-        Receive<TaskProtocol.StartExec>(_ => RunLifecycle(async () =>
+        Receive<TaskProtocol.StartExec>(_ =>
         {
-            FailPoints.Hit(FailPoint.ExecStartBeforeShimCall);
-            var pid = await Shim.StartAsync(ContainerId, ExecId).ConfigureAwait(false);
-            FailPoints.Hit(FailPoint.ExecStartAfterShimCall);
-            return new Outcome(r => r.Started(pid), new TaskProtocol.Started(ContainerId, ExecId, pid), _ =>
+            var (task, self, stopping, shim, containerId, execId) = (Context.Parent, Self, Stopping.Token, Shim, ContainerId, ExecId);
+            RunLifecycle(async () =>
             {
-                FailPoints.Hit(FailPoint.ExecStartAfterRecordWritten);
-                PublishLifecycle(Topics.ExecStarted, pid);
-                EnsureWaiting();
-                foreach (var (command, replyTo) in _closeBeforeStart) Self.Tell(command, replyTo);
-                _closeBeforeStart.Clear();
+                // One Start of this task's execs at the shim at a time (ExecStartTurns); the turn is given back in any case.
+                await task.Ask<TaskActor.StartTurnGranted>(new TaskActor.RequestStartTurn(self), cancellationToken: stopping)
+                    .ConfigureAwait(false);
+                uint pid;
+                try
+                {
+                    FailPoints.Hit(FailPoint.ExecStartBeforeShimCall);
+                    pid = await shim.StartAsync(containerId, execId).ConfigureAwait(false);
+                }
+                finally
+                {
+                    task.Tell(new TaskActor.StartTurnDone(self));
+                }
+                FailPoints.Hit(FailPoint.ExecStartAfterShimCall);
+                return new Outcome(r => r.Started(pid), new TaskProtocol.Started(containerId, execId, pid), _ =>
+                {
+                    FailPoints.Hit(FailPoint.ExecStartAfterRecordWritten);
+                    PublishLifecycle(Topics.ExecStarted, pid);
+                    EnsureWaiting();
+                    foreach (var (command, replyTo) in _closeBeforeStart) Self.Tell(command, replyTo);
+                    _closeBeforeStart.Clear();
+                });
             });
-        }));
+        });
         Receive<TaskProtocol.CloseExecIO>(c =>
         {
             if (Record.Pid == 0 && !Record.HasExited)

@@ -19,6 +19,7 @@ internal sealed class TaskActor : ProcessActorBase
     private readonly bool _reloaded;
     private ImmutableDictionary<string, IActorRef> _execs = ImmutableDictionary<string, IActorRef>.Empty;
     private long _execRuns;
+    private ExecStartTurns _startTurns = ExecStartTurns.None;
 
     /// <summary>
     /// Told to the parent shim actor once the shim deleted the task and the bus wrote its exit and delete; the parent
@@ -30,6 +31,17 @@ internal sealed class TaskActor : ProcessActorBase
 
     /// <summary>Told to the parent shim actor when the shim refused Create; the parent tears the shim down and answers.</summary>
     public sealed record CreateFailed(TaskProtocol.Failed Failure, IActorRef ReplyTo);
+
+    /// <summary>An exec actor asks for its turn to call the shim's Start (<see cref="ExecStartTurns"/>).</summary>
+    public sealed record RequestStartTurn(IActorRef Exec);
+
+    public sealed record StartTurnGranted
+    {
+        public static readonly StartTurnGranted Instance = new();
+    }
+
+    /// <summary>The exec's Start at the shim is over, done or failed.</summary>
+    public sealed record StartTurnDone(IActorRef Exec);
 
     public TaskActor(ProcessRecord record, ProcessServices services, RuncOptions? runcOptions, IActorRef manager, bool reloaded)
         : base(record, services)
@@ -151,6 +163,12 @@ internal sealed class TaskActor : ProcessActorBase
         if (_execs.TryGetValue(execId, out var current) && current.Equals(exec)) _execs = _execs.Remove(execId);
     }
 
+    private void ReleaseStartTurn(IActorRef exec)
+    {
+        (_startTurns, var granted) = _startTurns.Release(exec);
+        granted?.ReplyTo.Tell(StartTurnGranted.Instance);
+    }
+
     private void ForwardToExec(IWithExecId command)
     {
         if (!_execs.TryGetValue(command.ExecId, out var child))
@@ -175,7 +193,14 @@ internal sealed class TaskActor : ProcessActorBase
         Receive<Terminated>(t =>
         {
             if (_execs.FirstOrDefault(kv => kv.Value.Equals(t.ActorRef)) is { Key: { } execId }) ForgetExec(execId, t.ActorRef);
+            ReleaseStartTurn(t.ActorRef);
         });
+        Receive<RequestStartTurn>(r =>
+        {
+            (_startTurns, var granted) = _startTurns.Request(new ExecStartTurns.Turn(r.Exec, Sender));
+            granted?.ReplyTo.Tell(StartTurnGranted.Instance);
+        });
+        Receive<StartTurnDone>(d => ReleaseStartTurn(d.Exec));
         // Every exec command goes to its exec actor even while the init process has a lifecycle call in flight (a long
         // Pause, Kill, ...): each exec's own mailbox orders its calls, and the shim runs calls of different processes
         // side by side on the one connection.

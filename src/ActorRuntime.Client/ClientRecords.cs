@@ -81,16 +81,6 @@ public sealed record ContainerStats(
     ulong IoReadBytes,
     ulong IoWriteBytes);
 
-/// <summary>runc's checkpoint options (containerd.runc.v1.CheckpointOptions) and where the image goes.</summary>
-public sealed record CheckpointOptions(
-    string ImagePath,
-    bool Exit = false,
-    bool OpenTcp = false,
-    bool ExternalUnixSockets = false,
-    bool Terminal = false,
-    bool FileLocks = false,
-    string? WorkPath = null);
-
 public enum ContainerEventKind
 {
     Create,

@@ -1,3 +1,5 @@
+using ActorRuntime.Tasks;
+
 namespace ActorRuntime.Client;
 
 /// <summary>

@@ -22,10 +22,17 @@ public sealed partial class FakeShim
     /// <summary>The options each task was created with (the Any of CreateTaskRequest.options; null when none was sent).</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, Google.Protobuf.WellKnownTypes.Any?> CreateOptions { get; } = new();
 
+    /// <summary>The checkpoint directory each task was restored from (CreateTaskRequest.checkpoint; "" when created anew).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> CreateCheckpoints { get; } = new();
+
+    /// <summary>Every Checkpoint request, in arrival order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<CheckpointTaskRequest> Checkpoints { get; } = new();
+
     public override async Task<CreateTaskResponse> Create(CreateTaskRequest r, TtrpcCallContext c)
     {
         await Enter(TaskApi.Methods.Create, c);
         CreateOptions[r.Id] = r.Options;
+        CreateCheckpoints[r.Id] = r.Checkpoint;
         var p = new FakeProcess(r.Id, "", (uint)Interlocked.Increment(ref _nextPid), r.Bundle,
             new Stdio(r.Stdin, r.Stdout, r.Stderr, r.Terminal));
         if (!_processes.TryAdd((r.Id, ""), p))
@@ -180,6 +187,7 @@ public sealed partial class FakeShim
     public override async Task<Empty> Checkpoint(CheckpointTaskRequest r, TtrpcCallContext c)
     {
         await Enter(TaskApi.Methods.Checkpoint, c);
+        Checkpoints.Enqueue(r);
         Get(r.Id);
         await ForwardAsync(Topics.Checkpointed, new TaskCheckpointed { ContainerId = r.Id, Checkpoint = r.Path });
         return new Empty();

@@ -7,6 +7,7 @@ using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Tasks;
+using CheckpointOptions = ActorRuntime.Tasks.CheckpointOptions;
 using Akka.Actor;
 
 namespace ActorRuntime.Client.Embedded;
@@ -96,9 +97,6 @@ public sealed class EmbeddedContainerClient : IContainerClient
 
     public async Task<StartedProcess> StartAsync(string id, StartOptions options, CancellationToken ct = default)
     {
-        if (options.CheckpointDirectory is not null)
-            throw TtrpcException.FromStatus(TtrpcCode.Unimplemented,
-                $"task {id}: restore from a checkpoint is not carried by the in-process runtime's Create yet");
         var container = await _runtime.GetContainerAsync(id, ct);
         using var start = _processes.BeginStart(new ProcessKey(Namespace, id, null));
         var io = options.Attach is null ? null
@@ -108,7 +106,8 @@ public sealed class EmbeddedContainerClient : IContainerClient
         {
             if (io is not null) await options.Attach!(io, ct);
             var stdio = io?.Paths ?? LogStdio(options.LogPath, options.Terminal);
-            await _runtime.CreateAsync(id, container.SpecJson, options.Rootfs ?? [], stdio, ct);
+            await _runtime.CreateAsync(id, container.SpecJson, options.Rootfs ?? [], stdio, ct,
+                checkpoint: options.CheckpointDirectory is { } restore ? Path.GetFullPath(restore) : null);
             uint pid;
             try
             {
@@ -177,13 +176,13 @@ public sealed class EmbeddedContainerClient : IContainerClient
     public Task UpdateResourcesAsync(string id, string linuxResourcesJson, CancellationToken ct = default) =>
         _runtime.UpdateAsync(id, linuxResourcesJson, ct);
 
-    public Task CheckpointAsync(string id, CheckpointOptions options, CancellationToken ct = default)
-    {
-        if (options.OpenTcp || options.ExternalUnixSockets || options.Terminal || options.FileLocks || options.WorkPath is not null)
-            throw TtrpcException.FromStatus(TtrpcCode.Unimplemented,
-                $"task {id}: the in-process runtime's Checkpoint carries the image path and exit only");
-        return _runtime.CheckpointAsync(id, options.ImagePath, options.Exit, ct);
-    }
+    /// <summary>The shim (runc, CRIU) writes the image; paths are made absolute, since the shim's working directory is not ours.</summary>
+    public Task CheckpointAsync(string id, CheckpointOptions options, CancellationToken ct = default) =>
+        _runtime.CheckpointAsync(id, options with
+        {
+            ImagePath = Path.GetFullPath(options.ImagePath),
+            WorkPath = options.WorkPath is { } work ? Path.GetFullPath(work) : null,
+        }, ct);
 
     public async Task<ExitResult> DeleteTaskAsync(string id, CancellationToken ct = default)
     {

@@ -11,6 +11,7 @@ using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Protocol.Types;
 using ActorRuntime.Tasks;
+using CheckpointOptions = ActorRuntime.Tasks.CheckpointOptions;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;

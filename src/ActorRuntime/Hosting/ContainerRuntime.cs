@@ -65,10 +65,11 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     private TimeSpan CommandTimeout => settings.LoadTimeout + settings.CallTimeout + settings.ShutdownTimeout + settings.CleanupTimeout;
 
     /// <summary>Creates the task; <paramref name="runtimeOptions"/> is an encoded Any (runc's Options) for the shim's Create.</summary>
+    /// <param name="checkpoint">A checkpoint image directory to restore the task from (runc restore) instead of creating it.</param>
     public async Task<uint> CreateAsync(string containerId, string specJson, IReadOnlyList<MountSpec> rootfs, Stdio? stdio = null,
-        CancellationToken ct = default, byte[]? runtimeOptions = null) =>
+        CancellationToken ct = default, byte[]? runtimeOptions = null, string? checkpoint = null) =>
         (await Send<TaskProtocol.Created>(new TaskProtocol.Create(containerId, specJson, rootfs, stdio ?? Stdio.Null,
-            RuntimeOptions: runtimeOptions), ct)).Pid;
+            Checkpoint: checkpoint, RuntimeOptions: runtimeOptions), ct)).Pid;
 
     public async Task<uint> StartAsync(string containerId, CancellationToken ct = default) =>
         (await Send<TaskProtocol.Started>(new TaskProtocol.Start(containerId), ct)).Pid;
@@ -88,8 +89,8 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public Task CloseIOAsync(string containerId, CancellationToken ct = default) =>
         Send<TaskProtocol.Done>(new TaskProtocol.CloseIO(containerId), ct);
 
-    public Task CheckpointAsync(string containerId, string path, bool exit = false, CancellationToken ct = default) =>
-        Send<TaskProtocol.Done>(new TaskProtocol.Checkpoint(containerId, path, exit), ct);
+    public Task CheckpointAsync(string containerId, CheckpointOptions options, CancellationToken ct = default) =>
+        Send<TaskProtocol.Done>(new TaskProtocol.Checkpoint(containerId, options), ct);
 
     public Task UpdateAsync(string containerId, string resourcesJson, CancellationToken ct = default) =>
         Send<TaskProtocol.Done>(new TaskProtocol.Update(containerId, resourcesJson), ct);

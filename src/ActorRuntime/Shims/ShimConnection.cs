@@ -92,8 +92,17 @@ internal sealed class ShimConnection : IAsyncDisposable
         _client.CheckpointAsync(new CheckpointTaskRequest
         {
             Id = c.ContainerId,
-            Path = c.Path,
-            Options = TypeUrls.Pack(new CheckpointOptions { Exit = c.Exit, ImagePath = c.Path }),
+            Path = c.Options.ImagePath,
+            Options = TypeUrls.Pack(new Protocol.Runc.CheckpointOptions
+            {
+                Exit = c.Options.Exit,
+                OpenTcp = c.Options.OpenTcp,
+                ExternalUnixSockets = c.Options.ExternalUnixSockets,
+                Terminal = c.Options.Terminal,
+                FileLocks = c.Options.FileLocks,
+                ImagePath = c.Options.ImagePath,
+                WorkPath = c.Options.WorkPath ?? "",
+            }),
         }, Bounded);
 
     public Task UpdateAsync(TaskProtocol.Update u)

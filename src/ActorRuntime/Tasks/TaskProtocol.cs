@@ -74,7 +74,7 @@ public static class TaskProtocol
 
     public sealed record CloseIO(string ContainerId, bool Stdin = true) : ILifecycleCommand;
 
-    public sealed record Checkpoint(string ContainerId, string Path, bool Exit = false) : ILifecycleCommand;
+    public sealed record Checkpoint(string ContainerId, CheckpointOptions Options) : ILifecycleCommand;
 
     /// <summary>Resources as the JSON of OCI LinuxResources.</summary>
     public sealed record Update(string ContainerId, string ResourcesJson, IReadOnlyDictionary<string, string>? Annotations = null)

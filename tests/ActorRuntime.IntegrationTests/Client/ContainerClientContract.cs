@@ -261,12 +261,39 @@ public abstract class ContainerClientContract : IAsyncLifetime
         await Client.StartAsync(id, Attached(NoCopy));
         var image = Path.Combine(Path.GetTempPath(), NewId("checkpoint"));
 
-        var e = await Assert.ThrowsAnyAsync<TtrpcException>(() => Client.CheckpointAsync(id, new CheckpointOptions(image)));
+        var e = await Assert.ThrowsAnyAsync<TtrpcException>(() => Client.CheckpointAsync(id, new CheckpointOptions(image,
+            OpenTcp: true, ExternalUnixSockets: true, FileLocks: true, WorkPath: image + "-work")));
         Assert.Contains("criu", e.Message, StringComparison.OrdinalIgnoreCase);
 
         Assert.Equal(ProcessStatus.Running, (await Client.StatusAsync(id)).Status);
         Assert.False(Directory.Exists(image) && Directory.EnumerateFileSystemEntries(image).Any(), "a partial checkpoint image");
+        foreach (var made in new[] { image, image + "-work" }.Where(Directory.Exists)) Directory.Delete(made, recursive: true);
         await Client.ForceDeleteAsync(id);
+    }
+
+    [Fact]
+    public async Task A_restore_without_criu_fails_with_the_shims_error_and_leaves_nothing_behind()
+    {
+        var id = await CreateAsync("restore", "sleep", "60");
+        var image = Path.Combine(Path.GetTempPath(), NewId("image"));
+        Directory.CreateDirectory(image);
+        try
+        {
+            var e = await Assert.ThrowsAnyAsync<TtrpcException>(() =>
+                Client.StartAsync(id, Attached(NoCopy) with { CheckpointDirectory = image }));
+            Assert.Contains("criu", e.Message, StringComparison.OrdinalIgnoreCase);
+
+            Assert.Equal(TtrpcCode.NotFound, (await Assert.ThrowsAnyAsync<TtrpcException>(() => Client.StatusAsync(id))).Code);
+            Assert.Empty(FifosLeft());
+            await Client.DeleteAsync(id);
+            Assert.False(ContainerDirectoryLeft(id), $"the FIFO directory of deleted container {id}");
+            await EventuallyAsync(() => Leftovers().Count == 0, "no shim, runc container or bundle of the failed restore", Patience,
+                () => string.Join(", ", Leftovers()));
+        }
+        finally
+        {
+            Directory.Delete(image, recursive: true);
+        }
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ActorRuntime.Client;
 using ActorRuntime.Client.Remote;
+using ActorRuntime.Protocol;
 using ActorRuntime.Protocol.Shim;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Tasks;
@@ -130,6 +131,35 @@ public sealed class ContainerdContainerClientSpec(ITestOutputHelper output) : Da
         await client.CheckpointAsync("c1", new CheckpointOptions(Path.Combine(State, "image"), Exit: false, OpenTcp: true));
         Assert.Equal(1, Launcher["c1"].Calls.GetValueOrDefault(TaskApi.Methods.Checkpoint));
         Assert.Equal(ProcessStatus.Running, (await client.StatusAsync("c1")).Status);
+    }
+
+    [Fact]
+    public async Task Every_checkpoint_option_reaches_the_shim_as_runcs_options()
+    {
+        await using var client = Connect();
+        await client.CreateAsync(Container("c1"));
+        await client.StartAsync("c1", new StartOptions());
+        await client.CheckpointAsync("c1", new CheckpointOptions(Path.Combine(State, "image"), Exit: true, OpenTcp: true,
+            ExternalUnixSockets: true, Terminal: true, FileLocks: true, WorkPath: Path.Combine(State, "work")));
+
+        var request = Assert.Single(Launcher["c1"].Checkpoints);
+        Assert.True(TypeUrls.TryUnpack(request.Options, ActorRuntime.Protocol.Runc.CheckpointOptions.Parser, out var runc));
+        Assert.Equal((true, true, true, true, true, Path.Combine(State, "image"), Path.Combine(State, "work")),
+            (runc.Exit, runc.OpenTcp, runc.ExternalUnixSockets, runc.Terminal, runc.FileLocks, runc.ImagePath, runc.WorkPath));
+        Assert.Equal(Path.Combine(State, "image"), request.Path);
+    }
+
+    [Fact]
+    public async Task A_start_from_a_checkpoint_directory_restores_through_the_shims_Create()
+    {
+        await using var client = Connect();
+        await client.CreateAsync(Container("c1"));
+        await client.StartAsync("c1", new StartOptions(CheckpointDirectory: Path.Combine(State, "image")));
+        Assert.Equal(Path.Combine(State, "image"), Launcher["c1"].CreateCheckpoints["c1"]);
+
+        await client.CreateAsync(Container("c2"));
+        await client.StartAsync("c2", new StartOptions());
+        Assert.Equal("", Launcher["c2"].CreateCheckpoints["c2"]);
     }
 
     /// <summary>Receives every event, duplicates included, in arrival order.</summary>

@@ -70,6 +70,27 @@ public sealed class TasksServiceSpec(ITestOutputHelper output) : DaemonServerSpe
     }
 
     [Fact]
+    public async Task A_task_restores_from_runcs_criu_image_path_and_without_one_is_Unimplemented_as_we_keep_no_content_store()
+    {
+        var checkpoint = new ActorRuntime.Protocol.Types.ContentDescriptor { MediaType = "application/vnd.containerd.container.criu.checkpoint.criu.tar" };
+        await Runtime.CreateContainerAsync("restored", Spec);
+        var image = TypeUrls.Pack(new ActorRuntime.Protocol.Runc.Options { CriuImagePath = "/var/lib/images/restored" });
+        await Client.CreateAsync(new CreateTaskRequest { ContainerId = "restored", Checkpoint = checkpoint, Options = image }, In(Settings.Namespace));
+        Assert.Equal("/var/lib/images/restored", Launcher["restored"].CreateCheckpoints["restored"]);
+
+        await Runtime.CreateContainerAsync("stored", Spec);
+        var stored = await Refused(() => Client.CreateAsync(new CreateTaskRequest { ContainerId = "stored", Checkpoint = checkpoint },
+            In(Settings.Namespace)).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, stored.StatusCode);
+        Assert.Contains("criu_image_path", stored.Status.Detail);
+        var relative = TypeUrls.Pack(new ActorRuntime.Protocol.Runc.Options { CriuImagePath = "images/x" });
+        var bad = await Refused(() => Client.CreateAsync(new CreateTaskRequest { ContainerId = "stored", Checkpoint = checkpoint, Options = relative },
+            In(Settings.Namespace)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.Single(Launcher.Shims); // the restored task's: a refused restore launches none
+    }
+
+    [Fact]
     public async Task Create_for_a_container_that_does_not_exist_is_NotFound_naming_it()
     {
         var missing = await Refused(() => Client.CreateAsync(new CreateTaskRequest { ContainerId = "nope" }, In(Settings.Namespace)).ResponseAsync);

@@ -5,6 +5,8 @@ using ActorRuntime.Protocol.Runc;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Protocol.Types;
 using ActorRuntime.Tasks;
+using CheckpointOptions = ActorRuntime.Tasks.CheckpointOptions;
+using RuncCheckpointOptions = ActorRuntime.Protocol.Runc.CheckpointOptions;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -26,14 +28,13 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     public override async Task<CreateTaskResponse> Create(CreateTaskRequest request, ServerCallContext context)
     {
         var view = RequestNamespace.View(runtime, context);
-        if (request.Checkpoint is not null)
-            throw new UnimplementedException("creating a task from a checkpoint is not supported: not implemented");
         var container = await view.GetContainerAsync(request.ContainerId, context.CancellationToken);
         var rootfs = request.Rootfs.Select(m => new MountSpec(m.Type, m.Source, m.Options.ToList())).ToList();
         var stdio = new Stdio(request.Stdin, request.Stdout, request.Stderr, request.Terminal);
         // The request's options, else the container's (containerd's order); both are runc's Options in an Any.
         var options = request.Options is { } given ? given.ToByteArray() : container.RuntimeOptions;
-        var pid = await view.CreateAsync(container.Id, container.SpecJson, rootfs, stdio, context.CancellationToken, options);
+        var pid = await view.CreateAsync(container.Id, container.SpecJson, rootfs, stdio, context.CancellationToken, options,
+            RestorePath(request));
         return new() { ContainerId = container.Id, Pid = pid };
     }
 
@@ -162,19 +163,18 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     public override async Task<CheckpointTaskResponse> Checkpoint(CheckpointTaskRequest request, ServerCallContext context)
     {
         var view = RequestNamespace.View(runtime, context);
-        var given = TypeUrls.TryUnpack(request.Options, CheckpointOptions.Parser, out var options);
-        var exit = given && options.Exit;
-        if (given && options.ImagePath.Length > 0)
+        var options = TypeUrls.TryUnpack(request.Options, RuncCheckpointOptions.Parser, out var given) ? given : new RuncCheckpointOptions();
+        CheckpointOptions To(string imagePath) => new(imagePath, options.Exit, options.OpenTcp, options.ExternalUnixSockets,
+            options.Terminal, options.FileLocks, options.WorkPath.Length > 0 ? Absolute(options.WorkPath, "checkpoint work path") : null);
+        if (options.ImagePath.Length > 0)
         {
-            if (!Path.IsPathRooted(options.ImagePath))
-                throw new InvalidArgumentException($"checkpoint image path \"{options.ImagePath}\" must be absolute: invalid argument");
-            await view.CheckpointAsync(request.ContainerId, options.ImagePath, exit, context.CancellationToken);
+            await view.CheckpointAsync(request.ContainerId, To(Absolute(options.ImagePath, "checkpoint image path")), context.CancellationToken);
             return new CheckpointTaskResponse();
         }
         var directory = Directory.CreateTempSubdirectory("actorruntimed-checkpoint-").FullName;
         try
         {
-            await view.CheckpointAsync(request.ContainerId, directory, exit, context.CancellationToken);
+            await view.CheckpointAsync(request.ContainerId, To(directory), context.CancellationToken);
         }
         catch
         {
@@ -228,6 +228,23 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
             : await view.WaitExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
         return new() { ExitStatus = exited.ExitStatus, ExitedAt = Timestamp.FromDateTimeOffset(exited.ExitedAt) };
     }
+
+    /// <summary>
+    /// A task restored from a checkpoint: containerd 1.6 restores from the runc options' criu_image_path when one is given
+    /// (getRestorePath) and otherwise from an image in its content store, which we do not keep.
+    /// </summary>
+    private static string? RestorePath(CreateTaskRequest request)
+    {
+        if (request.Checkpoint is null) return null;
+        if (TypeUrls.TryUnpack(request.Options, Options.Parser, out var runc) && runc.CriuImagePath.Length > 0)
+            return Absolute(runc.CriuImagePath, "checkpoint image path (criu_image_path)");
+        throw new UnimplementedException(
+            $"task {request.ContainerId}: restoring from a checkpoint in a content store is not supported (give runc's criu_image_path): not implemented");
+    }
+
+    private static string Absolute(string path, string what) => Path.IsPathRooted(path)
+        ? path
+        : throw new InvalidArgumentException($"{what} \"{path}\" must be absolute: invalid argument");
 
     private static DeleteResponse Deleted(string id, TaskProtocol.Exited exited) => new()
     {

@@ -159,6 +159,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
         string runtimeName = ContainerRecord.DefaultRuntime, byte[]? runtimeOptions = null, string image = "",
         CancellationToken ct = default)
     {
+        await AskFor<NamespaceRecord>(actors.Namespaces, new NamespaceStoreProtocol.Ensure(Namespace), ct).ConfigureAwait(false);
         var created = await AskContainers<ContainerRecord>(new ContainerStoreProtocol.Create(new ContainerRecord(Namespace, id, specJson,
             runtimeName, runtimeOptions, (labels ?? new Dictionary<string, string>()).ToImmutableSortedDictionary(StringComparer.Ordinal),
             image, default, default)), ct).ConfigureAwait(false);

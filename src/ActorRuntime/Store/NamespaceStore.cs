@@ -15,6 +15,12 @@ public static class NamespaceStoreProtocol
     public sealed record Create(string Name, IReadOnlyDictionary<string, string> Labels) : INamespaceStoreCommand;
 
     /// <summary>
+    /// The namespace exists from its first use on, as in containerd (whose metadata makes a namespace's bucket when
+    /// something is first stored in it): created with no labels if absent, no event published. Answers the record.
+    /// </summary>
+    public sealed record Ensure(string Name) : INamespaceStoreCommand;
+
+    /// <summary>
     /// containerd's field-mask update: each path is "labels" (replace them all) or "labels.&lt;key&gt;" (set that key from
     /// <paramref name="Labels"/>, or remove it when absent there); no path replaces every label.
     /// </summary>

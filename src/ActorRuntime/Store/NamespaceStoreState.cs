@@ -48,6 +48,9 @@ public sealed record NamespaceStoreState(ImmutableSortedDictionary<string, Names
         Create c when Namespaces.ContainsKey(c.Name) =>
             Refuse(c.Name, new AlreadyExistsException($"namespace \"{c.Name}\": already exists")),
         Create c => Stored(new NamespaceStoreEvent.NamespaceCreated(NamespaceRecord.Of(c.Name, c.Labels))),
+        Ensure e when Identifiers.Check(e.Name, "namespace") is { } invalid => Refuse(e.Name, invalid),
+        Ensure e when Namespaces.TryGetValue(e.Name, out var existing) => NamespaceDecision.Respond(existing),
+        Ensure e => Stored(new NamespaceStoreEvent.NamespaceCreated(NamespaceRecord.Of(e.Name, []))),
         Update u when Identifiers.Check(u.Name, "namespace") is { } invalid => Refuse(u.Name, invalid),
         Update u => Updated(u),
         Delete d when Identifiers.Check(d.Name, "namespace") is { } invalid => Refuse(d.Name, invalid),

@@ -260,4 +260,121 @@ public sealed class ArctlSpec : IAsyncLifetime
         }
         Assert.Equal("[]", (await OkAsync("embedded", "ps", "--json")).Stdout.Trim());
     }
+
+    [Theory]
+    [InlineData("embedded")]
+    [InlineData("daemon")]
+    public async Task Env_cwd_user_pause_resume_top_stats_inspect_and_version_report_a_running_container(string mode)
+    {
+        var id = Id(mode, "inspected");
+        await OkAsync(mode, "run", "-d", "-e", "GREETING=hi", "-w", "/tmp", "-u", "1000:1000", id,
+            "sh", "-c", "echo \"$GREETING $(pwd) $(id -u)\"; exec sleep 300");
+        await EventuallyAsync(async () => (await OkAsync(mode, "logs", id)).Stdout == "hi /tmp 1000\n", $"the log of {id}", Bound);
+        var pid = (await PsRowAsync(mode, id))!.Value.GetProperty("pid").GetUInt32();
+
+        await OkAsync(mode, "pause", id);
+        Assert.Equal("paused", (await PsRowAsync(mode, id))!.Value.GetProperty("status").GetString());
+        await OkAsync(mode, "resume", id);
+        Assert.Equal("running", (await PsRowAsync(mode, id))!.Value.GetProperty("status").GetString());
+
+        var top = JsonDocument.Parse((await OkAsync(mode, "top", "--json", id)).Stdout).RootElement;
+        Assert.Contains(top.EnumerateArray(), p => p.GetProperty("pid").GetUInt32() == pid && p.GetProperty("command").GetString() == "sleep 300");
+        var stats = Assert.Single(JsonDocument.Parse((await OkAsync(mode, "stats", "--no-stream", "--json", id)).Stdout).RootElement.EnumerateArray());
+        Assert.Equal(id, stats.GetProperty("id").GetString());
+        Assert.True(stats.GetProperty("memoryUsageBytes").GetInt64() > 0 && stats.GetProperty("pids").GetInt32() == 1, stats.ToString());
+        var inspect = JsonDocument.Parse((await OkAsync(mode, "inspect", "--json", id)).Stdout).RootElement;
+        Assert.Equal((id, "running", 1000), (inspect.GetProperty("id").GetString(), inspect.GetProperty("status").GetString(),
+            inspect.GetProperty("spec").GetProperty("process").GetProperty("user").GetProperty("uid").GetInt32()));
+        var version = JsonDocument.Parse((await OkAsync(mode, "version", "--json")).Stdout).RootElement;
+        Assert.Equal("actorruntime", version.GetProperty("revision").GetString());
+        Assert.Contains("default", (await OkAsync(mode, "namespaces", "--json")).Stdout);
+        await OkAsync(mode, "rm", "-f", id);
+    }
+
+    /// <summary>
+    /// Live views run next to other commands, so over the daemon (two in-process arctls never share a root): events as
+    /// they happen and replayed after an offset, Ctrl-C forwarded to a foreground container, live stats until Ctrl-C.
+    /// </summary>
+    [Fact]
+    public async Task Events_stream_live_and_after_an_offset_and_Ctrl_C_reaches_the_foreground_container()
+    {
+        var id = Id("daemon", "interrupted");
+        await using var events = await LiveAsync("events", "--json", "--filter", $"container={id}");
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the subscription is made before the container exists (no offset given)
+
+        await using (var run = await LiveAsync("run", "--rm", id, "sh", "-c", "trap 'echo got-int; exit 5' INT; echo ready; while true; do sleep 0.1; done"))
+        {
+            await EventuallyAsync(() => run.Lines.Contains("ready"), "the container's first line", Bound, run.ToString);
+            run.Interrupt();
+            Assert.Equal(5, await run.ExitAsync());
+            Assert.Contains("got-int", run.Lines);
+        }
+        await EventuallyAsync(() => events.Lines.Count(l => l.Contains("\"kind\":\"delete\"")) == 1, "the delete event", Bound, events.ToString);
+        events.Interrupt();
+        Assert.Equal(0, await events.ExitAsync());
+        var live = events.Lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["create", "start", "exit", "delete"], live.Select(e => e.GetProperty("kind").GetString()));
+        Assert.Equal(5, live[2].GetProperty("exitStatus").GetInt32());
+
+        var since = live[0].GetProperty("offset").GetInt64();
+        await using var replay = await LiveAsync("events", "--json", "--since", since.ToString(), "--filter", $"container={id}");
+        await EventuallyAsync(() => replay.Lines.Count == 3, "the three events after the create's offset", Bound, replay.ToString);
+        replay.Interrupt();
+        Assert.Equal(0, await replay.ExitAsync());
+        Assert.Equal(["start", "exit", "delete"], replay.Lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("kind").GetString()));
+
+        var watched = Id("daemon", "watched");
+        await OkAsync("daemon", "run", "-d", watched, "sleep", "300");
+        await using var stats = await LiveAsync("stats", "--json", watched);
+        await EventuallyAsync(() => stats.Lines.Count >= 2, "two live samples", Bound, stats.ToString);
+        stats.Interrupt();
+        Assert.Equal(0, await stats.ExitAsync());
+        Assert.All(stats.Lines, l => Assert.Equal(watched, JsonDocument.Parse(l).RootElement[0].GetProperty("id").GetString()));
+        await OkAsync("daemon", "rm", "-f", watched);
+    }
+
+    private async Task<LiveArctl> LiveAsync(params string[] args)
+    {
+        var process = Process.Start(StartInfo([.. await GlobalArgsAsync("daemon"), .. args], stdin: false))!;
+        return new LiveArctl(process);
+    }
+
+    /// <summary>An arctl left running: its stdout lines as they come, Ctrl-C (SIGINT), its exit status; killed if still running.</summary>
+    private sealed class LiveArctl : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _errors = new();
+
+        public LiveArctl(Process process)
+        {
+            _process = process;
+            process.OutputDataReceived += (_, e) => { if (e.Data is { } line) _lines.Enqueue(line); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) _errors.Enqueue(line); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public IReadOnlyList<string> Lines => _lines.ToList();
+
+        public void Interrupt() => Assert.Equal(0, HostProcesses.Run("kill", "-INT", _process.Id.ToString()).ExitCode);
+
+        public async Task<int> ExitAsync()
+        {
+            await _process.WaitForExitAsync().WaitAsync(Bound);
+            return _process.ExitCode;
+        }
+
+        public override string ToString() => $"stdout:\n{string.Join('\n', _lines)}\nstderr:\n{string.Join('\n', _errors)}";
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            _process.Dispose();
+        }
+    }
 }

@@ -65,6 +65,18 @@ public sealed class NamespacesServiceSpec(ITestOutputHelper output) : DaemonServ
     }
 
     [Fact]
+    public async Task A_namespace_first_used_by_a_container_is_listed_as_containerd_lists_it_and_a_create_then_finds_it()
+    {
+        await Runtime.InNamespace("implicit").CreateContainerAsync("c1", Spec);
+
+        var listed = Assert.Single((await Client.ListAsync(new ListNamespacesRequest())).Namespaces);
+        Assert.Equal(("implicit", 0), (listed.Name, listed.Labels.Count));
+        var again = await Refused(() => Client.CreateAsync(new CreateNamespaceRequest { Namespace = new Namespace { Name = "implicit" } }).ResponseAsync);
+        Assert.Equal(StatusCode.AlreadyExists, again.StatusCode);
+        await Runtime.InNamespace("implicit").DeleteContainerAsync("c1");
+    }
+
+    [Fact]
     public async Task Deleting_the_runtime_namespace_while_it_has_containers_is_FailedPrecondition()
     {
         await Client.CreateAsync(new CreateNamespaceRequest { Namespace = new Namespace { Name = Settings.Namespace } });

@@ -4,7 +4,8 @@ using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Hosting;
 using ActorRuntime.Protocol;
-using ActorRuntime.Protocol.Runc;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Tasks;
 using CheckpointOptions = ActorRuntime.Tasks.CheckpointOptions;
@@ -62,8 +63,9 @@ public sealed class EmbeddedContainerClient : IContainerClient
         if (container.Options is { } options && options.TypeUrl != TypeUrls.RuncOptions)
             throw TtrpcException.FromStatus(TtrpcCode.InvalidArgument,
                 $"container {container.Id}: runtime options of type {options.TypeUrl} (only {TypeUrls.RuncOptions})");
-        return ToInfo(await _runtime.CreateContainerAsync(container.Id, container.SpecJson, container.Labels, container.Runtime,
-            container.Options?.Value, ct: ct));
+        // Stored as containerd keeps it: the encoded Any.
+        var any = container.Options is { } o ? new Any { TypeUrl = o.TypeUrl, Value = ByteString.CopyFrom(o.Value) }.ToByteArray() : null;
+        return ToInfo(await _runtime.CreateContainerAsync(container.Id, container.SpecJson, container.Labels, container.Runtime, any, ct: ct));
     }
 
     public async Task<ContainerInfo> LoadAsync(string id, CancellationToken ct = default) =>
@@ -99,14 +101,16 @@ public sealed class EmbeddedContainerClient : IContainerClient
     {
         var container = await _runtime.GetContainerAsync(id, ct);
         using var start = _processes.BeginStart(new ProcessKey(Namespace, id, null));
+        var owner = IoOwner.OfContainerSpec(container.SpecJson);
         var io = options.Attach is null ? null
             : ProcessIo.Create(_processes.ContainerDirectory(Namespace, id), id, options.WithStdin, options.Terminal,
-                IoOwner(container));
+                ((int)owner.Uid, (int)owner.Gid));
         try
         {
             if (io is not null) await options.Attach!(io, ct);
             var stdio = io?.Paths ?? LogStdio(options.LogPath, options.Terminal);
-            await _runtime.CreateAsync(id, container.SpecJson, options.Rootfs ?? [], stdio, ct,
+            var taskOptions = IoOwner.TaskOptions(ToInfo(container).Options, owner, checkpointDirectory: null);
+            await _runtime.CreateAsync(id, container.SpecJson, options.Rootfs ?? [], stdio, ct, taskOptions.ToByteArray(),
                 checkpoint: options.CheckpointDirectory is { } restore ? Path.GetFullPath(restore) : null);
             uint pid;
             try
@@ -196,11 +200,11 @@ public sealed class EmbeddedContainerClient : IContainerClient
     public async Task<StartedProcess> ExecAsync(string id, string execId, ExecOptions options, CancellationToken ct = default)
     {
         Identifiers.Validate(execId, "exec id");
-        var container = await _runtime.GetContainerAsync(id, ct);
         using var start = _processes.BeginStart(new ProcessKey(Namespace, id, execId));
+        var owner = IoOwner.Of(System.Text.Json.Nodes.JsonNode.Parse(options.ProcessSpecJson));
         var io = options.Attach is null ? null
             : ProcessIo.Create(_processes.ContainerDirectory(Namespace, id), execId, options.WithStdin, options.Terminal,
-                IoOwner(container));
+                ((int)owner.Uid, (int)owner.Gid));
         try
         {
             if (io is not null) await options.Attach!(io, ct);
@@ -296,21 +300,13 @@ public sealed class EmbeddedContainerClient : IContainerClient
         }
     }
 
-    /// <summary>runc's IoUid/IoGid from the container's options: the FIFOs belong to the process's user.</summary>
-    private static (int Uid, int Gid)? IoOwner(ContainerRecord container)
-    {
-        if (container.RuntimeOptions is not { Length: > 0 } bytes) return null;
-        var options = Options.Parser.ParseFrom(bytes);
-        return options.IoUid == 0 && options.IoGid == 0 ? null : ((int)options.IoUid, (int)options.IoGid);
-    }
-
     /// <summary>ctr's --log-uri file://: the shim writes stdout and stderr to the file itself.</summary>
     private static Stdio LogStdio(string? logPath, bool terminal) =>
         logPath is null ? Stdio.Null : new Stdio("", "file://" + logPath, "file://" + logPath, terminal);
 
     private static ContainerInfo ToInfo(ContainerRecord r) =>
         new(r.Id, r.SpecJson, r.RuntimeName,
-            r.RuntimeOptions is { Length: > 0 } o ? new RuntimeOptions(TypeUrls.RuncOptions, o) : null,
+            r.RuntimeOptions is { Length: > 0 } o && Any.Parser.ParseFrom(o) is var any ? new RuntimeOptions(any.TypeUrl, any.Value.ToByteArray()) : null,
             r.Labels, r.CreatedAt, r.UpdatedAt);
 
     private sealed class Subscription(IActorRef bus, string id, TimeSpan timeout) : IAsyncDisposable

@@ -168,7 +168,7 @@ public sealed class ContainerdContainerClient : IContainerClient
     public async Task<StartedProcess> StartAsync(string id, StartOptions options, CancellationToken ct = default)
     {
         var container = await LoadAsync(id, ct);
-        var (uid, gid) = UserOf(JsonNode.Parse(container.SpecJson)?["process"]);
+        var (uid, gid) = IoOwner.OfContainerSpec(container.SpecJson);
         using var start = _connection.Processes.BeginStart(Key(id, null));
         var io = await OpenIoAsync(id, "init", options.WithStdin, options.Terminal, options.Attach, options.LogPath, uid, gid, ct);
         var request = new CreateTaskRequest
@@ -178,7 +178,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             Stdout = io.Paths.Stdout,
             Stderr = io.Paths.Stderr,
             Terminal = options.Terminal,
-            Options = TaskOptions(container.Options, uid, gid, options.CheckpointDirectory),
+            Options = IoOwner.TaskOptions(container.Options, (uid, gid), options.CheckpointDirectory),
         };
         if (options.Rootfs is { } rootfs)
             request.Rootfs.AddRange(rootfs.Select(m => new Mount { Type = m.Type, Source = m.Source, Options = { m.Options } }));
@@ -304,7 +304,7 @@ public sealed class ContainerdContainerClient : IContainerClient
             ?? throw new InvalidArgumentException($"exec {execId}: the process spec is not a JSON object: invalid argument");
         // runc makes the pty from the spec; the shim wires it from the request: both must say the same.
         process["terminal"] = options.Terminal;
-        var (uid, gid) = UserOf(process);
+        var (uid, gid) = IoOwner.Of(process);
         using var start = _connection.Processes.BeginStart(Key(id, execId));
         var io = await OpenIoAsync(id, execId, options.WithStdin, options.Terminal, options.Attach, null, uid, gid, ct);
         var request = new ExecProcessRequest
@@ -502,25 +502,6 @@ public sealed class ContainerdContainerClient : IContainerClient
             throw;
         }
         return new OpenedIo(io.Paths, io);
-    }
-
-    /// <summary>moby's getSpecUser: the FIFOs' and the shim's IO owner is the process's user.</summary>
-    private static (uint Uid, uint Gid) UserOf(JsonNode? process) =>
-        (process?["user"]?["uid"]?.GetValue<uint>() ?? 0, process?["user"]?["gid"]?.GetValue<uint>() ?? 0);
-
-    /// <summary>
-    /// The container's runc options with the IO owner (moby sets IoUid/IoGid on every start) and, for a restore, the
-    /// checkpoint image directory; another runtime's options go as they are.
-    /// </summary>
-    private static Any? TaskOptions(RuntimeOptions? container, uint uid, uint gid, string? checkpointDirectory)
-    {
-        var any = ToAny(container);
-        if (any is not null && TypeUrls.BareName(any.TypeUrl) != TypeUrls.RuncOptions) return any;
-        var options = any is null ? new Protocol.Runc.Options() : Protocol.Runc.Options.Parser.ParseFrom(any.Value);
-        options.IoUid = uid;
-        options.IoGid = gid;
-        if (checkpointDirectory is not null) options.CriuImagePath = Path.GetFullPath(checkpointDirectory);
-        return TypeUrls.Pack(options);
     }
 
     private static Any? ToAny(RuntimeOptions? options) =>

@@ -5,6 +5,7 @@ using ActorRuntime.Client;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Tasks;
 using ActorRuntime.Oci;
+using ActorRuntime.Testing;
 using static ActorRuntime.Testing.Eventually;
 
 namespace ActorRuntime.IntegrationTests.Client;
@@ -131,6 +132,43 @@ public abstract class ContainerClientContract : IAsyncLifetime
 
         Assert.Equal(42u, (await Client.WaitAsync(id, null).WaitAsync(Patience)).ExitStatus);
         Assert.Equal(42u, (await RemoveAsync(id)).ExitStatus);
+    }
+
+    [Fact]
+    public async Task A_process_of_another_user_gets_stdio_it_owns_and_can_reopen_its_stdout()
+    {
+        var id = NewId("user");
+        await Client.CreateAsync(new NewContainer(id, OciSpec.ConfigJson(Client.Namespace, id,
+            new OciContainerSpec(["sh", "-c", "id -u; echo reopened > /dev/stdout"]) { Uid = 1000, Gid = 1000 })));
+        Task<byte[]> output = null!;
+        var owner = "";
+        await Client.StartAsync(id, Attached((io, _) =>
+        {
+            owner = OwnerOf(io.Paths.Stdout);
+            output = ReadAllAsync(io.Stdout);
+            return Task.CompletedTask;
+        }));
+        Assert.Equal(0u, (await RemoveAsync(id)).ExitStatus);
+        Assert.Equal("1000\nreopened\n", Encoding.ASCII.GetString(await output.WaitAsync(Patience)));
+        Assert.Equal("1000:1000", owner);
+
+        // An exec as that user too: its FIFOs are the exec's user's.
+        var host = await CreateAsync("user-exec", "sleep", "60");
+        await Client.StartAsync(host, Attached(NoCopy));
+        Task<byte[]> execOutput = null!;
+        await Client.ExecAsync(host, "as-user", new ExecOptions(OciSpec.ProcessJson(["sh", "-c", "echo reopened > /dev/stdout"], uid: 1000, gid: 1000),
+            Attach: (io, _) =>
+            {
+                owner = OwnerOf(io.Paths.Stdout);
+                execOutput = ReadAllAsync(io.Stdout);
+                return Task.CompletedTask;
+            }));
+        Assert.Equal("1000:1000", owner);
+        Assert.Equal(0u, (await Client.WaitAsync(host, "as-user").WaitAsync(Patience)).ExitStatus);
+        Assert.Equal("reopened\n", Encoding.ASCII.GetString(await execOutput.WaitAsync(Patience)));
+        await Client.DeleteProcessAsync(host, "as-user");
+        await Client.ForceDeleteAsync(host);
+        Assert.Empty(FifosLeft());
     }
 
     [Fact]
@@ -399,6 +437,14 @@ public abstract class ContainerClientContract : IAsyncLifetime
         else Assert.All(after.Of(id), e => Assert.Equal(0, e.Offset));
         Assert.Single(after.Of(id), e => e.Kind == ContainerEventKind.Exit && e.ExecId is null);
         await Client.DeleteAsync(id);
+    }
+
+    /// <summary>A file's owner as uid:gid.</summary>
+    private static string OwnerOf(string path)
+    {
+        var stat = HostProcesses.Run("stat", "-c", "%u:%g", path);
+        Assert.Equal(0, stat.ExitCode);
+        return stat.Output.Trim();
     }
 
     /// <summary>This process's open descriptors and what each refers to.</summary>

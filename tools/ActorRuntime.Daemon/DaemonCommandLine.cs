@@ -1,4 +1,5 @@
 using System.Globalization;
+using ActorRuntime.Cluster;
 using ActorRuntime.Configuration;
 
 namespace ActorRuntime.Daemon;
@@ -16,15 +17,28 @@ internal sealed record DaemonCommandLine
 
     public string LogLevel { get; init; } = "Information";
 
+    /// <summary>--cluster-seed, repeatable: any given turns cluster mode on.</summary>
+    public IReadOnlyList<string> ClusterSeeds { get; init; } = [];
+
+    public string? NodeName { get; init; }
+    public string? ClusterHost { get; init; }
+    public int? ClusterPort { get; init; }
+
     public const string Usage =
         """
         usage: actorruntimed [--address SOCKET] [--root DIR] [--state DIR] [--config FILE] [--group GID]
                              [--log-level Trace|Debug|Information|Warning|Error]
+                             [--cluster-seed HOST:PORT]... [--node-name NAME] [--cluster-host HOST] [--cluster-port PORT]
           -a, --address   gRPC socket (default <state>/actorruntime.sock); the shims' events socket is SOCKET.ttrpc
           --root          persistent data (database, server UUID, lock file)
           --state         runtime state (bundles)
           -c, --config    HOCON file laid over the shipped defaults (hocon/actorruntime.conf); the flags win over it
           --group         numeric gid given read-write access to the socket
+          --cluster-seed  a seed node (host:port or akka.tcp://actorruntimed@host:port), repeatable: cluster mode, which
+                          needs actor-runtime.persistence.provider = postgresql (in --config)
+          --node-name     this node's stable name (default: the host name)
+          --cluster-host  address other nodes reach this one at (default 127.0.0.1)
+          --cluster-port  Akka.Remote TCP port (default 4053)
         Runs in the foreground, logs to stderr, stops on SIGTERM or SIGINT (running containers and their shims stay).
         """;
 
@@ -55,6 +69,10 @@ internal sealed record DaemonCommandLine
                 "--config" or "-c" => o with { ConfigFile = Path.GetFullPath(Value()) },
                 "--group" => o with { Group = ParseGid(Value()) },
                 "--log-level" or "-l" => o with { LogLevel = ParseLogLevel(Value()) },
+                "--cluster-seed" => o with { ClusterSeeds = [..o.ClusterSeeds, Value()] },
+                "--node-name" => o with { NodeName = Value() },
+                "--cluster-host" => o with { ClusterHost = Value() },
+                "--cluster-port" => o with { ClusterPort = ParsePort(Value()) },
                 _ => throw new ArgumentException($"unknown flag {args[i]}"),
             };
         }
@@ -69,6 +87,20 @@ internal sealed record DaemonCommandLine
         RootDirectory = Root,
         StateDirectory = State,
     };
+
+    /// <summary>The cluster flags that were given, as options laid over the config file (code-set options win).</summary>
+    public ClusterRuntimeOptions ToClusterOptions() => new()
+    {
+        SeedNodes = ClusterSeeds.Count > 0 ? ClusterSeeds : null,
+        NodeName = NodeName,
+        Host = ClusterHost,
+        Port = ClusterPort,
+    };
+
+    private static int ParsePort(string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
+            ? port
+            : throw new ArgumentException($"--cluster-port {value}: not a TCP port (0-65535)");
 
     private static int ParseGid(string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var gid)

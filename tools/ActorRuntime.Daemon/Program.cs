@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ActorRuntime.Cluster;
 using ActorRuntime.Configuration;
 using ActorRuntime.Daemon;
 using ActorRuntime.Daemon.Services;
@@ -20,15 +21,17 @@ if (args is ["--help"] or ["-h"])
 }
 DaemonCommandLine flags;
 ActorRuntimeOptions options;
+ClusterRuntimeOptions cluster;
 Config fileConfig;
 try
 {
     flags = DaemonCommandLine.Parse(args);
     fileConfig = flags.ConfigFile is { } file ? ConfigurationFactory.ParseString(File.ReadAllText(file)) : Config.Empty;
     options = Resolve(flags, fileConfig);
+    cluster = ResolveCluster(flags, fileConfig, options);
 }
 catch (Exception e) when (e is ArgumentException or FormatException or ConfigurationException or IOException
-                              or ActorRuntime.Protocol.Ttrpc.TtrpcException)
+                              or InvalidOperationException or ActorRuntime.Protocol.Ttrpc.TtrpcException)
 {
     Console.Error.WriteLine($"actorruntimed: {e.Message}\n{DaemonCommandLine.Usage}");
     return 2;
@@ -85,6 +88,7 @@ builder.Services.AddAkka("actorruntimed", (akka, _) =>
     // Akka would start its coordinated shutdown on SIGTERM by itself, beside ours: the runtime must stop after the server.
     akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
     akka.WithActorRuntime(options);
+    akka.WithCluster(cluster);
 });
 builder.Services.AddContainerRuntime();
 builder.Services.AddSingleton<IHostLifetime, SignalOwnedLifetime>();
@@ -157,4 +161,23 @@ static ActorRuntimeOptions Resolve(DaemonCommandLine flags, Config file)
         SqliteSynchronous = persistence.Synchronous,
     };
     return given;
+}
+
+// The cluster flags over the --config file over the defaults, resolved to options; cluster mode on SQLite is refused
+// here already (the runtime's start refuses it too), before the lock or the socket are touched.
+static ClusterRuntimeOptions ResolveCluster(DaemonCommandLine flags, Config file, ActorRuntimeOptions options)
+{
+    var settings = ClusterSettings.Create(ConfigurationFactory.ParseString(flags.ToClusterOptions().ToHocon()).WithFallback(file));
+    settings.EnsurePersistence(ActorRuntimePersistence.Resolve(options.Persistence, options));
+    return new ClusterRuntimeOptions
+    {
+        SeedNodes = settings.SeedNodes,
+        NodeName = settings.NodeName,
+        Host = settings.Host,
+        Port = settings.Port,
+        SplitBrainStrategy = settings.SplitBrainStrategy,
+        StableAfter = settings.StableAfter,
+        DownRemovalMargin = settings.DownRemovalMargin,
+        NodeLostGracePeriod = settings.NodeLostGracePeriod,
+    };
 }

@@ -1,3 +1,4 @@
+using ActorRuntime.Cluster;
 using ActorRuntime.Configuration;
 using ActorRuntime.Store;
 using Akka.Actor;
@@ -48,6 +49,26 @@ public static class ActorRuntimeHostingExtensions
             registry.Register<NamespaceStoreKey>(runtime.Actors.Namespaces);
             registry.Register<LeaseStoreKey>(runtime.Actors.Leases);
         });
+    }
+
+    public static AkkaConfigurationBuilder WithCluster(this AkkaConfigurationBuilder builder, Action<ClusterRuntimeOptions> configure)
+    {
+        var options = new ClusterRuntimeOptions();
+        configure(options);
+        return builder.WithCluster(options);
+    }
+
+    /// <summary>
+    /// Cluster mode (<see cref="ClusterSettings"/>): the options set in code win over <c>actor-runtime.cluster</c> in
+    /// hocon/actorruntime.conf, and the Akka settings they stand for (cluster provider, remoting, seeds, the node's role,
+    /// the split-brain resolver) are laid over the host's own. Options that leave seed nodes empty change nothing.
+    /// Pair with WithActorRuntime, whose start refuses cluster mode on SQLite.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithCluster(this AkkaConfigurationBuilder builder, ClusterRuntimeOptions options)
+    {
+        var settings = ClusterSettings.Create(options);
+        builder.AddHocon(options.ToHocon(), HoconAddMode.Prepend);
+        return builder.AddHocon(settings.AkkaConfig(), HoconAddMode.Prepend);
     }
 
     /// <summary>

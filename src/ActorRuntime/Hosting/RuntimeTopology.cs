@@ -1,3 +1,4 @@
+using ActorRuntime.Cluster;
 using ActorRuntime.Configuration;
 using ActorRuntime.Diagnostics;
 using ActorRuntime.Events;
@@ -60,15 +61,22 @@ public static class RuntimeTopology
     {
         StartupTrace.Mark("topology start");
         var settings = RuntimeSettings.Create(system.Settings.Config);
-        PersistenceSettings.Create(system.Settings.Config).EnsureStorage();
-        var bus = system.ActorOf(EventBus.Props(EventBusSettings.Create(system.Settings.Config)), prefix + "event-bus");
+        var persistence = PersistenceSettings.Create(system.Settings.Config);
+        var cluster = ClusterSettings.Create(system.Settings.Config);
+        cluster.EnsurePersistence(persistence);
+        persistence.EnsureStorage();
+        cluster.Join(system);
+        var node = cluster.PersistenceScope;
+        var busSettings = EventBusSettings.Create(system.Settings.Config);
+        var bus = system.ActorOf(EventBus.Props(busSettings with { PersistenceId = cluster.PersistenceId(busSettings.PersistenceId) }),
+            prefix + "event-bus");
         var backoff = PersistenceBackoff.Create(system.Settings.Config);
-        var processes = system.ActorOf(backoff.Supervise(ProcessStore.Props(settings.Namespace, bus), "store", "process store"),
+        var processes = system.ActorOf(backoff.Supervise(ProcessStore.Props(settings.Namespace, bus, node), "store", "process store"),
             prefix + "processes");
-        var containers = system.ActorOf(backoff.Supervise(ContainerStore.Props(settings.Namespace), "store", "container store"),
+        var containers = system.ActorOf(backoff.Supervise(ContainerStore.Props(settings.Namespace, node), "store", "container store"),
             prefix + "containers");
-        var namespaces = system.ActorOf(backoff.Supervise(NamespaceStore.Props(), "store", "namespace store"), prefix + "namespaces");
-        var leases = system.ActorOf(backoff.Supervise(LeaseStore.Props(), "store", "lease store"), prefix + "leases");
+        var namespaces = system.ActorOf(backoff.Supervise(NamespaceStore.Props(node), "store", "namespace store"), prefix + "namespaces");
+        var leases = system.ActorOf(backoff.Supervise(LeaseStore.Props(node), "store", "lease store"), prefix + "leases");
         var shims = ShimSettings.Create(settings) with { FailPoints = FailPoints.Create(system.Settings.Config) };
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");

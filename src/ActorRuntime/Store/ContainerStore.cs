@@ -31,14 +31,15 @@ public static class ContainerStoreProtocol
 }
 
 /// <summary>Durable container metadata of every namespace (containerd's containers store), journaled and snapshotted.</summary>
-public sealed class ContainerStore(string ns) : DurableActor<ContainerStoreState, ContainerStoreProtocol.IContainerStoreCommand, ContainerStoreEvent>(
+public sealed class ContainerStore(string ns, string? node = null) : DurableActor<ContainerStoreState, ContainerStoreProtocol.IContainerStoreCommand, ContainerStoreEvent>(
     // "containers-<the runtime's namespace>" is what existing databases hold the journal under (from before the store kept
     // every namespace): changing it loses every container.
-    "containers-" + ns,
+    // In cluster mode every node writes to the one shared journal under its own id.
+    Cluster.ClusterSettings.ScopedPersistenceId("containers-" + ns, node),
     ContainerStoreState.Empty,
     new SnapshotPolicy(Every: 200))
 {
-    public static Props Props(string ns) => Akka.Actor.Props.Create(() => new ContainerStore(ns));
+    public static Props Props(string ns, string? node = null) => Akka.Actor.Props.Create(() => new ContainerStore(ns, node));
 
     protected override Decision<ContainerStoreEvent> Decide(ContainerStoreProtocol.IContainerStoreCommand command) =>
         State.Decide(command, DateTimeOffset.UtcNow);

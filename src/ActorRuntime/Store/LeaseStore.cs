@@ -24,10 +24,10 @@ public static class LeaseStoreProtocol
 /// The leases clients take around their writes (containerd's leases store), journaled and snapshotted. Only recorded:
 /// the runtime has no content or snapshots to collect, so a lease protects nothing and none expires.
 /// </summary>
-public sealed class LeaseStore() : DurableActor<LeaseStoreState, LeaseStoreProtocol.ILeaseStoreCommand, LeaseStoreEvent>(
-    "leases", LeaseStoreState.Empty, new SnapshotPolicy(Every: 200))
+public sealed class LeaseStore(string? node = null) : DurableActor<LeaseStoreState, LeaseStoreProtocol.ILeaseStoreCommand, LeaseStoreEvent>(
+    Cluster.ClusterSettings.ScopedPersistenceId("leases", node), LeaseStoreState.Empty, new SnapshotPolicy(Every: 200))
 {
-    public static Props Props() => Akka.Actor.Props.Create(() => new LeaseStore());
+    public static Props Props(string? node = null) => Akka.Actor.Props.Create(() => new LeaseStore(node));
 
     protected override Decision<LeaseStoreEvent> Decide(LeaseStoreProtocol.ILeaseStoreCommand command) =>
         State.Decide(command, DateTimeOffset.UtcNow);

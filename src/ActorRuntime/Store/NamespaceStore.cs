@@ -39,10 +39,10 @@ public static class NamespaceStoreProtocol
 }
 
 /// <summary>The namespaces created through the API (containerd's namespaces store), journaled and snapshotted.</summary>
-public sealed class NamespaceStore() : DurableActor<NamespaceStoreState, NamespaceStoreProtocol.INamespaceStoreCommand, NamespaceStoreEvent>(
-    "namespaces", NamespaceStoreState.Empty, new SnapshotPolicy(Every: 200))
+public sealed class NamespaceStore(string? node = null) : DurableActor<NamespaceStoreState, NamespaceStoreProtocol.INamespaceStoreCommand, NamespaceStoreEvent>(
+    Cluster.ClusterSettings.ScopedPersistenceId("namespaces", node), NamespaceStoreState.Empty, new SnapshotPolicy(Every: 200))
 {
-    public static Props Props() => Akka.Actor.Props.Create(() => new NamespaceStore());
+    public static Props Props(string? node = null) => Akka.Actor.Props.Create(() => new NamespaceStore(node));
 
     protected override Decision<NamespaceStoreEvent> Decide(NamespaceStoreProtocol.INamespaceStoreCommand command) =>
         State.Decide(command);

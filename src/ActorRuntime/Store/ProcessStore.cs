@@ -52,16 +52,18 @@ public static class ProcessStoreProtocol
 /// be offered again, so the bus, which keeps every finished run until then, may forget it after its retention. Until the
 /// release the bus drops any copy a restart offers again, however late (see <see cref="Events.RunState.ReleasedAt"/>).</para>
 /// </summary>
-public sealed class ProcessStore(string ns, IActorRef? eventBus = null)
+public sealed class ProcessStore(string ns, IActorRef? eventBus = null, string? node = null)
     : DurableActor<ProcessStoreState, ProcessStoreProtocol.IProcessStoreCommand, ProcessStoreEvent>(
     // "tasks-<the runtime's namespace>" is what existing databases hold the journal under (from before the store kept
     // every namespace): changing it loses every recorded task.
-    "tasks-" + ns,
+    // In cluster mode every node writes to the one shared journal under its own id.
+    Cluster.ClusterSettings.ScopedPersistenceId("tasks-" + ns, node),
     ProcessStoreState.Empty,
     // Every state change of every process is an event, so the journal is trimmed behind each snapshot.
     new SnapshotPolicy(Every: 200, DeleteCoveredEvents: true))
 {
-    public static Props Props(string ns, IActorRef? eventBus = null) => Akka.Actor.Props.Create(() => new ProcessStore(ns, eventBus));
+    public static Props Props(string ns, IActorRef? eventBus = null, string? node = null) =>
+        Akka.Actor.Props.Create(() => new ProcessStore(ns, eventBus, node));
 
     protected override Decision<ProcessStoreEvent> Decide(ProcessStoreProtocol.IProcessStoreCommand command) => State.Decide(command);
 

@@ -66,9 +66,26 @@ internal sealed class ShimConnection : IAsyncDisposable
         };
         foreach (var m in c.Rootfs)
             request.Rootfs.Add(new Protocol.Types.Mount { Type = m.Type, Source = m.Source, Options = { m.Options } });
-        // The container's own options win, as in containerd; the runtime's runc settings are the default.
-        if (c.RuntimeOptions is { Length: > 0 } own) request.Options = Google.Protobuf.WellKnownTypes.Any.Parser.ParseFrom(own);
-        else if (runcOptions is not null) request.Options = TypeUrls.Pack(runcOptions.ToProtobuf());
+        // The container's own options win, field by field, over the runtime's runc settings: a client that only sets the
+        // IO owner (as moby and our clients do on every start) keeps the runtime's runc root and binary.
+        if (c.RuntimeOptions is { Length: > 0 } own)
+        {
+            var given = Google.Protobuf.WellKnownTypes.Any.Parser.ParseFrom(own);
+            if (runcOptions is not null && TypeUrls.TryUnpack(given, Options.Parser, out var ownRunc))
+            {
+                var merged = runcOptions.ToProtobuf();
+                merged.MergeFrom(ownRunc);
+                request.Options = TypeUrls.Pack(merged);
+            }
+            else
+            {
+                request.Options = given;
+            }
+        }
+        else if (runcOptions is not null)
+        {
+            request.Options = TypeUrls.Pack(runcOptions.ToProtobuf());
+        }
         return (await _client.CreateAsync(request, Bounded).ConfigureAwait(false)).Pid;
     }
 

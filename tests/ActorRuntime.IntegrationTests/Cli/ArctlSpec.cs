@@ -333,6 +333,20 @@ public sealed class ArctlSpec : IAsyncLifetime
         await OkAsync("daemon", "rm", "-f", watched);
     }
 
+    [Fact]
+    public async Task With_no_daemon_at_the_default_address_arctl_runs_the_runtime_itself()
+    {
+        Assert.False(File.Exists("/run/actorruntime/actorruntime.sock"), "a daemon answers at the default address on this machine");
+        var id = Id("embedded", "fallback");
+        // No --address and no --embedded: nothing answers at the default address, so arctl runs the runtime on --root.
+        using var process = Process.Start(StartInfo(["--root", Root, "--state", State, "run", "-d", id, "sleep", "300"], stdin: false))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Bound);
+        Assert.True(process.ExitCode == 0, await stderr);
+        Assert.Equal("running", (await PsRowAsync("embedded", id))!.Value.GetProperty("status").GetString());
+        await OkAsync("embedded", "rm", "-f", id);
+    }
+
     private async Task<LiveArctl> LiveAsync(params string[] args)
     {
         var process = Process.Start(StartInfo([.. await GlobalArgsAsync("daemon"), .. args], stdin: false))!;

@@ -79,8 +79,11 @@ internal sealed record ArctlSettings(
             State: Path.GetFullPath(parse.GetValue(GlobalOptions.State) ?? GlobalOptions.DefaultState));
     }
 
-    /// <summary>Where the client makes its FIFOs (apart from the runtime's own bundles and sockets).</summary>
-    public string FifoDirectory => Path.Combine(State, "arctl");
+    /// <summary>
+    /// Where the client makes its FIFOs, apart from the runtime's bundles (&lt;state&gt;/&lt;namespace&gt;/&lt;id&gt;): the
+    /// leading dot is no valid namespace, so the runtime never takes it for one of its namespaces when it reloads.
+    /// </summary>
+    public string FifoDirectory => Path.Combine(State, ".arctl-fifo");
 
     /// <summary>Where `run -d` keeps a container's output until `rm`.</summary>
     public string LogPath(string id) => Path.Combine(Root, "arctl", "logs", Namespace, id + ".log");

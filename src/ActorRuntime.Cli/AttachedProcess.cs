@@ -15,14 +15,25 @@ internal sealed class AttachedProcess(IContainerClient client, string id, string
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
     private readonly List<Task> _output = [];
+    private readonly TaskCompletionSource<bool> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Starts the process through <paramref name="start"/> (which hands <see cref="AttachAsync"/> to the client) and waits for its exit.</summary>
     public async Task<ExitResult> RunAsync(Func<StdioAttach, Task<StartedProcess>> start, CancellationToken ct)
     {
         using var raw = terminal ? LocalTerminal.EnterRaw() : null;
-        await start(AttachAsync);
+        // Registered before the start: the process may print before start returns here, and a Ctrl-C in that window
+        // would otherwise end arctl itself (130) instead of reaching the process.
         using var interrupt = Forward(PosixSignal.SIGINT, Signals.SigInt);
         using var terminate = Forward(PosixSignal.SIGTERM, Signals.SigTerm);
+        try
+        {
+            await start(AttachAsync);
+            _started.TrySetResult(true);
+        }
+        finally
+        {
+            _started.TrySetResult(false);
+        }
         using var winch = terminal && OperatingSystem.IsLinux() ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, context => { _ = ResizeAsync(); }) : null;
         if (terminal) await ResizeAsync();
 
@@ -78,8 +89,14 @@ internal sealed class AttachedProcess(IContainerClient client, string id, string
         PosixSignalRegistration.Create(signal, context =>
         {
             context.Cancel = true;
-            _ = IgnoreGoneAsync(client.SignalAsync(id, execId, number));
+            _ = ForwardWhenStartedAsync(number);
         });
+
+    /// <summary>A signal that came during the start reaches the process once it runs; none if the start failed.</summary>
+    private async Task ForwardWhenStartedAsync(int number)
+    {
+        if (await _started.Task) await IgnoreGoneAsync(client.SignalAsync(id, execId, number));
+    }
 
     private async Task ResizeAsync()
     {

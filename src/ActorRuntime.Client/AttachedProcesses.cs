@@ -147,6 +147,7 @@ internal sealed class AttachedProcesses(string stateDirectory, Func<ProcessKey, 
             _started[key] = io;
             closeNow = _stdinClosedEarly.Remove(key);
         }
+        io?.Started();
         // A reattach replaces this client's earlier ends of the same FIFOs; the FIFOs themselves stay.
         if (previous is not null && !ReferenceEquals(previous, io)) await previous.DetachAsync();
         if (io?.Stdin is { } stdin)

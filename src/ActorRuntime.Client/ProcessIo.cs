@@ -11,11 +11,12 @@ namespace ActorRuntime.Client;
 public sealed class ProcessIo : IAsyncDisposable
 {
     private readonly FifoStream? _stdin;
+    private FifoStream? _stdinKeeper;
     private int _disposed;
 
-    private ProcessIo(Stdio paths, string directory, FifoStream? stdin, FifoStream? stdout, FifoStream? stderr)
+    private ProcessIo(Stdio paths, string directory, FifoStream? stdin, FifoStream? stdinKeeper, FifoStream? stdout, FifoStream? stderr)
     {
-        (Paths, Directory, _stdin, Stdout, Stderr) = (paths, directory, stdin, stdout, stderr);
+        (Paths, Directory, _stdin, _stdinKeeper, Stdout, Stderr) = (paths, directory, stdin, stdinKeeper, stdout, stderr);
     }
 
     /// <summary>The paths given to the shim.</summary>
@@ -80,9 +81,12 @@ public sealed class ProcessIo : IAsyncDisposable
         try
         {
             var stdin = OpenIf(paths.Stdin, FifoStream.OpenWrite);
+            // A read end that never reads: a FIFO drops its buffered bytes once no end is open, so input the caller
+            // writes and closes before the shim opens its ends (`echo hi | arctl exec -i`) would vanish without it.
+            var stdinKeeper = OpenIf(paths.Stdin, FifoStream.OpenRead);
             var stdout = OpenIf(paths.Stdout, FifoStream.OpenRead);
             var stderr = OpenIf(paths.Stderr, FifoStream.OpenRead);
-            return new ProcessIo(paths, directory, stdin, stdout, stderr);
+            return new ProcessIo(paths, directory, stdin, stdinKeeper, stdout, stderr);
         }
         catch
         {
@@ -91,12 +95,16 @@ public sealed class ProcessIo : IAsyncDisposable
         }
     }
 
+    /// <summary>The process is started: the shim holds its own ends of stdin, so buffered input no longer needs ours.</summary>
+    public void Started() => Interlocked.Exchange(ref _stdinKeeper, null)?.Dispose();
+
     /// <summary>
     /// Closes the client's ends and leaves the FIFOs for <see cref="Reopen"/>: the host goes away, the process keeps
     /// running (its output waits in the FIFOs, as much as they hold).
     /// </summary>
     public async ValueTask DetachAsync()
     {
+        Started();
         foreach (var stream in new[] { Stdin, Stdout, Stderr })
             if (stream is not null) await stream.DisposeAsync();
     }

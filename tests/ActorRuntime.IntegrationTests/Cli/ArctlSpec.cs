@@ -8,7 +8,7 @@ namespace ActorRuntime.IntegrationTests.Cli;
 
 /// <summary>
 /// The built arctl.dll run as a process, with the runtime in-process (--embedded) and against a real actorruntimed: run's
-/// output and exit status, a detached container's life, --json, namespaces, errors, the root lock, and `run -it` in tmux.
+/// output and exit status, a detached container's life, --json, namespaces, errors, the root lock, and `run -it` and `exec -it` in tmux.
 /// Each test has its own root, state directory and container ids, all removed afterwards.
 /// </summary>
 public sealed class ArctlSpec : IAsyncLifetime
@@ -236,9 +236,39 @@ public sealed class ArctlSpec : IAsyncLifetime
     public async Task Run_it_gives_an_interactive_busybox_shell_in_a_real_terminal()
     {
         var id = Id("embedded", "tty");
+        await InteractiveShellAsync([.. await GlobalArgsAsync("embedded"), "run", "-it", "--rm", id, "sh"]);
+        Assert.Equal("[]", (await OkAsync("embedded", "ps", "--json")).Stdout.Trim());
+    }
+
+    /// <summary>Over the daemon, since the container runs on while the execs come and go.</summary>
+    [Fact]
+    public async Task Exec_i_takes_piped_input_whole_and_exec_it_gives_a_shell_in_a_running_container()
+    {
+        var id = Id("daemon", "exec");
+        await OkAsync("daemon", "run", "-d", id, "sleep", "300");
+
+        // The input is written and closed at once, before the exec has started: it must wait in the FIFO for the shim.
+        using (var piped = Process.Start(StartInfo([.. await GlobalArgsAsync("daemon"), "exec", "-i", id, "sh", "-c", "cat; echo end"], stdin: true))!)
+        {
+            var output = piped.StandardOutput.ReadToEndAsync();
+            var errors = piped.StandardError.ReadToEndAsync();
+            await piped.StandardInput.WriteAsync("piped-line\n");
+            piped.StandardInput.Close();
+            await piped.WaitForExitAsync().WaitAsync(Bound);
+            Assert.True(piped.ExitCode == 0, await errors);
+            Assert.Equal("piped-line\nend\n", await output);
+        }
+
+        await InteractiveShellAsync([.. await GlobalArgsAsync("daemon"), "exec", "-it", id, "sh"]);
+        await OkAsync("daemon", "rm", "-f", id);
+        Assert.Null(await PsRowAsync("daemon", id));
+    }
+
+    /// <summary>arctl with <paramref name="arctlArgs"/> in a tmux terminal: a shell prompt, a command typed and its output seen, `exit` ending it all.</summary>
+    private async Task InteractiveShellAsync(string[] arctlArgs)
+    {
         var socket = "arctl-" + _suffix;
-        var globals = await GlobalArgsAsync("embedded");
-        var command = string.Join(' ', new[] { "dotnet", Dll }.Concat(globals).Concat(["run", "-it", "--rm", id, "sh"]));
+        var command = string.Join(' ', new[] { "dotnet", Dll }.Concat(arctlArgs));
         Task<string> Pane() => Shell.CheckAsync("tmux", "-L", socket, "capture-pane", "-p", "-t", socket);
         try
         {
@@ -258,7 +288,6 @@ public sealed class ArctlSpec : IAsyncLifetime
         {
             await Shell.RunAsync("tmux", ["-L", socket, "kill-server"]);
         }
-        Assert.Equal("[]", (await OkAsync("embedded", "ps", "--json")).Stdout.Trim());
     }
 
     [Theory]
@@ -293,17 +322,22 @@ public sealed class ArctlSpec : IAsyncLifetime
 
     /// <summary>
     /// Live views run next to other commands, so over the daemon (two in-process arctls never share a root): events as
-    /// they happen and replayed after an offset, live stats until Ctrl-C.
+    /// they happen and replayed after an offset, Ctrl-C forwarded to a foreground container, live stats until Ctrl-C.
     /// </summary>
     [Fact]
-    public async Task Events_stream_live_and_after_an_offset_and_live_stats_stop_on_Ctrl_C()
+    public async Task Events_stream_live_and_after_an_offset_and_Ctrl_C_reaches_the_foreground_container()
     {
         var id = Id("daemon", "interrupted");
         await using var events = await LiveAsync("events", "--json", "--filter", $"container={id}");
         await Task.Delay(TimeSpan.FromSeconds(1)); // the subscription is made before the container exists (no offset given)
 
-        var run = await ArctlAsync("daemon", "run", "--rm", id, "sh", "-c", "exit 5");
-        Assert.True(run.Code == 5, run.ToString());
+        await using (var run = await LiveAsync("run", "--rm", id, "sh", "-c", "trap 'echo got-int; exit 5' INT; echo ready; while true; do sleep 0.1; done"))
+        {
+            await EventuallyAsync(() => run.Lines.Contains("ready"), "the container's first line", Bound, run.ToString);
+            run.Interrupt();
+            Assert.Equal(5, await run.ExitAsync());
+            Assert.Contains("got-int", run.Lines);
+        }
         await EventuallyAsync(() => events.Lines.Count(l => l.Contains("\"kind\":\"delete\"")) == 1, "the delete event", Bound, events.ToString);
         events.Interrupt();
         Assert.Equal(0, await events.ExitAsync());

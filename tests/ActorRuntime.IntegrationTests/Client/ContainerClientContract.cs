@@ -227,6 +227,32 @@ public abstract class ContainerClientContract : IAsyncLifetime
         Assert.Empty(FifosLeft());
     }
 
+    /// <summary>
+    /// What `echo hello | arctl exec -i` does: the input is written and closed in the attach callback, before the shim
+    /// has opened its end of the stdin FIFO. The bytes must wait in the FIFO for the shim, not vanish with our end.
+    /// </summary>
+    [Fact]
+    public async Task Input_written_and_closed_before_the_exec_starts_reaches_it_whole()
+    {
+        var id = await CreateAsync("early-input", "sleep", "60");
+        await Client.StartAsync(id, Attached(NoCopy));
+
+        Task<byte[]> output = null!;
+        await Client.ExecAsync(id, "reader", new ExecOptions(OciSpec.ProcessJson(["sh", "-c", "cat; echo done"]), WithStdin: true,
+            Attach: async (io, _) =>
+            {
+                output = ReadAllAsync(io.Stdout);
+                await io.Stdin!.WriteAsync("hello\n"u8.ToArray());
+                await io.Stdin.DisposeAsync();
+            }));
+
+        Assert.Equal(0u, (await Client.WaitAsync(id, "reader").WaitAsync(Patience)).ExitStatus);
+        Assert.Equal("hello\ndone\n", Encoding.ASCII.GetString(await output.WaitAsync(Patience)));
+        await Client.DeleteProcessAsync(id, "reader");
+        await Client.ForceDeleteAsync(id);
+        Assert.Empty(FifosLeft());
+    }
+
     [Fact]
     public async Task A_caller_that_cancels_mid_stream_leaves_no_fifo_and_no_descriptor()
     {

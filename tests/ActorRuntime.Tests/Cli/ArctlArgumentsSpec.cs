@@ -142,6 +142,15 @@ public sealed class ArctlArgumentsSpec
         Assert.Equal("/r/images/busybox", settings.BusyboxRootfs);
     }
 
+    [Fact]
+    public void Arctls_fifos_sit_in_the_state_directory_under_a_name_the_runtime_never_takes_for_a_namespace()
+    {
+        var settings = ArctlSettings.From(Parse("ps", "--state", "/s"), _ => null);
+
+        Assert.Equal("/s", Path.GetDirectoryName(settings.FifoDirectory));
+        Assert.False(ActorRuntime.Identifiers.IsValid(Path.GetFileName(settings.FifoDirectory)));
+    }
+
     [Theory]
     [InlineData("TERM", 15)]
     [InlineData("SIGKILL", 9)]

@@ -105,33 +105,17 @@ public sealed class EmbeddedContainerClient : IContainerClient
         var io = options.Attach is null ? null
             : ProcessIo.Create(_processes.ContainerDirectory(Namespace, id), id, options.WithStdin, options.Terminal,
                 ((int)owner.Uid, (int)owner.Gid));
-        try
-        {
-            if (io is not null) await options.Attach!(io, ct);
-            var stdio = io?.Paths ?? LogStdio(options.LogPath, options.Terminal);
-            var taskOptions = IoOwner.TaskOptions(ToInfo(container).Options, owner, checkpointDirectory: null);
-            await _runtime.CreateAsync(id, container.SpecJson, options.Rootfs ?? [], stdio, ct, taskOptions.ToByteArray(),
-                checkpoint: options.CheckpointDirectory is { } restore ? Path.GetFullPath(restore) : null);
-            uint pid;
-            try
+        var taskOptions = IoOwner.TaskOptions(ToInfo(container).Options, owner, checkpointDirectory: null);
+        return await CreateThenStartAsync(id, null, start, io, options.Attach,
+            () => _runtime.CreateAsync(id, container.SpecJson, options.Rootfs ?? [], io?.Paths ?? LogStdio(options.LogPath, options.Terminal),
+                ct, taskOptions.ToByteArray(), checkpoint: options.CheckpointDirectory is { } restore ? Path.GetFullPath(restore) : null),
+            () => _runtime.StartAsync(id, ct),
+            async () =>
             {
-                pid = await _runtime.StartAsync(id, ct);
-            }
-            catch
-            {
-                // Nothing left behind: the created task goes (the shim and its bundle with it), the error stays the shim's.
+                // The created task goes (the shim and its bundle with it).
                 await IgnoreGoneAsync(() => _runtime.KillAsync(id, 9, all: true, CancellationToken.None));
                 await IgnoreGoneAsync(() => _runtime.DeleteAsync(id, CancellationToken.None));
-                throw;
-            }
-            await start.SucceededAsync(io);
-            return new StartedProcess(id, null, pid, io);
-        }
-        catch
-        {
-            if (io is not null) await io.DisposeAsync();
-            throw;
-        }
+            }, ct);
     }
 
     public async Task<StartedProcess> ReattachAsync(string id, StdioAttach? attach, CancellationToken ct = default)
@@ -205,18 +189,31 @@ public sealed class EmbeddedContainerClient : IContainerClient
         var io = options.Attach is null ? null
             : ProcessIo.Create(_processes.ContainerDirectory(Namespace, id), execId, options.WithStdin, options.Terminal,
                 ((int)owner.Uid, (int)owner.Gid));
+        return await CreateThenStartAsync(id, execId, start, io, options.Attach,
+            () => _runtime.ExecAsync(id, execId, options.ProcessSpecJson, io?.Paths ?? Stdio.Null, ct),
+            () => _runtime.StartExecAsync(id, execId, ct),
+            () => IgnoreGoneAsync(() => _runtime.DeleteExecAsync(id, execId, CancellationToken.None)), ct);
+    }
+
+    /// <summary>
+    /// The one create-then-start of a task or exec: its stdio handed to the caller first; a failed start undoes the create
+    /// (nothing left behind, the error stays the shim's), and any failure removes the stdio; a start registers it.
+    /// </summary>
+    private static async Task<StartedProcess> CreateThenStartAsync(string id, string? execId, AttachedProcesses.StartInProgress start,
+        ProcessIo? io, StdioAttach? attach, Func<Task> create, Func<Task<uint>> run, Func<Task> undoCreate, CancellationToken ct)
+    {
         try
         {
-            if (io is not null) await options.Attach!(io, ct);
-            await _runtime.ExecAsync(id, execId, options.ProcessSpecJson, io?.Paths ?? Stdio.Null, ct);
+            if (io is not null) await attach!(io, ct);
+            await create();
             uint pid;
             try
             {
-                pid = await _runtime.StartExecAsync(id, execId, ct);
+                pid = await run();
             }
             catch
             {
-                await IgnoreGoneAsync(() => _runtime.DeleteExecAsync(id, execId, CancellationToken.None));
+                await undoCreate();
                 throw;
             }
             await start.SucceededAsync(io);

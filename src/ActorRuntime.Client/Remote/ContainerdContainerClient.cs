@@ -184,28 +184,9 @@ public sealed class ContainerdContainerClient : IContainerClient
             request.Rootfs.AddRange(rootfs.Select(m => new Mount { Type = m.Type, Source = m.Source, Options = { m.Options } }));
         // containerd restores from the runc options' CriuImagePath once a checkpoint is named at all.
         if (options.CheckpointDirectory is not null) request.Checkpoint = new ContentDescriptor { MediaType = CheckpointMediaType };
-        try
-        {
-            await Call(o => _connection.Tasks.CreateAsync(request, o), ct);
-        }
-        catch
-        {
-            await io.DisposeAsync();
-            throw;
-        }
-        uint pid;
-        try
-        {
-            pid = (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id }, o), ct)).Pid;
-        }
-        catch
-        {
-            await CleanUpFailedStartAsync(id, null);
-            await io.DisposeAsync();
-            throw;
-        }
-        await start.SucceededAsync(io.Io);
-        return new StartedProcess(id, null, pid, io.Io);
+        return await CreateThenStartAsync(id, null, start, io,
+            () => Call(o => _connection.Tasks.CreateAsync(request, o), ct),
+            async () => (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id }, o), ct)).Pid);
     }
 
     public async Task<StartedProcess> ReattachAsync(string id, StdioAttach? attach, CancellationToken ct = default)
@@ -317,9 +298,35 @@ public sealed class ContainerdContainerClient : IContainerClient
             Terminal = options.Terminal,
             Spec = TypeUrls.PackJson(TypeUrls.OciProcess, process.ToJsonString()),
         };
+        return await CreateThenStartAsync(id, execId, start, io,
+            () => Call(o => _connection.Tasks.ExecAsync(request, o), ct),
+            async () =>
+            {
+                // moby's serializeExecStartsWorkaround: containerd 1.6's shim holds one lock across every Start, and concurrent
+                // Starts slow each other down until they pass the deadline (50 execs: about a minute); in turn they take seconds.
+                var turn = _connection.ExecStartTurn(Namespace, id);
+                await turn.WaitAsync(ct);
+                try
+                {
+                    return (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id, ExecId = execId }, o), ct)).Pid;
+                }
+                finally
+                {
+                    turn.Release();
+                }
+            });
+    }
+
+    /// <summary>
+    /// The one create-then-start of a task or exec whose stdio is already open: a failed create removes the stdio, a
+    /// failed start also kills and deletes what the create made, so nothing is left; a start registers the stdio.
+    /// </summary>
+    private async Task<StartedProcess> CreateThenStartAsync(string id, string? execId, AttachedProcesses.StartInProgress start,
+        OpenedIo io, Func<Task> create, Func<Task<uint>> run)
+    {
         try
         {
-            await Call(o => _connection.Tasks.ExecAsync(request, o), ct);
+            await create();
         }
         catch
         {
@@ -329,18 +336,7 @@ public sealed class ContainerdContainerClient : IContainerClient
         uint pid;
         try
         {
-            // moby's serializeExecStartsWorkaround: containerd 1.6's shim holds one lock across every Start, and concurrent
-            // Starts slow each other down until they pass the deadline (50 execs: about a minute); in turn they take seconds.
-            var turn = _connection.ExecStartTurn(Namespace, id);
-            await turn.WaitAsync(ct);
-            try
-            {
-                pid = (await Call(o => _connection.Tasks.StartAsync(new StartRequest { ContainerId = id, ExecId = execId }, o), ct)).Pid;
-            }
-            finally
-            {
-                turn.Release();
-            }
+            pid = await run();
         }
         catch
         {

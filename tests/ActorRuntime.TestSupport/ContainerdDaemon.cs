@@ -174,6 +174,24 @@ public sealed class ContainerdDaemon : IAsyncDisposable
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
+/// <summary>What runc leaves of a spec's namespace: its root /run/containerd/runc/&lt;ns&gt; and its cgroups.</summary>
+public static class RuncNamespace
+{
+    /// <summary>
+    /// Deletes by force the named containers still under the namespace's runc root, then the root itself and the
+    /// namespace's cgroups (ctr's and our specs put a container under /&lt;namespace&gt;/&lt;id&gt;). For a namespace
+    /// the calling spec owns alone; "default" keeps its root.
+    /// </summary>
+    public static void Remove(string ns, IEnumerable<string> ids)
+    {
+        var root = $"/run/containerd/runc/{ns}";
+        foreach (var id in ids) HostProcesses.Run("runc", "--root", root, "delete", "--force", id);
+        if (ns == "default") return;
+        if (System.IO.Directory.Exists(root) && !System.IO.Directory.EnumerateFileSystemEntries(root).Any()) System.IO.Directory.Delete(root);
+        Cgroups.RemoveNamespace(ns);
+    }
+}
+
 /// <summary>Removes a namespace's cgroup directories (deepest first) under every hierarchy.</summary>
 public static class Cgroups
 {

@@ -77,6 +77,23 @@ public sealed class DaemonProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Stops it as an operator would (SIGTERM) and waits for the exit within <paramref name="bound"/>; killed if it
+    /// does not exit. Returns its exit code (the kill's, when it hung).
+    /// </summary>
+    public async Task<int> StopAsync(TimeSpan bound)
+    {
+        try
+        {
+            if (!_process.HasExited) Signal(15);
+            return await WaitExitAsync(bound);
+        }
+        finally
+        {
+            await DisposeAsync();
+        }
+    }
+
     public void Signal(int signal)
     {
         if (Kill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");

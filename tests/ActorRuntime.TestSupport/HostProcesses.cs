@@ -29,6 +29,10 @@ public static class HostProcesses
         }
     }
 
+    /// <summary>The shims working in a bundle under <paramref name="directory"/> (a shim's cwd is its bundle).</summary>
+    public static List<ProcessEntry> ShimsUnder(string directory) =>
+        All().Where(IsShim).Where(p => p.Cwd?.StartsWith(directory + "/", StringComparison.Ordinal) == true).ToList();
+
     public static bool IsShim(ProcessEntry process) =>
         Path.GetFileName(process.CommandLine[0]).StartsWith("containerd-shim", StringComparison.Ordinal);
 

@@ -114,14 +114,8 @@ public sealed class ArctlSpec : IAsyncLifetime
                 // Left for the unmount below; the spec already failed.
             }
         }
-        if (_daemon is not null) await _daemon.DisposeAsync();
-        // runc leaves the root and the cgroups of a namespace it ran in (the spec's cgroupsPath is /<namespace>/<id>).
-        foreach (var ns in _created.Select(c => c.Namespace).Where(ns => ns != "default").Distinct())
-        {
-            var runcRoot = $"/run/containerd/runc/{ns}";
-            if (Directory.Exists(runcRoot) && !Directory.EnumerateFileSystemEntries(runcRoot).Any()) Directory.Delete(runcRoot);
-            Cgroups.RemoveNamespace(ns);
-        }
+        if (_daemon is not null) await _daemon.StopAsync(Bound);
+        foreach (var group in _created.GroupBy(c => c.Namespace)) RuncNamespace.Remove(group.Key, group.Select(c => c.Id));
         await Shell.UnmountUnderAsync(_dir);
         Directory.Delete(_dir, recursive: true);
     }

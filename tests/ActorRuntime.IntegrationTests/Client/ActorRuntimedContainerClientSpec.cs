@@ -53,16 +53,9 @@ public sealed class ActorRuntimedContainerClientSpec : ContainerClientContract
     private async Task StopDaemonAsync()
     {
         if (_daemon is null) return;
-        _daemon.Signal(15);
-        try
-        {
-            Assert.Equal(0, await _daemon.WaitExitAsync(Bound));
-        }
-        finally
-        {
-            await _daemon.DisposeAsync();
-            _daemon = null;
-        }
+        var daemon = _daemon;
+        _daemon = null;
+        Assert.Equal(0, await daemon.StopAsync(Bound));
     }
 
     protected override Task<IContainerClient> ConnectAsync() =>
@@ -76,7 +69,7 @@ public sealed class ActorRuntimedContainerClientSpec : ContainerClientContract
 
     protected override IReadOnlyList<string> Leftovers() =>
     [
-        .. OwnShims().Select(s => $"shim {s.Pid}"),
+        .. HostProcesses.ShimsUnder(_dir).Select(s => $"shim {s.Pid}"),
         .. (Directory.Exists(RuncRoot) ? Directory.EnumerateDirectories(RuncRoot) : []).Select(c => $"runc {Path.GetFileName(c)}"),
         .. Bundle.List(State).Select(b => $"bundle {b}"),
     ];
@@ -85,19 +78,10 @@ public sealed class ActorRuntimedContainerClientSpec : ContainerClientContract
     {
         var left = Leftovers();
         await StopDaemonAsync();
-        foreach (var shim in OwnShims()) HostProcesses.Kill(shim.Pid);
-        if (Directory.Exists(RuncRoot))
-        {
-            foreach (var id in Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName))
-                HostProcesses.Run("runc", "--root", RuncRoot, "delete", "--force", id!);
-            Directory.Delete(RuncRoot, recursive: true);
-        }
-        Cgroups.RemoveNamespace(_namespace);
+        foreach (var shim in HostProcesses.ShimsUnder(_dir)) HostProcesses.Kill(shim.Pid);
+        RuncNamespace.Remove(_namespace, Directory.Exists(RuncRoot) ? Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName).OfType<string>().ToList() : []);
         MountInfo.UnmountAllUnder(_dir);
         Directory.Delete(_dir, recursive: true);
         Assert.True(left.Count == 0, "left after the specs' containers were deleted: " + string.Join(", ", left));
     }
-
-    private List<HostProcesses.ProcessEntry> OwnShims() =>
-        HostProcesses.All().Where(HostProcesses.IsShim).Where(p => p.Cwd?.StartsWith(_dir + "/", StringComparison.Ordinal) == true).ToList();
 }

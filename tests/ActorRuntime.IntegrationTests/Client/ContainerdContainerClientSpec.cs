@@ -51,8 +51,7 @@ public sealed class ContainerdContainerClientSpec : ContainerClientContract
 
     protected override IReadOnlyList<string> Leftovers() =>
     [
-        .. HostProcesses.All().Where(HostProcesses.IsShim)
-            .Where(p => p.Cwd?.StartsWith(Bundles + "/", StringComparison.Ordinal) == true).Select(s => $"shim {s.Pid}"),
+        .. HostProcesses.ShimsUnder(Bundles).Select(s => $"shim {s.Pid}"),
         .. (Directory.Exists(RuncRoot) ? Directory.EnumerateDirectories(RuncRoot) : []).Select(c => $"runc {Path.GetFileName(c)}"),
         .. (Directory.Exists(Bundles) ? Directory.EnumerateDirectories(Bundles) : []).Select(b => $"bundle {b}"),
     ];

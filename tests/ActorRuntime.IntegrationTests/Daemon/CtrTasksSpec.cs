@@ -59,36 +59,15 @@ public sealed class CtrTasksSpec : IAsyncLifetime
             await Run("-n", ns, "task", "delete", id);
             await Run("-n", ns, "container", "delete", id);
         }
-        var shims = OwnShims();
-        if (_daemon is not null)
-        {
-            _daemon.Signal(15);
-            try
-            {
-                await _daemon.WaitExitAsync(Bound);
-            }
-            finally
-            {
-                await _daemon.DisposeAsync();
-            }
-        }
-        foreach (var shim in OwnShims()) HostProcesses.Kill(shim.Pid);
-        foreach (var (ns, id) in _ids) HostProcesses.Run("runc", "--root", $"/run/containerd/runc/{ns}", "delete", "--force", id);
-        // runc leaves the root of a namespace it ran in; ours is this test's alone.
-        foreach (var ns in _ids.Select(x => x.Namespace).Where(ns => ns != "default").Distinct())
-        {
-            var runcRoot = $"/run/containerd/runc/{ns}";
-            if (Directory.Exists(runcRoot) && !Directory.EnumerateFileSystemEntries(runcRoot).Any()) Directory.Delete(runcRoot);
-            Cgroups.RemoveNamespace(ns); // ctr's spec puts the container under /<namespace>/<id> in every hierarchy
-        }
+        var shims = HostProcesses.ShimsUnder(_dir);
+        if (_daemon is not null) await _daemon.StopAsync(Bound);
+        foreach (var shim in HostProcesses.ShimsUnder(_dir)) HostProcesses.Kill(shim.Pid);
+        foreach (var group in _ids.GroupBy(x => x.Namespace)) RuncNamespace.Remove(group.Key, group.Select(x => x.Id));
         MountInfo.UnmountAllUnder(_dir);
         Directory.Delete(_dir, recursive: true);
         Assert.True(shims.Count == 0, "shims left after the containers were deleted: " +
             string.Join("; ", shims.Select(s => $"{s.Pid} {string.Join(' ', s.CommandLine)}")));
     }
-
-    private List<HostProcesses.ProcessEntry> OwnShims() =>
-        HostProcesses.All().Where(HostProcesses.IsShim).Where(p => p.Cwd?.StartsWith(_dir + "/", StringComparison.Ordinal) == true).ToList();
 
     /// <summary>ctr under <c>script</c>, which gives it a pseudo terminal (for -t) and exits with its status.</summary>
     private async Task<(int ExitCode, string Output)> InTerminal(string ctrArguments)

@@ -56,20 +56,9 @@ public sealed class DockerOnActorRuntimedSpec : IAsyncLifetime
         }
         finally
         {
-            var shims = OwnShims();
-            if (_daemon is not null)
-            {
-                _daemon.Signal(15);
-                try
-                {
-                    await _daemon.WaitExitAsync(Bound);
-                }
-                finally
-                {
-                    await _daemon.DisposeAsync();
-                }
-            }
-            foreach (var shim in OwnShims()) HostProcesses.Kill(shim.Pid);
+            var shims = HostProcesses.ShimsUnder(_dir);
+            if (_daemon is not null) await _daemon.StopAsync(Bound);
+            foreach (var shim in HostProcesses.ShimsUnder(_dir)) HostProcesses.Kill(shim.Pid);
             MountInfo.UnmountAllUnder(_dir);
             Directory.Delete(_dir, recursive: true);
             Assert.True(shims.Count == 0, "shims left after dockerd removed its containers: " +
@@ -84,9 +73,6 @@ public sealed class DockerOnActorRuntimedSpec : IAsyncLifetime
             }
         }
     }
-
-    private List<HostProcesses.ProcessEntry> OwnShims() =>
-        HostProcesses.All().Where(HostProcesses.IsShim).Where(p => p.Cwd?.StartsWith(_dir + "/", StringComparison.Ordinal) == true).ToList();
 
     private Task<string> Ok(params string[] args) => Docker.OkAsync(args);
 

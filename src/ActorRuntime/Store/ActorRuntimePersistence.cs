@@ -69,8 +69,21 @@ public static class ActorRuntimePersistence
         var config = JournalAdapterConfig(settings);
         return settings.IsSql
             ? config.WithFallback(JournalOptions(settings).ToConfig()).WithFallback(SnapshotOptions(settings).ToConfig())
+                .WithFallback(ReadJournalConfig(settings))
             : config;
     }
+
+    /// <summary>
+    /// The read journal over the same database, for the cluster's merged event stream (<see cref="Cluster.ClusterEventFeed"/>);
+    /// it needs its own connection settings. Its refresh interval (how often a live reader polls) is the plugin's default
+    /// unless hocon or code sets <c>akka.persistence.query.journal.sql.refresh-interval</c>.
+    /// </summary>
+    private static Config ReadJournalConfig(PersistenceSettings settings) => ConfigurationFactory.ParseString($"""
+        akka.persistence.query.journal.sql {"{"}
+          connection-string = {Hocon.Quote(settings.ConnectionString)}
+          provider-name = {Hocon.Quote(settings.SqlProviderName)}
+        {"}"}
+        """);
 
     /// <summary>hocon/actorruntime.conf, the runtime serializer with its bindings, and the SQL plugins' defaults.</summary>
     public static Config Defaults => RuntimeSettings.DefaultConfig

@@ -20,7 +20,7 @@ public static class ClusterEventFeed
     /// later (polled every <c>akka.persistence.query.journal.sql.refresh-interval</c>), otherwise it ends at the
     /// journal's current end. <paramref name="singleNode"/> names the node of a bus that has no node suffix.
     /// </summary>
-    public static Source<ClusterEvent, NotUsed> From(ActorSystem system, long position, bool live, string singleNode = "local")
+    public static Source<ClusterTaskEvent, NotUsed> From(ActorSystem system, long position, bool live, string singleNode = "local")
     {
         ArgumentOutOfRangeException.ThrowIfNegative(position);
         // Obtained here, not earlier: the read journal asks the write journal whether it is initialized (akka-stack.md §2.6).
@@ -28,6 +28,6 @@ public static class ClusterEventFeed
         var envelopes = live
             ? journal.EventsByTag(EventBus.TaskEventsTag, Offset.Sequence(position))
             : journal.CurrentEventsByTag(EventBus.TaskEventsTag, Offset.Sequence(position));
-        return envelopes.Select(e => ClusterEvent.From(e, singleNode)).Where(e => e is not null).Select(e => e!);
+        return envelopes.Select(e => ClusterTaskEvent.From(e, singleNode)).Where(e => e is not null).Select(e => e!);
     }
 }

@@ -39,8 +39,8 @@ public sealed class ClusterEventFeedSpec(ITestOutputHelper output) : RuntimeSpec
     private static TaskEvent Exit(string id) =>
         new("default", Topics.Exit, id, "", 7, 3, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
 
-    private Task<IImmutableList<ClusterEvent>> ReadAsync(long from) =>
-        ClusterEventFeed.From(Sys, from, live: false).RunWith(Sink.Seq<ClusterEvent>(), Sys.Materializer()).WaitAsync(Bound);
+    private Task<IImmutableList<ClusterTaskEvent>> ReadAsync(long from) =>
+        ClusterEventFeed.From(Sys, from, live: false).RunWith(Sink.Seq<ClusterTaskEvent>(), Sys.Materializer()).WaitAsync(Bound);
 
     [Fact]
     public async Task Every_nodes_events_come_once_each_in_journal_order_with_their_node_and_a_reader_resumes_after_any_position()
@@ -75,8 +75,8 @@ public sealed class ClusterEventFeedSpec(ITestOutputHelper output) : RuntimeSpec
         var start = (await ReadAsync(0)).Last().Position;
         var probe = CreateTestProbe();
         var (kill, _) = ClusterEventFeed.From(Sys, start, live: true)
-            .ViaMaterialized(KillSwitches.Single<ClusterEvent>(), Keep.Right)
-            .ToMaterialized(Sink.ForEach<ClusterEvent>(e => probe.Ref.Tell(e)), Keep.Both)
+            .ViaMaterialized(KillSwitches.Single<ClusterTaskEvent>(), Keep.Right)
+            .ToMaterialized(Sink.ForEach<ClusterTaskEvent>(e => probe.Ref.Tell(e)), Keep.Both)
             .Run(Sys.Materializer());
         try
         {
@@ -85,12 +85,12 @@ public sealed class ClusterEventFeedSpec(ITestOutputHelper output) : RuntimeSpec
             await node2.Ask<TaskEvent>(Exit("after-2"), Bound);
             await SettleAsync();
 
-            var received = new List<ClusterEvent>();
+            var received = new List<ClusterTaskEvent>();
             var expected = 2 + Events.Count;
-            for (var i = 0; i < expected; i++) received.Add(await probe.ExpectMsgAsync<ClusterEvent>(Bound));
+            for (var i = 0; i < expected; i++) received.Add(await probe.ExpectMsgAsync<ClusterTaskEvent>(Bound));
             // A last event written after all of these is the next one the reader gets: nothing came twice in between.
             await node2.Ask<TaskEvent>(Exit("last"), Bound);
-            Assert.Equal("last", (await probe.ExpectMsgAsync<ClusterEvent>(Bound)).Event.ContainerId);
+            Assert.Equal("last", (await probe.ExpectMsgAsync<ClusterTaskEvent>(Bound)).Event.ContainerId);
 
             Assert.Equal(["after-1", "after-2"], received.Where(e => e.Node == "node-2").Select(e => e.Event.ContainerId));
             Assert.Equal(Events.Select(e => e.Offset), received.Where(e => e.Node == "local").Select(e => e.Event.Offset));

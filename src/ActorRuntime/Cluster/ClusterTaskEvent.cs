@@ -9,7 +9,7 @@ namespace ActorRuntime.Cluster;
 /// after it, whichever node restarted meanwhile: every node's bus writes into the one journal, and its ordering is the
 /// same for every reader.
 /// </summary>
-public sealed record ClusterEvent(string Node, long Position, TaskEvent Event)
+public sealed record ClusterTaskEvent(string Node, long Position, TaskEvent Event)
 {
     /// <summary>The node of a bus's persistence id ("event-bus@node-2" → "node-2"); a single node's id has no suffix.</summary>
     public static string NodeOf(string persistenceId, string singleNode)
@@ -19,8 +19,8 @@ public sealed record ClusterEvent(string Node, long Position, TaskEvent Event)
     }
 
     /// <summary>The event an envelope of the tagged journal carries; null for anything else written under the tag.</summary>
-    public static ClusterEvent? From(EventEnvelope envelope, string singleNode) =>
+    public static ClusterTaskEvent? From(EventEnvelope envelope, string singleNode) =>
         envelope is { Event: EventDelivered delivered, Offset: Sequence position }
-            ? new ClusterEvent(NodeOf(envelope.PersistenceId, singleNode), position.Value, delivered.Event)
+            ? new ClusterTaskEvent(NodeOf(envelope.PersistenceId, singleNode), position.Value, delivered.Event)
             : null;
 }

@@ -18,7 +18,8 @@ public sealed record ClusterSettings(
     string SplitBrainStrategy,
     TimeSpan StableAfter,
     TimeSpan DownRemovalMargin,
-    TimeSpan NodeLostGracePeriod)
+    TimeSpan NodeLostGracePeriod,
+    TimeSpan FreeMemoryInterval)
 {
     public const string Section = "actor-runtime.cluster";
 
@@ -30,7 +31,9 @@ public sealed record ClusterSettings(
     /// <summary>The cluster role naming this node; a container's shard is allocated to the member that has it.</summary>
     public string Role => RoleOf(NodeName);
 
-    public static string RoleOf(string nodeName) => "node-" + nodeName;
+    public static string RoleOf(string nodeName) => RolePrefix + nodeName;
+
+    public const string RolePrefix = "node-";
 
     public static ClusterSettings Create(Config config)
     {
@@ -44,7 +47,8 @@ public sealed record ClusterSettings(
             c.GetString("split-brain-resolver.active-strategy", "keep-majority").Trim().ToLowerInvariant(),
             c.GetTimeSpan("split-brain-resolver.stable-after", TimeSpan.FromSeconds(20)),
             c.GetTimeSpan("down-removal-margin", TimeSpan.FromSeconds(20)),
-            c.GetTimeSpan("node-lost-grace-period", TimeSpan.FromMinutes(5)));
+            c.GetTimeSpan("node-lost-grace-period", TimeSpan.FromMinutes(5)),
+            c.GetTimeSpan("free-memory-interval", TimeSpan.FromSeconds(5)));
         settings.Validate();
         return settings;
     }
@@ -92,8 +96,23 @@ public sealed record ClusterSettings(
             akka.cluster.split-brain-resolver.active-strategy = {SplitBrainStrategy}
             akka.cluster.split-brain-resolver.stable-after = {(long)StableAfter.TotalMilliseconds}ms
             akka.cluster.down-removal-margin = {(long)DownRemovalMargin.TotalMilliseconds}ms
+            # Containers' shards pinned to their nodes (PinnedAllocationStrategy): the coordinator's state in ddata, the
+            # remembered entities on the shared journal (durable ddata is broken on this mirror: docs/akka-stack.md §3.3).
+            akka.cluster.sharding.state-store-mode = ddata
+            akka.cluster.sharding.remember-entities = on
+            akka.cluster.sharding.remember-entities-store = eventsourced
+            akka.cluster.sharding.retry-interval = 1s
             """);
     }
+
+    /// <summary>
+    /// The JSON serializer's settings for messages between nodes (routed commands and their replies): type names on objects
+    /// only, so a list or dictionary comes back as the declared interface's plain implementation whatever the sender made
+    /// (a collection expression's compiler-made type has no constructor Newtonsoft can call). Null off cluster mode.
+    /// </summary>
+    public Akka.Serialization.NewtonSoftJsonSerializerSetup? SerializerSetup() => Enabled
+        ? Akka.Serialization.NewtonSoftJsonSerializerSetup.Create(s => s.TypeNameHandling = Newtonsoft.Json.TypeNameHandling.Objects)
+        : null;
 
     /// <summary>Joins the cluster through the seed nodes (addresses of <paramref name="system"/>'s name); nothing off cluster mode.</summary>
     public void Join(Akka.Actor.ActorSystem system)

@@ -92,6 +92,46 @@ public sealed class ClusterNode
         return Routed(node, ns);
     }
 
+    /// <summary>
+    /// The view of the node that owns container <paramref name="id"/> in <paramref name="local"/>'s namespace; an id no
+    /// node claims is looked up on this node (so its NotFound is the runtime's own, and a container made before cluster
+    /// mode is still found).
+    /// </summary>
+    public async Task<ContainerRuntime> OwnerViewAsync(ContainerRuntime local, string id, CancellationToken ct = default) =>
+        await Owners.OwnerAsync(local.Namespace, id, ct) is { } node ? On(node, local, local.Namespace) : local;
+
+    /// <summary>Every node that is up, with its view in <paramref name="local"/>'s namespace (a list spans these).</summary>
+    public IReadOnlyList<(string Node, ContainerRuntime View)> Views(ContainerRuntime local) =>
+        [..UpNodes.Order(StringComparer.Ordinal).Select(n => (n, On(n, local, local.Namespace)))];
+
+    /// <summary>
+    /// The one way a container is made in cluster mode: its id claimed for <paramref name="node"/> cluster-wide (AlreadyExists
+    /// naming the owner when another node has it), then <paramref name="create"/> on that node's view; a create that fails
+    /// gives the id back, unless the node already had it (then the claim is the truth).
+    /// </summary>
+    public async Task<T> CreateOnAsync<T>(string node, ContainerRuntime local, string id, Func<ContainerRuntime, Task<T>> create,
+        CancellationToken ct = default)
+    {
+        var view = On(node, local, local.Namespace);
+        await Owners.ClaimAsync(local.Namespace, id, node, ct);
+        try
+        {
+            return await create(view);
+        }
+        catch (Exception e) when (e is not AlreadyExistsException)
+        {
+            await Owners.ReleaseAsync(local.Namespace, id, CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes through the owner's view, then forgets the owner (a failed delete keeps it).</summary>
+    public async Task DeleteOnOwnerAsync(ContainerRuntime local, string id, Func<ContainerRuntime, Task> delete, CancellationToken ct = default)
+    {
+        await delete(await OwnerViewAsync(local, id, ct));
+        await Owners.ReleaseAsync(local.Namespace, id, CancellationToken.None);
+    }
+
     /// <summary>The runtime API of <paramref name="node"/> through its entities, whichever node it is (this one included).</summary>
     internal ContainerRuntime Routed(string node, string ns) =>
         new(_gateways.GetOrAdd(node, n => new Lazy<RuntimeActors>(() => Gateways(n))).Value, _settings, ns);

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using ActorRuntime.Cluster;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Store;
@@ -8,7 +6,6 @@ using ActorRuntime.Tests.Runtime;
 using Akka.Actor;
 using Akka.Cluster;
 using ClusterSettings = ActorRuntime.Cluster.ClusterSettings;
-using Akka.Configuration;
 using Xunit.Abstractions;
 
 namespace ActorRuntime.Tests.Cluster;
@@ -18,27 +15,13 @@ namespace ActorRuntime.Tests.Cluster;
 /// node's shard region reaches its own runtime through the container's entity, the ownership map answers by id, and a
 /// node that is not a member is Unavailable at once.
 /// </summary>
-public sealed class OneNodeClusterSpec(ITestOutputHelper output) : RuntimeSpecBase(output, ClusterConfig(FreePort()))
+public sealed class OneNodeClusterSpec(ITestOutputHelper output) : RuntimeSpecBase(output, OneNodeCluster.Config(Node))
 {
-    private const string Node = "n1";
-
-    private static Config ClusterConfig(int port)
-    {
-        var options = new ClusterRuntimeOptions { SeedNodes = [$"127.0.0.1:{port}"], NodeName = Node, Port = port };
-        return ConfigurationFactory.ParseString(options.ToHocon()).WithFallback(ClusterSettings.Create(options).AkkaConfig());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private const string Node = OneNodeCluster.Node;
 
     private ClusterNode ClusterNode => Runtime.Cluster ?? throw new InvalidOperationException("cluster mode is off");
 
-    private Task UpAsync() => EventuallyAsync(() => Akka.Cluster.Cluster.Get(Sys).State.Members.Any(m => m.Status == MemberStatus.Up),
-        "the node to join itself", Bound);
+    private Task UpAsync() => OneNodeCluster.UpAsync(Sys, Bound);
 
     [Fact]
     public async Task A_containers_whole_life_driven_through_its_entity_reaches_the_nodes_own_runtime()

@@ -84,10 +84,13 @@ public sealed record ClusterSettings(
     /// over everything else; empty when cluster mode is off. No seed nodes: the runtime joins them itself once its start
     /// checked the settings (<see cref="Join"/>), so a refused node never enters the cluster.
     /// </summary>
-    public Config AkkaConfig()
+    public Config AkkaConfig() => Enabled ? ConfigurationFactory.ParseString(AkkaHocon()) : Config.Empty;
+
+    /// <summary>What <see cref="AkkaConfig"/> parses: the Akka settings of cluster mode as HOCON text.</summary>
+    public string AkkaHocon()
     {
-        if (!Enabled) return Config.Empty;
-        return ConfigurationFactory.ParseString($"""
+        if (!Enabled) return "";
+        return $"""
             akka.actor.provider = cluster
             akka.remote.dot-netty.tcp.hostname = {Hocon.Quote(Host)}
             akka.remote.dot-netty.tcp.port = {Port}
@@ -102,7 +105,7 @@ public sealed record ClusterSettings(
             akka.cluster.sharding.remember-entities = on
             akka.cluster.sharding.remember-entities-store = eventsourced
             akka.cluster.sharding.retry-interval = 1s
-            """);
+            """;
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace ActorRuntime.Tests.Cluster;
 /// The cluster client on a one-node cluster with fake shims: placement, lists that name the node, every call by id routed
 /// by the ownership map, AlreadyExists cluster-wide, and the refusals for a container of a node that is not here.
 /// </summary>
-public sealed class ClusterContainerClientSpec(ITestOutputHelper output) : RuntimeSpecBase(output, OneNodeCluster.Config(OneNodeCluster.Node))
+public sealed class ClusterContainerClientSpec(ITestOutputHelper output) : RuntimeSpecBase(output, OneNodeCluster.Hocon(OneNodeCluster.Node))
 {
     private const string Node = OneNodeCluster.Node;
 

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using ActorRuntime.Cluster;
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Configuration;
 using ClusterSettings = ActorRuntime.Cluster.ClusterSettings;
 
 namespace ActorRuntime.Tests.Cluster;
@@ -13,11 +12,12 @@ internal static class OneNodeCluster
 {
     public const string Node = "n1";
 
-    public static Config Config(string node)
+    /// <summary>The runtime's cluster settings and the Akka settings they stand for, as HOCON over a spec's runtime.</summary>
+    public static string Hocon(string node)
     {
         var port = FreePort();
         var options = new ClusterRuntimeOptions { SeedNodes = [$"127.0.0.1:{port}"], NodeName = node, Port = port };
-        return ConfigurationFactory.ParseString(options.ToHocon()).WithFallback(ClusterSettings.Create(options).AkkaConfig());
+        return options.ToHocon() + "\n" + ClusterSettings.Create(options).AkkaHocon();
     }
 
     public static Task UpAsync(ActorSystem system, TimeSpan bound) =>

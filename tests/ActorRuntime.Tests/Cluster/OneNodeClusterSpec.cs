@@ -15,7 +15,7 @@ namespace ActorRuntime.Tests.Cluster;
 /// node's shard region reaches its own runtime through the container's entity, the ownership map answers by id, and a
 /// node that is not a member is Unavailable at once.
 /// </summary>
-public sealed class OneNodeClusterSpec(ITestOutputHelper output) : RuntimeSpecBase(output, OneNodeCluster.Config(Node))
+public sealed class OneNodeClusterSpec(ITestOutputHelper output) : RuntimeSpecBase(output, OneNodeCluster.Hocon(Node))
 {
     private const string Node = OneNodeCluster.Node;
 

@@ -38,19 +38,8 @@ public abstract class RuntimeSpecBase : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     }
 
     private RuntimeSpecBase(ActorRuntimeOptions options, ITestOutputHelper output, string hocon = "")
-        : this(options, output, ConfigurationFactory.ParseString(hocon))
-    {
-    }
-
-    /// <summary>With <paramref name="overrides"/> laid over the runtime's configuration (e.g. cluster mode's Akka settings).</summary>
-    protected RuntimeSpecBase(ITestOutputHelper output, Config overrides, Action<ActorRuntimeOptions>? configure = null)
-        : this(NewOptions(configure), output, overrides)
-    {
-    }
-
-    private RuntimeSpecBase(ActorRuntimeOptions options, ITestOutputHelper output, Config overrides)
         : base(RuntimeTopology.Setup(options,
-                ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(overrides).WithFallback(RuntimeTopology.Config(options))),
+                ConfigurationFactory.ParseString("akka.loglevel = INFO\n" + hocon).WithFallback(RuntimeTopology.Config(options))),
             output: output)
     {
         Options = options;

@@ -111,10 +111,16 @@ public sealed record ClusterSettings(
     /// <summary>
     /// The JSON serializer's settings for messages between nodes (routed commands and their replies): type names on objects
     /// only, so a list or dictionary comes back as the declared interface's plain implementation whatever the sender made
-    /// (a collection expression's compiler-made type has no constructor Newtonsoft can call). Null off cluster mode.
+    /// (a collection expression's compiler-made type has no constructor Newtonsoft can call); no reference ids, which an
+    /// immutable dictionary (a container's labels) cannot be read back with, and which acyclic records do not need. Null
+    /// off cluster mode.
     /// </summary>
     public Akka.Serialization.NewtonSoftJsonSerializerSetup? SerializerSetup() => Enabled
-        ? Akka.Serialization.NewtonSoftJsonSerializerSetup.Create(s => s.TypeNameHandling = Newtonsoft.Json.TypeNameHandling.Objects)
+        ? Akka.Serialization.NewtonSoftJsonSerializerSetup.Create(s =>
+        {
+            s.TypeNameHandling = Newtonsoft.Json.TypeNameHandling.Objects;
+            s.PreserveReferencesHandling = Newtonsoft.Json.PreserveReferencesHandling.None;
+        })
         : null;
 
     /// <summary>Joins the cluster through the seed nodes (addresses of <paramref name="system"/>'s name); nothing off cluster mode.</summary>

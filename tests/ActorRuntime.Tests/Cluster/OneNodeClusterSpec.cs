@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using ActorRuntime.Cluster;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Store;
@@ -98,6 +99,9 @@ public sealed class OneNodeClusterSpec(ITestOutputHelper output) : RuntimeSpecBa
         Assert.Equal(Node, await ClusterNode.PlaceAsync(Placement.Anywhere));
     }
 
+    private static readonly Containers.ContainerRecord Record = new("spec", "c5", Spec, Containers.ContainerRecord.DefaultRuntime, [9, 8],
+        ImmutableSortedDictionary<string, string>.Empty.Add("a", "1"), "busybox", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
+
     [Fact]
     public void Every_message_that_crosses_nodes_survives_the_wire_serializer()
     {
@@ -113,6 +117,11 @@ public sealed class OneNodeClusterSpec(ITestOutputHelper output) : RuntimeSpecBa
             new TaskProtocol.Exited("c5", "", 42, 137, DateTimeOffset.UnixEpoch),
             new TaskProtocol.Failed("c5", TtrpcCode.Unavailable, "node n2 is unreachable"),
             new TaskProtocol.PidList("c5", [new TaskProtocol.ProcessEntry(42, "e1")]),
+            new ContainerStoreProtocol.Containers([Record]),
+            Record,
+            new NamespaceRecord("spec", ImmutableSortedDictionary<string, string>.Empty.Add("k", "v")),
+            new ActorRuntime.Events.EventBusProtocol.Publish(new ActorRuntime.Events.TaskEvent(ns, "/containers/create", "c5", "", 0, 0, null,
+                DateTimeOffset.UnixEpoch, Payload: new ActorRuntime.Events.EventPayload("containerd.events.ContainerCreate", [1, 2])), WantAck: true),
         ];
         foreach (var message in messages)
         {

@@ -18,7 +18,8 @@ public sealed record ClusterSettings(
     string SplitBrainStrategy,
     TimeSpan StableAfter,
     TimeSpan DownRemovalMargin,
-    TimeSpan NodeLostGracePeriod)
+    TimeSpan NodeLostGracePeriod,
+    TimeSpan FreeMemoryInterval)
 {
     public const string Section = "actor-runtime.cluster";
 
@@ -30,7 +31,9 @@ public sealed record ClusterSettings(
     /// <summary>The cluster role naming this node; a container's shard is allocated to the member that has it.</summary>
     public string Role => RoleOf(NodeName);
 
-    public static string RoleOf(string nodeName) => "node-" + nodeName;
+    public static string RoleOf(string nodeName) => RolePrefix + nodeName;
+
+    public const string RolePrefix = "node-";
 
     public static ClusterSettings Create(Config config)
     {
@@ -44,7 +47,8 @@ public sealed record ClusterSettings(
             c.GetString("split-brain-resolver.active-strategy", "keep-majority").Trim().ToLowerInvariant(),
             c.GetTimeSpan("split-brain-resolver.stable-after", TimeSpan.FromSeconds(20)),
             c.GetTimeSpan("down-removal-margin", TimeSpan.FromSeconds(20)),
-            c.GetTimeSpan("node-lost-grace-period", TimeSpan.FromMinutes(5)));
+            c.GetTimeSpan("node-lost-grace-period", TimeSpan.FromMinutes(5)),
+            c.GetTimeSpan("free-memory-interval", TimeSpan.FromSeconds(5)));
         settings.Validate();
         return settings;
     }
@@ -80,10 +84,13 @@ public sealed record ClusterSettings(
     /// over everything else; empty when cluster mode is off. No seed nodes: the runtime joins them itself once its start
     /// checked the settings (<see cref="Join"/>), so a refused node never enters the cluster.
     /// </summary>
-    public Config AkkaConfig()
+    public Config AkkaConfig() => Enabled ? ConfigurationFactory.ParseString(AkkaHocon()) : Config.Empty;
+
+    /// <summary>What <see cref="AkkaConfig"/> parses: the Akka settings of cluster mode as HOCON text.</summary>
+    public string AkkaHocon()
     {
-        if (!Enabled) return Config.Empty;
-        return ConfigurationFactory.ParseString($"""
+        if (!Enabled) return "";
+        return $"""
             akka.actor.provider = cluster
             akka.remote.dot-netty.tcp.hostname = {Hocon.Quote(Host)}
             akka.remote.dot-netty.tcp.port = {Port}
@@ -92,8 +99,29 @@ public sealed record ClusterSettings(
             akka.cluster.split-brain-resolver.active-strategy = {SplitBrainStrategy}
             akka.cluster.split-brain-resolver.stable-after = {(long)StableAfter.TotalMilliseconds}ms
             akka.cluster.down-removal-margin = {(long)DownRemovalMargin.TotalMilliseconds}ms
-            """);
+            # Containers' shards pinned to their nodes (PinnedAllocationStrategy): the coordinator's state in ddata, the
+            # remembered entities on the shared journal (durable ddata is broken on this mirror: docs/akka-stack.md §3.3).
+            akka.cluster.sharding.state-store-mode = ddata
+            akka.cluster.sharding.remember-entities = on
+            akka.cluster.sharding.remember-entities-store = eventsourced
+            akka.cluster.sharding.retry-interval = 1s
+            """;
     }
+
+    /// <summary>
+    /// The JSON serializer's settings for messages between nodes (routed commands and their replies): type names on objects
+    /// only, so a list or dictionary comes back as the declared interface's plain implementation whatever the sender made
+    /// (a collection expression's compiler-made type has no constructor Newtonsoft can call); no reference ids, which an
+    /// immutable dictionary (a container's labels) cannot be read back with, and which acyclic records do not need. Null
+    /// off cluster mode.
+    /// </summary>
+    public Akka.Serialization.NewtonSoftJsonSerializerSetup? SerializerSetup() => Enabled
+        ? Akka.Serialization.NewtonSoftJsonSerializerSetup.Create(s =>
+        {
+            s.TypeNameHandling = Newtonsoft.Json.TypeNameHandling.Objects;
+            s.PreserveReferencesHandling = Newtonsoft.Json.PreserveReferencesHandling.None;
+        })
+        : null;
 
     /// <summary>Joins the cluster through the seed nodes (addresses of <paramref name="system"/>'s name); nothing off cluster mode.</summary>
     public void Join(Akka.Actor.ActorSystem system)

@@ -68,6 +68,7 @@ public static class ActorRuntimeHostingExtensions
     {
         var settings = ClusterSettings.Create(options);
         builder.AddHocon(options.ToHocon(), HoconAddMode.Prepend);
+        if (settings.SerializerSetup() is { } json) builder.AddSetup(json);
         return builder.AddHocon(settings.AkkaConfig(), HoconAddMode.Prepend);
     }
 
@@ -97,6 +98,7 @@ public static class ActorRuntimeHostingExtensions
             var system = sp.GetRequiredService<ActorSystem>();
             return new ContainerRuntime(new RuntimeActors(registry.Get<EventBusKey>(), registry.Get<ShimManagerKey>(),
                 registry.Get<ProcessStoreKey>(), registry.Get<ContainerStoreKey>(),
-                registry.Get<NamespaceStoreKey>(), registry.Get<LeaseStoreKey>()), RuntimeSettings.Create(system.Settings.Config));
+                registry.Get<NamespaceStoreKey>(), registry.Get<LeaseStoreKey>()), RuntimeSettings.Create(system.Settings.Config),
+                cluster: ClusterNode.Of(system));
         });
 }

@@ -18,7 +18,8 @@ namespace ActorRuntime.Hosting;
 /// Every call acts in one containerd namespace: the runtime's default one (<c>actor-runtime.namespace</c>), or the one
 /// of the view <see cref="InNamespace"/> returns. Nothing of one namespace is visible or reachable from another.
 /// </summary>
-public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings settings, string? @namespace = null)
+public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings settings, string? @namespace = null,
+    Cluster.ClusterNode? cluster = null)
 {
     public RuntimeSettings Settings => settings;
 
@@ -29,7 +30,10 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     /// The same runtime seen from <paramref name="ns"/>: its containers, tasks and execs. The name is checked with
     /// containerd's identifier rule where it is used (InvalidArgument naming it).
     /// </summary>
-    public ContainerRuntime InNamespace(string ns) => ns == Namespace ? this : new(actors, settings, ns);
+    public ContainerRuntime InNamespace(string ns) => ns == Namespace ? this : new(actors, settings, ns, cluster);
+
+    /// <summary>This node's part of the cluster in cluster mode (routing to other nodes, placement); null on a single node.</summary>
+    public Cluster.ClusterNode? Cluster => cluster;
 
     public RuntimeActors Actors => actors;
 
@@ -62,7 +66,7 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     }
 
     /// <summary>Long enough for a shim start plus a call; Wait is bounded only by the caller's token.</summary>
-    private TimeSpan CommandTimeout => settings.LoadTimeout + settings.CallTimeout + settings.ShutdownTimeout + settings.CleanupTimeout;
+    internal TimeSpan CommandTimeout => settings.LoadTimeout + settings.CallTimeout + settings.ShutdownTimeout + settings.CleanupTimeout;
 
     /// <summary>Creates the task; <paramref name="runtimeOptions"/> is an encoded Any (runc's Options) for the shim's Create.</summary>
     /// <param name="checkpoint">A checkpoint image directory to restore the task from (runc restore) instead of creating it.</param>

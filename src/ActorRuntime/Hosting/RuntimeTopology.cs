@@ -23,6 +23,8 @@ namespace ActorRuntime.Hosting;
 /// namespaces       durable namespaces and their labels (the API's Namespaces service); back-off supervisor → store
 /// leases           durable leases (the API's Leases service; recorded only, nothing to collect); back-off supervisor → store
 /// shim-manager     one shim actor per container → task actor → exec actors; exits (the door to the bus for exits)
+/// (cluster mode)   sharding/containers: one entity per container, pinned to its node, forwarding to the actors above;
+///                  cluster-free-memory: this node's MemAvailable for placement (see <see cref="ClusterNode"/>)
 /// </code>
 /// Every persistent actor runs under a back-off supervisor (<see cref="PersistenceBackoff"/>), since Akka stops one whose
 /// journal write failed; the references everyone holds are the supervisors', which pass messages on with the sender kept.
@@ -48,7 +50,8 @@ public static class RuntimeTopology
     public static ActorSystemSetup Setup(ActorRuntimeOptions options, Config? config = null)
     {
         var whole = config ?? Config(options);
-        return ActorRuntimePersistence.Setup(PersistenceSettings.Create(whole), whole);
+        var setup = ActorRuntimePersistence.Setup(PersistenceSettings.Create(whole), whole);
+        return ClusterSettings.Create(whole).SerializerSetup() is { } json ? setup.And(json) : setup;
     }
 
     /// <summary>
@@ -81,8 +84,12 @@ public static class RuntimeTopology
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");
+        var actors = new RuntimeActors(bus, manager, processes, containers, namespaces, leases);
+        var runtime = new ContainerRuntime(actors, settings);
+        // Cluster mode: every node's containers reachable from here through their pinned entities.
+        var clusterNode = cluster.Enabled ? ClusterNode.Start(system, cluster, settings, actors, runtime.CommandTimeout) : null;
         StartupTrace.Mark("topology actors created");
-        return new ContainerRuntime(new RuntimeActors(bus, manager, processes, containers, namespaces, leases), settings);
+        return clusterNode is null ? runtime : new ContainerRuntime(actors, settings, cluster: clusterNode);
     }
 }
 

@@ -39,4 +39,21 @@ internal static class RequestNamespace
 
     /// <summary>The runtime's view of the call's namespace (see <see cref="ContainerRuntime.InNamespace"/>).</summary>
     public static ContainerRuntime View(ContainerRuntime runtime, ServerCallContext context) => runtime.InNamespace(Of(context));
+
+    /// <summary>
+    /// The view of the call's namespace on the node that runs container <paramref name="id"/>: in cluster mode the owner's
+    /// (Unavailable naming it when it cannot be reached), else, as for an id no node claims, this runtime's own.
+    /// </summary>
+    public static async Task<ContainerRuntime> OwnerOfAsync(ContainerRuntime runtime, ServerCallContext context, string id)
+    {
+        var view = View(runtime, context);
+        return view.Cluster is { } cluster ? await cluster.OwnerViewAsync(view, id, context.CancellationToken) : view;
+    }
+
+    /// <summary>What a list spans: every node that is up in cluster mode, else this runtime.</summary>
+    public static IReadOnlyList<ContainerRuntime> Views(ContainerRuntime runtime, ServerCallContext context)
+    {
+        var view = View(runtime, context);
+        return view.Cluster is { } cluster ? [..cluster.Views(view).Select(v => v.View)] : [view];
+    }
 }

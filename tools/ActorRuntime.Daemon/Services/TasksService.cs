@@ -17,7 +17,8 @@ namespace ActorRuntime.Daemon.Services;
 /// <summary>
 /// containerd.services.tasks.v1.Tasks over the runtime, in the call's namespace. An empty exec_id means the task's init
 /// process, any other the exec of that id. Processes come back with the stdio paths and terminal flag they were created
-/// with, since clients re-attach IO from them.
+/// with, since clients re-attach IO from them. In cluster mode a call by container id acts on the node that runs it and
+/// a list spans the nodes that are up (<see cref="RequestNamespace.OwnerOfAsync"/>).
 /// </summary>
 internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Protocol.Api.Tasks.Tasks.TasksBase
 {
@@ -27,7 +28,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>The task runs the container's spec (read from the container store) on the rootfs mounts of the request.</summary>
     public override async Task<CreateTaskResponse> Create(CreateTaskRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         var container = await view.GetContainerAsync(request.ContainerId, context.CancellationToken);
         var rootfs = request.Rootfs.Select(m => new MountSpec(m.Type, m.Source, m.Options.ToList())).ToList();
         var stdio = new Stdio(request.Stdin, request.Stdout, request.Stderr, request.Terminal);
@@ -40,7 +41,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<StartResponse> Start(StartRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         var pid = request.ExecId.Length == 0
             ? await view.StartAsync(request.ContainerId, context.CancellationToken)
             : await view.StartExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
@@ -49,19 +50,19 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     /// <summary>containerd leaves the id of a task's delete empty.</summary>
     public override async Task<DeleteResponse> Delete(DeleteTaskRequest request, ServerCallContext context) =>
-        Deleted("", await RequestNamespace.View(runtime, context).DeleteAsync(request.ContainerId, context.CancellationToken));
+        Deleted("", await (await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId)).DeleteAsync(request.ContainerId, context.CancellationToken));
 
     public override async Task<DeleteResponse> DeleteProcess(DeleteProcessRequest request, ServerCallContext context)
     {
         if (request.ExecId.Length == 0)
             throw new InvalidArgumentException("exec id must be set (delete the task itself with Delete): invalid argument");
-        var exited = await RequestNamespace.View(runtime, context).DeleteExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
+        var exited = await (await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId)).DeleteExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);
         return Deleted(request.ExecId, exited);
     }
 
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         var state = request.ExecId.Length == 0
             ? await view.StateAsync(request.ContainerId, context.CancellationToken)
             : await view.ExecStateAsync(request.ContainerId, request.ExecId, context.CancellationToken);
@@ -71,9 +72,9 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>Every task of the namespace; one deleted while we read the list is left out.</summary>
     public override async Task<ListTasksResponse> List(ListTasksRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
         Filters.None([request.Filter], "task");
         var response = new ListTasksResponse();
+        foreach (var view in RequestNamespace.Views(runtime, context))
         foreach (var id in await view.ListAsync(context.CancellationToken))
         {
             try
@@ -90,7 +91,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Kill(KillRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         if (request.ExecId.Length == 0)
             await view.KillAsync(request.ContainerId, request.Signal, request.All, context.CancellationToken);
         else
@@ -100,7 +101,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Exec(ExecProcessRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         var spec = OciJson.Of(request.Spec, TypeUrls.OciProcess, "exec spec");
         var stdio = new Stdio(request.Stdin, request.Stdout, request.Stderr, request.Terminal);
         await view.ExecAsync(request.ContainerId, request.ExecId, spec, stdio, context.CancellationToken);
@@ -109,7 +110,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> ResizePty(ResizePtyRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         if (request.ExecId.Length == 0)
             await view.ResizePtyAsync(request.ContainerId, request.Width, request.Height, context.CancellationToken);
         else
@@ -120,7 +121,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>Only stdin can be closed (as with containerd's shim, stdin=false asks for nothing).</summary>
     public override async Task<Empty> CloseIO(CloseIORequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         if (!request.Stdin) return new Empty();
         if (request.ExecId.Length == 0)
             await view.CloseIOAsync(request.ContainerId, context.CancellationToken);
@@ -131,20 +132,20 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Pause(PauseTaskRequest request, ServerCallContext context)
     {
-        await RequestNamespace.View(runtime, context).PauseAsync(request.ContainerId, context.CancellationToken);
+        await (await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId)).PauseAsync(request.ContainerId, context.CancellationToken);
         return new Empty();
     }
 
     public override async Task<Empty> Resume(ResumeTaskRequest request, ServerCallContext context)
     {
-        await RequestNamespace.View(runtime, context).ResumeAsync(request.ContainerId, context.CancellationToken);
+        await (await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId)).ResumeAsync(request.ContainerId, context.CancellationToken);
         return new Empty();
     }
 
     /// <summary>An exec's process carries its exec id as containerd.runc.v1.ProcessDetails, as the runc shim reports it.</summary>
     public override async Task<ListPidsResponse> ListPids(ListPidsRequest request, ServerCallContext context)
     {
-        var pids = await RequestNamespace.View(runtime, context).PidsAsync(request.ContainerId, context.CancellationToken);
+        var pids = await (await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId)).PidsAsync(request.ContainerId, context.CancellationToken);
         var response = new ListPidsResponse();
         response.Processes.AddRange(pids.Processes.Select(p => new ProcessInfo
         {
@@ -162,7 +163,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// </summary>
     public override async Task<CheckpointTaskResponse> Checkpoint(CheckpointTaskRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         var options = TypeUrls.TryUnpack(request.Options, RuncCheckpointOptions.Parser, out var given) ? given : new RuncCheckpointOptions();
         CheckpointOptions To(string imagePath) => new(imagePath, options.Exit, options.OpenTcp, options.ExternalUnixSockets,
             options.Terminal, options.FileLocks, options.WorkPath.Length > 0 ? Absolute(options.WorkPath, "checkpoint work path") : null);
@@ -187,7 +188,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
 
     public override async Task<Empty> Update(UpdateTaskRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         var resources = OciJson.Of(request.Resources, TypeUrls.OciLinuxResources, "resources");
         await view.UpdateAsync(request.ContainerId, resources, context.CancellationToken);
         return new Empty();
@@ -196,9 +197,9 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>The shim's own statistics (its Any, undecoded) for each task the filters name, or every task without one.</summary>
     public override async Task<MetricsResponse> Metrics(MetricsRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
         var ids = Filters.Ids(request.Filters, "task");
         var response = new MetricsResponse();
+        foreach (var view in RequestNamespace.Views(runtime, context))
         foreach (var id in (await view.ListAsync(context.CancellationToken)).Where(id => ids is null || ids.Contains(id)))
         {
             try
@@ -222,7 +223,7 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     /// <summary>Valid from creation on (ctr sends it alongside Start); answers at once for a process that has exited.</summary>
     public override async Task<WaitResponse> Wait(WaitRequest request, ServerCallContext context)
     {
-        var view = RequestNamespace.View(runtime, context);
+        var view = await RequestNamespace.OwnerOfAsync(runtime, context, request.ContainerId);
         var exited = request.ExecId.Length == 0
             ? await view.WaitAsync(request.ContainerId, context.CancellationToken)
             : await view.WaitExecAsync(request.ContainerId, request.ExecId, context.CancellationToken);

@@ -94,7 +94,10 @@ public enum ContainerEventKind
     Delete,
 }
 
-/// <summary>A task event as a host sees it, with the offset to resume after.</summary>
+/// <summary>
+/// A task event as a host sees it, with the offset to resume after. From a cluster, <paramref name="Node"/> names the node
+/// whose runtime published it and the offset is its position in the cluster's one stream; null from a single runtime.
+/// </summary>
 public sealed record ContainerEvent(
     long Offset,
     string Namespace,
@@ -103,7 +106,8 @@ public sealed record ContainerEvent(
     string? ExecId,
     uint Pid,
     uint ExitStatus,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp,
+    string? Node = null);
 
 /// <summary>The host's side of the event feed (libcontainerd's backend): called in order per container.</summary>
 public interface IContainerEventBackend

@@ -519,7 +519,8 @@ public sealed class ContainerdContainerClient : IContainerClient
     private ContainerEvent? ToEvent(Envelope envelope) =>
         envelope.Event is { } any
         && EventMessages.TaskEventOf(envelope.Namespace, envelope.Topic, envelope.Timestamp.ToDateTimeOffset(), any) is { } e
-            ? EventMapping.ToContainerEvent(e with { Offset = envelope.ActorruntimeOffset }, Namespace)
+            && EventMapping.ToContainerEvent(e with { Offset = envelope.ActorruntimeOffset }, Namespace) is { } mapped
+            ? mapped with { Node = envelope.ActorruntimeNode.Length == 0 ? null : envelope.ActorruntimeNode }
             : null;
 
     /// <summary>A process's stdio paths as sent, and the caller's FIFO set behind them (none: null IO or a log file).</summary>

@@ -3,6 +3,7 @@ using Akka;
 using Akka.Actor;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
+using Akka.Streams;
 using Akka.Streams.Dsl;
 
 namespace ActorRuntime.Cluster;
@@ -30,4 +31,11 @@ public static class ClusterEventFeed
             : journal.CurrentEventsByTag(EventBus.TaskEventsTag, Offset.Sequence(position));
         return envelopes.Select(e => ClusterTaskEvent.From(e, singleNode)).Where(e => e is not null).Select(e => e!);
     }
+
+    /// <summary>
+    /// The position of the last event in the journal now (0 when there is none): where a reader that wants only what
+    /// happens from now on starts. Reads the tag to its end, so it costs one pass over the journal's events.
+    /// </summary>
+    public static Task<long> EndAsync(ActorSystem system, CancellationToken ct = default) =>
+        From(system, 0, live: false).RunAggregate(0L, (_, e) => e.Position, system.Materializer()).WaitAsync(ct);
 }

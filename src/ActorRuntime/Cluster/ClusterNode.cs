@@ -4,6 +4,8 @@ using ActorRuntime.Hosting;
 using ActorRuntime.Protocol.Ttrpc;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 
 namespace ActorRuntime.Cluster;
 
@@ -58,6 +60,16 @@ public sealed class ClusterNode
 
     /// <summary>The cluster node the runtime of <paramref name="system"/> started; null off cluster mode.</summary>
     public static ClusterNode? Of(ActorSystem system) => Nodes.TryGetValue(system, out var node) ? node : null;
+
+    /// <summary>
+    /// The cluster's one event stream, live, from after <paramref name="position"/> (see <see cref="ClusterEventFeed"/>); a
+    /// slow reader only lags behind the journal, nothing queues up for it.
+    /// </summary>
+    public IAsyncEnumerable<ClusterTaskEvent> EventsAfter(long position) =>
+        ClusterEventFeed.From(_system, position, live: true, singleNode: Self).RunAsAsyncEnumerable(_system.Materializer());
+
+    /// <summary>The position of the journal's last event now (<see cref="ClusterEventFeed.EndAsync"/>).</summary>
+    public Task<long> EventsEndAsync(CancellationToken ct = default) => ClusterEventFeed.EndAsync(_system, ct);
 
     /// <summary>The nodes that can take a container now.</summary>
     public IReadOnlyList<string> UpNodes => NodeReachability.UpNodes(Akka.Cluster.Cluster.Get(_system).State);

@@ -120,6 +120,51 @@ public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifet
         Assert.All(Nodes, n => Assert.Equal(10, ran.Values.Count(r => r == n)));
         for (var n = 0; n < 3; n++) Assert.Empty(await _clients[n].ListAsync());
         Assert.Empty(Leftovers());
+
+        // One stream for the cluster: read from position 0 through each node, every exit is in it once, named with the
+        // node that ran it, and every node gives the same positions.
+        var positions = new List<long[]>();
+        for (var n = 0; n < 3; n++)
+        {
+            var seen = new Recorder();
+            await using (await _clients[n].SubscribeAsync(seen, afterOffset: 0))
+                await EventuallyAsync(() => seen.Count(ContainerEventKind.Delete) == Containers, $"the {Containers} deletes through {Nodes[n]}",
+                    Bound, seen.ToString);
+            var events = seen.Events;
+            var exits = events.Where(e => e.Kind == ContainerEventKind.Exit).ToList();
+            Assert.Equal(Containers * 4, exits.Count); // three execs and the init of each
+            Assert.Equal(exits.Count, exits.Select(e => (e.ContainerId, e.ExecId)).Distinct().Count());
+            Assert.All(exits, e => Assert.Equal(ran[e.ContainerId], e.Node));
+            Assert.All(exits.Where(e => e.ExecId is null), e => Assert.Equal(137u, e.ExitStatus));
+            Assert.Equal(events.Count, events.Select(e => e.Offset).Distinct().Count());
+            positions.Add([.. events.Select(e => e.Offset).Order()]);
+        }
+        Assert.Equal(positions[0], positions[1]);
+        Assert.Equal(positions[0], positions[2]);
+    }
+
+    /// <summary>Every event a subscription delivered, as delivered (never de-duplicated).</summary>
+    private sealed class Recorder : IContainerEventBackend
+    {
+        private readonly List<ContainerEvent> _events = [];
+
+        public List<ContainerEvent> Events
+        {
+            get
+            {
+                lock (_events) return [.. _events];
+            }
+        }
+
+        public int Count(ContainerEventKind kind) => Events.Count(e => e.Kind == kind);
+
+        public Task ProcessEventAsync(ContainerEvent e, CancellationToken ct)
+        {
+            lock (_events) _events.Add(e);
+            return Task.CompletedTask;
+        }
+
+        public override string ToString() => string.Join(", ", Events.GroupBy(e => e.Kind).Select(g => $"{g.Key}: {g.Count()}"));
     }
 
     /// <summary>Right after the daemons serve, a node may not yet see another as Up: such a placement is retried.</summary>

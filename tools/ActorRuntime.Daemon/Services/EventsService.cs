@@ -31,6 +31,11 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
     /// </summary>
     public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<Envelope> responseStream, ServerCallContext context)
     {
+        if (runtime.Cluster is { } cluster)
+        {
+            await SubscribeClusterAsync(cluster, request, responseStream, context);
+            return;
+        }
         var buffer = Channel.CreateBounded<TaskEvent>(new BoundedChannelOptions(Math.Max(1, bus.MaxQueuedPerSubscriber))
         {
             SingleReader = true,
@@ -69,6 +74,32 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
         {
             // Not the call's token: it is cancelled by now, and the subscription must end all the same.
             runtime.EventBus.Tell(new EventBusProtocol.Unsubscribe(subscribed.SubscriptionId));
+        }
+    }
+
+    /// <summary>
+    /// In cluster mode one stream for the whole cluster: every node's events merged from the shared journal, each naming
+    /// its node, with the cluster-wide position as its offset, so a subscriber resumes after the last one it handled
+    /// whichever node restarted. Without an offset it starts at the journal's end now, as containerd's Subscribe starts now.
+    /// </summary>
+    private static async Task SubscribeClusterAsync(ActorRuntime.Cluster.ClusterNode cluster, SubscribeRequest request,
+        IServerStreamWriter<Envelope> responseStream, ServerCallContext context)
+    {
+        var filter = EventFilter.ParseAll(request.Filters);
+        var after = AfterOffset(context.RequestHeaders) ?? await cluster.EventsEndAsync(context.CancellationToken);
+        try
+        {
+            await foreach (var e in cluster.EventsAfter(after).WithCancellation(context.CancellationToken))
+            {
+                if (!filter.Matches(e.Event)) continue;
+                var envelope = ToEnvelope(e.Event with { Offset = e.Position });
+                envelope.ActorruntimeNode = e.Node;
+                await responseStream.WriteAsync(envelope, context.CancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
         }
     }
 

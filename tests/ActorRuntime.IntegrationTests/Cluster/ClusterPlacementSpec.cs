@@ -1,14 +1,8 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
 using ActorRuntime.Client;
-using ActorRuntime.Client.Remote;
 using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Native;
 using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
-using ActorRuntime.Shims;
 using ActorRuntime.Tasks;
 using ActorRuntime.Testing;
 using Xunit.Abstractions;
@@ -16,54 +10,28 @@ using Xunit.Abstractions;
 namespace ActorRuntime.IntegrationTests.Cluster;
 
 /// <summary>
-/// Three real actorruntimed nodes on loopback ports (their own sockets, roots and state directories), one PostgreSQL
-/// journal, real shims and runc: 30 busybox containers placed by name and "anywhere", each driven from every node
+/// A <see cref="ThreeNodeCluster"/> with real shims and runc: 30 busybox containers placed by name and "anywhere", each driven from every node
 /// through that node's containerd API (state, exec, kill, delete). Afterwards no daemon, shim, runc container, bundle or
 /// database server is left.
 /// </summary>
 public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Containers = 30;
-    private const string PlacementLabel = "actorruntime.io/placement";
+    private const string PlacementLabel = ThreeNodeCluster.PlacementLabel;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
-    private static readonly string[] Nodes = ["n1", "n2", "n3"];
+    private static readonly string[] Nodes = ThreeNodeCluster.Nodes;
 
-    private readonly string _dir = Path.Combine(ShimTestEnvironment.TestRoot, "cluster-" + Guid.NewGuid().ToString("N")[..12]);
-    private readonly string _namespace = "cluster-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-    private readonly PostgreSqlServer _database = new();
-    private readonly DaemonProcess?[] _daemons = new DaemonProcess?[3];
-    private readonly IContainerClient[] _clients = new IContainerClient[3];
-    private readonly int[] _ports = [FreePort(), FreePort(), FreePort()];
+    private ThreeNodeCluster _cluster = null!;
 
-    private string NodeDir(int n) => Path.Combine(_dir, Nodes[n]);
+    private string Namespace => _cluster.Namespace;
 
-    private string Address(int n) => Path.Combine(NodeDir(n), "actorruntimed.sock");
+    private IContainerClient[] Clients => [_cluster.Client(0), _cluster.Client(1), _cluster.Client(2)];
 
-    private string State(int n) => Path.Combine(NodeDir(n), "state");
+    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync(Bound);
 
-    private string RuncRoot => $"/run/containerd/runc/{_namespace}";
-
-    public async Task InitializeAsync()
+    public async Task DisposeAsync()
     {
-        if (!Environment.IsPrivilegedProcess) throw new InvalidOperationException("integration tests must run as root");
-        Directory.CreateDirectory(_dir);
-        await _database.InitializeAsync();
-        var config = Path.Combine(_dir, "cluster.conf");
-        await File.WriteAllTextAsync(config, $$"""
-            actor-runtime.persistence { provider = postgresql, connection-string = "{{_database.ConnectionString}}" }
-            """);
-        // The first node forms the cluster (and makes the journal's tables); the others join through it.
-        await StartNodeAsync(0, config);
-        await Task.WhenAll(StartNodeAsync(1, config), StartNodeAsync(2, config));
-        for (var n = 0; n < 3; n++) _clients[n] = ContainerdContainerClient.Connect(Address(n), _namespace, Path.Combine(NodeDir(n), "client"));
-    }
-
-    private async Task StartNodeAsync(int n, string config)
-    {
-        Directory.CreateDirectory(NodeDir(n));
-        _daemons[n] = DaemonProcess.Start(Address(n), Path.Combine(NodeDir(n), "root"), State(n), "--config", config,
-            "--node-name", Nodes[n], "--cluster-port", _ports[n].ToString(), "--cluster-seed", $"127.0.0.1:{_ports[0]}");
-        await _daemons[n]!.WaitServingAsync(Bound);
+        if (_cluster is not null) await _cluster.DisposeAsync();
     }
 
     [Fact]
@@ -77,8 +45,8 @@ public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifet
         {
             var id = $"c{i:D2}";
             var placement = i < 15 ? Nodes[i % 3] : "anywhere";
-            var spec = OciSpec.ConfigJson(_namespace, id, new OciContainerSpec(["sleep", "600"]));
-            await UntilUpAsync(() => _clients[(i + 1) % 3].CreateAsync(
+            var spec = OciSpec.ConfigJson(Namespace, id, new OciContainerSpec(["sleep", "600"]));
+            await ThreeNodeCluster.UntilUpAsync(() => Clients[(i + 1) % 3].CreateAsync(
                 new NewContainer(id, spec, Labels: new Dictionary<string, string> { [PlacementLabel] = placement })));
             placed[id] = placement;
         }
@@ -86,17 +54,17 @@ public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifet
 
         // Every node lists all of them.
         for (var n = 0; n < 3; n++)
-            Assert.Equal(placed.Keys.Order(), (await _clients[n].ListAsync()).Select(c => c.Id).Order());
+            Assert.Equal(placed.Keys.Order(), (await Clients[n].ListAsync()).Select(c => c.Id).Order());
 
         var rootfs = new[] { BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory) };
         var ran = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         await Shell.ForEachAsync(Enumerable.Range(0, Containers), 10, async i =>
         {
             var id = $"c{i:D2}";
-            IContainerClient From(int k) => _clients[(i + k) % 3];
+            IContainerClient From(int k) => Clients[(i + k) % 3];
             var started = await From(0).StartAsync(id, new StartOptions(Rootfs: rootfs));
             // The node that runs it: the one whose state directory has its bundle.
-            ran[id] = Nodes.Single(n => Directory.Exists(Path.Combine(State(Array.IndexOf(Nodes, n)), _namespace, id)));
+            ran[id] = _cluster.RunsOn(id);
             for (var k = 0; k < 3; k++)
             {
                 var status = await From(k).StatusAsync(id);
@@ -118,16 +86,16 @@ public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifet
         // Named ones ran where they were told; "anywhere" ones spread evenly.
         foreach (var (id, placement) in placed.Where(p => p.Value != "anywhere")) Assert.Equal(placement, ran[id]);
         Assert.All(Nodes, n => Assert.Equal(10, ran.Values.Count(r => r == n)));
-        for (var n = 0; n < 3; n++) Assert.Empty(await _clients[n].ListAsync());
-        Assert.Empty(Leftovers());
+        for (var n = 0; n < 3; n++) Assert.Empty(await Clients[n].ListAsync());
+        Assert.Empty(_cluster.Leftovers());
 
         // One stream for the cluster: read from position 0 through each node, every exit is in it once, named with the
         // node that ran it, and every node gives the same positions.
         var positions = new List<long[]>();
         for (var n = 0; n < 3; n++)
         {
-            var seen = new Recorder();
-            await using (await _clients[n].SubscribeAsync(seen, afterOffset: 0))
+            var seen = new ThreeNodeCluster.Recorder();
+            await using (await Clients[n].SubscribeAsync(seen, afterOffset: 0))
                 await EventuallyAsync(() => seen.Count(ContainerEventKind.Delete) == Containers, $"the {Containers} deletes through {Nodes[n]}",
                     Bound, seen.ToString);
             var events = seen.Events;
@@ -165,80 +133,5 @@ public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifet
         }
 
         public override string ToString() => string.Join(", ", Events.GroupBy(e => e.Kind).Select(g => $"{g.Key}: {g.Count()}"));
-    }
-
-    /// <summary>Right after the daemons serve, a node may not yet see another as Up: such a placement is retried.</summary>
-    private static async Task UntilUpAsync(Func<Task> create)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await create();
-                return;
-            }
-            catch (UnavailableException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
-
-    private List<HostProcesses.ProcessEntry> OwnShims() =>
-        HostProcesses.All().Where(HostProcesses.IsShim).Where(p => p.Cwd?.StartsWith(_dir + "/", StringComparison.Ordinal) == true).ToList();
-
-    private List<string> Leftovers() =>
-    [
-        .. OwnShims().Select(s => $"shim {s.Pid}"),
-        .. (Directory.Exists(RuncRoot) ? Directory.EnumerateDirectories(RuncRoot) : []).Select(c => $"runc {Path.GetFileName(c)}"),
-        .. Enumerable.Range(0, 3).SelectMany(n => Bundle.List(State(n)).Select(b => $"bundle {Nodes[n]}/{b}")),
-    ];
-
-    public async Task DisposeAsync()
-    {
-        var left = Leftovers();
-        foreach (var client in _clients.OfType<IContainerClient>()) await client.DisposeAsync();
-        // SIGTERM: each node leaves the cluster and stops; the last one takes longest (no one to hand over to).
-        var daemons = _daemons.OfType<DaemonProcess>().ToList();
-        var pids = daemons.Select(d => d.Pid).ToList();
-        foreach (var daemon in daemons.Where(d => !d.HasExited)) daemon.Signal(15);
-        var exits = await Task.WhenAll(daemons.Select(async d =>
-        {
-            try
-            {
-                return await d.WaitExitAsync(Bound);
-            }
-            finally
-            {
-                await d.DisposeAsync();
-            }
-        }));
-        foreach (var shim in OwnShims()) HostProcesses.Kill(shim.Pid);
-        if (Directory.Exists(RuncRoot))
-        {
-            foreach (var id in Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName))
-                HostProcesses.Run("runc", "--root", RuncRoot, "delete", "--force", id!);
-            Directory.Delete(RuncRoot, recursive: true);
-        }
-        Cgroups.RemoveNamespace(_namespace);
-        MountInfo.UnmountAllUnder(_dir);
-        var dataDirectory = _database.DataDirectory;
-        await _database.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-
-        var (_, postgres) = await Shell.RunAsync("pgrep", ["-f", dataDirectory]);
-        var alive = pids.Where(HostProcesses.IsAlive).ToList();
-        Assert.True(postgres.Trim().Length == 0, $"PostgreSQL still running: {postgres}");
-        Assert.True(alive.Count == 0, $"actorruntimed still running: {string.Join(", ", alive)}");
-        Assert.True(left.Count == 0, "left after the spec's containers were deleted: " + string.Join(", ", left));
-        Assert.All(exits, code => Assert.Equal(0, code));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using ActorRuntime.Client;
+using ActorRuntime.Client.Remote;
+using ActorRuntime.IntegrationTests.Support;
+using ActorRuntime.Native;
+using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Shims;
+using ActorRuntime.Testing;
+
+namespace ActorRuntime.IntegrationTests.Cluster;
+
+/// <summary>
+/// Three real actorruntimed nodes (n1, n2, n3) on loopback ports, each with its own socket, root and state directory,
+/// over one PostgreSQL journal started here, with a containerd-API client per node in one namespace of the spec's own.
+/// A node can be killed and started again. Disposing stops everything and asserts nothing is left: no daemon, shim,
+/// runc container, bundle, cgroup or database server.
+/// </summary>
+public sealed class ThreeNodeCluster : IAsyncDisposable
+{
+    public const string PlacementLabel = "actorruntime.io/placement";
+    public static readonly string[] Nodes = ["n1", "n2", "n3"];
+
+    private readonly string _dir = Path.Combine(ShimTestEnvironment.TestRoot, "cluster-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly PostgreSqlServer _database = new();
+    private readonly DaemonProcess?[] _daemons = new DaemonProcess?[3];
+    private readonly IContainerClient?[] _clients = new IContainerClient?[3];
+    private readonly int[] _ports = [FreePort(), FreePort(), FreePort()];
+    private readonly List<int> _pids = [];
+    private readonly TimeSpan _bound;
+    private string _config = "";
+
+    private ThreeNodeCluster(TimeSpan bound) => _bound = bound;
+
+    public string Namespace { get; } = "cluster-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+
+    public IContainerClient Client(int n) => _clients[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running");
+
+    public string State(int n) => Path.Combine(NodeDir(n), "state");
+
+    private string NodeDir(int n) => Path.Combine(_dir, Nodes[n]);
+
+    private string Address(int n) => Path.Combine(NodeDir(n), "actorruntimed.sock");
+
+    private string RuncRoot => $"/run/containerd/runc/{Namespace}";
+
+    /// <summary>
+    /// The database, then n1 (it forms the cluster and makes the journal's tables), then n2 and n3 joining through it.
+    /// <paramref name="hocon"/> goes into every node's configuration file (shorter cluster timings for a spec).
+    /// </summary>
+    public static async Task<ThreeNodeCluster> StartAsync(TimeSpan bound, string hocon = "")
+    {
+        if (!Environment.IsPrivilegedProcess) throw new InvalidOperationException("integration tests must run as root");
+        var cluster = new ThreeNodeCluster(bound);
+        try
+        {
+            Directory.CreateDirectory(cluster._dir);
+            await cluster._database.InitializeAsync();
+            cluster._config = Path.Combine(cluster._dir, "cluster.conf");
+            await File.WriteAllTextAsync(cluster._config, $$"""
+                actor-runtime.persistence { provider = postgresql, connection-string = "{{cluster._database.ConnectionString}}" }
+                {{hocon}}
+                """);
+            await cluster.StartNodeAsync(0);
+            await Task.WhenAll(cluster.StartNodeAsync(1), cluster.StartNodeAsync(2));
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts node <paramref name="n"/> (again, after <see cref="Kill"/>) and waits until it serves.</summary>
+    public async Task StartNodeAsync(int n)
+    {
+        Directory.CreateDirectory(NodeDir(n));
+        var daemon = DaemonProcess.Start(Address(n), Path.Combine(NodeDir(n), "root"), State(n), "--config", _config,
+            "--node-name", Nodes[n], "--cluster-port", _ports[n].ToString(), "--cluster-seed", $"127.0.0.1:{_ports[0]}");
+        _daemons[n] = daemon;
+        _pids.Add(daemon.Pid);
+        await daemon.WaitServingAsync(_bound);
+        _clients[n] = ContainerdContainerClient.Connect(Address(n), Namespace, Path.Combine(NodeDir(n), "client"));
+    }
+
+    /// <summary>SIGKILLs node <paramref name="n"/>'s daemon, as a crash would: its shims and containers keep running.</summary>
+    public async Task KillAsync(int n)
+    {
+        if (_clients[n] is { } client) await client.DisposeAsync();
+        _clients[n] = null;
+        var daemon = _daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running");
+        daemon.Signal(9);
+        await daemon.WaitExitAsync(_bound);
+        await daemon.DisposeAsync();
+        _daemons[n] = null;
+    }
+
+    /// <summary>The node whose state directory holds the container's bundle, i.e. the node that runs it.</summary>
+    public string RunsOn(string id) =>
+        Nodes.Single(node => Directory.Exists(Path.Combine(State(Array.IndexOf(Nodes, node)), Namespace, id)));
+
+    /// <summary>Right after the daemons serve, a node may not yet see another as Up: such a call is retried.</summary>
+    public static async Task UntilUpAsync(Func<Task> call)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (UnavailableException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    public List<string> Leftovers() =>
+    [
+        .. HostProcesses.ShimsUnder(_dir).Select(s => $"shim {s.Pid}"),
+        .. (Directory.Exists(RuncRoot) ? Directory.EnumerateDirectories(RuncRoot) : []).Select(c => $"runc {Path.GetFileName(c)}"),
+        .. Enumerable.Range(0, 3).SelectMany(n => Bundle.List(State(n)).Select(b => $"bundle {Nodes[n]}/{b}")),
+    ];
+
+    public async ValueTask DisposeAsync()
+    {
+        var left = Leftovers();
+        foreach (var client in _clients.OfType<IContainerClient>()) await client.DisposeAsync();
+        // SIGTERM: each node leaves the cluster and stops; the last one takes longest (no one to hand over to).
+        var daemons = _daemons.OfType<DaemonProcess>().ToList();
+        var exits = await Task.WhenAll(daemons.Select(d => d.StopAsync(_bound)));
+        foreach (var shim in HostProcesses.ShimsUnder(_dir)) HostProcesses.Kill(shim.Pid);
+        RuncNamespace.Remove(Namespace, Directory.Exists(RuncRoot)
+            ? Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName).OfType<string>().ToList()
+            : []);
+        if (Directory.Exists(RuncRoot)) Directory.Delete(RuncRoot, recursive: true);
+        MountInfo.UnmountAllUnder(_dir);
+        var dataDirectory = _database.DataDirectory;
+        await _database.DisposeAsync();
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+
+        var (_, postgres) = await Shell.RunAsync("pgrep", ["-f", dataDirectory]);
+        var alive = _pids.Where(HostProcesses.IsAlive).ToList();
+        Assert.True(postgres.Trim().Length == 0, $"PostgreSQL still running: {postgres}");
+        Assert.True(alive.Count == 0, $"actorruntimed still running: {string.Join(", ", alive)}");
+        Assert.True(left.Count == 0, "left after the spec's containers were deleted: " + string.Join(", ", left));
+        Assert.All(exits, code => Assert.Equal(0, code));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Every event a subscription delivered, as delivered (never de-duplicated).</summary>
+    public sealed class Recorder : IContainerEventBackend
+    {
+        private readonly List<ContainerEvent> _events = [];
+
+        public List<ContainerEvent> Events
+        {
+            get
+            {
+                lock (_events) return [.. _events];
+            }
+        }
+
+        public int Count(ContainerEventKind kind) => Events.Count(e => e.Kind == kind);
+
+        public Task ProcessEventAsync(ContainerEvent e, CancellationToken ct)
+        {
+            lock (_events) _events.Add(e);
+            return Task.CompletedTask;
+        }
+
+        public override string ToString() => string.Join(", ", Events.GroupBy(e => e.Kind).Select(g => $"{g.Key}: {g.Count()}"));
+    }
+}

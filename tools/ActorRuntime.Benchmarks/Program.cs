@@ -8,6 +8,7 @@ using ActorRuntime.Benchmarks;
 // actorruntime-bench soak [--lifecycles 500] [--seed 42]
 // actorruntime-bench crash-walk [--only NAME]... [--event-retention MS]
 // actorruntime-bench clients [--runs 50] [--warmup 5] ... (ClientsCommand.Usage)
+// actorruntime-bench cluster [--calls 500] [--containers 30] [--parallel 6] [--json] (ClusterBenchmark.Usage)
 const string Usage = """
     usage: actorruntime-bench restart [--n 100] [--parallel 8] [--json] [--skip-containerd]
            actorruntime-bench events [--n 2000] [--warmup 200] [--store sqlite|inmem] [--json]
@@ -15,8 +16,9 @@ const string Usage = """
            actorruntime-bench soak [--lifecycles 500] [--seed 42]
            actorruntime-bench crash-walk [--only NAME]... [--event-retention MS]
            actorruntime-bench clients [--runs 50] [--warmup 5] [--parallel 50] [--workers 5] [--docker-runs 20] [--exec-rounds 6] [--execs 20] [--running 100] [--skip-docker] [--json]
+           actorruntime-bench cluster [--calls 500] [--containers 30] [--parallel 6] [--json]
     """;
-if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle" or "soak" or "crash-walk" or "clients"))
+if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle" or "soak" or "crash-walk" or "clients" or "cluster"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
@@ -24,6 +26,7 @@ if (args.Length == 0 || args[0] is not ("restart" or "events" or "lifecycle" or 
 if (args[0] == "events") return await EventsBenchmark(args);
 if (args[0] == "lifecycle") return await LifecycleCommand.RunAsync(args[1..]);
 if (args[0] == "clients") return await ClientsCommand.RunAsync(args[1..]);
+if (args[0] == "cluster") return await ClusterBenchmark.RunAsync(args[1..]);
 if (args[0] is "soak" or "crash-walk" && !Environment.IsPrivilegedProcess)
 {
     Console.Error.WriteLine("actorruntime-bench drives runc: run it as root");

@@ -76,8 +76,7 @@ public sealed class ClusterContainerClient : IContainerClient
     public async Task<ContainerInfo> CreateAsync(NewContainer container, Placement placement, CancellationToken ct = default)
     {
         Identifiers.Validate(container.Id, "container id");
-        var node = await _cluster.PlaceAsync(placement, ct);
-        return await _cluster.CreateOnAsync(node, _local, container.Id, _ => Client(node).CreateAsync(container, ct), ct);
+        return await _cluster.PlaceAndCreateAsync(placement, _local, container.Id, (node, _) => Client(node).CreateAsync(container, ct), ct);
     }
 
     /// <summary>The node that runs the container (NotFound when none does).</summary>

@@ -22,6 +22,7 @@ public sealed class ClusterNode
     private readonly IActorRef _region;
     private readonly RuntimeSettings _settings;
     private readonly ConcurrentDictionary<string, Lazy<RuntimeActors>> _gateways = new();
+    private readonly SemaphoreSlim _placing = new(1, 1);
 
     private ClusterNode(ActorSystem system, ClusterSettings cluster, IActorRef region, RuntimeSettings settings)
     {
@@ -79,7 +80,7 @@ public sealed class ClusterNode
         node == Self ? null : NodeReachability.Unavailable(node, Akka.Cluster.Cluster.Get(_system).State);
 
     /// <summary>The node a new container goes to (see <see cref="NodeLoads.Choose"/>).</summary>
-    public async Task<string> PlaceAsync(Placement placement, CancellationToken ct = default)
+    private async Task<string> PlaceAsync(Placement placement, CancellationToken ct = default)
     {
         var up = UpNodes;
         if (placement is Placement.Named named && up.Contains(named.Node)) return named.Node;
@@ -117,18 +118,32 @@ public sealed class ClusterNode
         [..UpNodes.Order(StringComparer.Ordinal).Select(n => (n, On(n, local, local.Namespace)))];
 
     /// <summary>
-    /// The one way a container is made in cluster mode: its id claimed for <paramref name="node"/> cluster-wide (AlreadyExists
-    /// naming the owner when another node has it), then <paramref name="create"/> on that node's view; a create that fails
-    /// gives the id back, unless the node already had it (then the claim is the truth).
+    /// The one way a container is made in cluster mode: a node chosen by <paramref name="placement"/> and the id claimed
+    /// for it cluster-wide (AlreadyExists naming the owner when another node has it), then <paramref name="create"/> on
+    /// that node's view; a create that fails gives the id back, unless the node already had it (then the claim is the
+    /// truth). This node takes its placement decisions one at a time, each claim written to a majority before the next
+    /// decision counts, so a burst of "anywhere" creates through one node spreads instead of piling on the node that
+    /// was least loaded when the burst began.
     /// </summary>
-    public async Task<T> CreateOnAsync<T>(string node, ContainerRuntime local, string id, Func<ContainerRuntime, Task<T>> create,
-        CancellationToken ct = default)
+    public async Task<T> PlaceAndCreateAsync<T>(Placement placement, ContainerRuntime local, string id,
+        Func<string, ContainerRuntime, Task<T>> create, CancellationToken ct = default)
     {
-        var view = On(node, local, local.Namespace);
-        await Owners.ClaimAsync(local.Namespace, id, node, ct);
+        string node;
+        ContainerRuntime view;
+        await _placing.WaitAsync(ct);
         try
         {
-            return await create(view);
+            node = await PlaceAsync(placement, ct);
+            view = On(node, local, local.Namespace);
+            await Owners.ClaimAsync(local.Namespace, id, node, ct);
+        }
+        finally
+        {
+            _placing.Release();
+        }
+        try
+        {
+            return await create(node, view);
         }
         catch (Exception e) when (e is not AlreadyExistsException)
         {

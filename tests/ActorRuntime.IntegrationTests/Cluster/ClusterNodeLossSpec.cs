@@ -18,7 +18,7 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
 
     private ThreeNodeCluster _cluster = null!;
 
-    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync(Bound, """
+    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync(ShimTestEnvironment.TestRoot, Bound, """
         actor-runtime.cluster.split-brain-resolver.stable-after = 3s
         actor-runtime.cluster.down-removal-margin = 1s
         """);

@@ -27,7 +27,7 @@ public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifet
 
     private IContainerClient[] Clients => [_cluster.Client(0), _cluster.Client(1), _cluster.Client(2)];
 
-    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync(Bound);
+    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync(ShimTestEnvironment.TestRoot, Bound);
 
     public async Task DisposeAsync()
     {

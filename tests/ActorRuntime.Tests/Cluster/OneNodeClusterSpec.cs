@@ -94,9 +94,12 @@ public sealed class OneNodeClusterSpec(ITestOutputHelper output) : RuntimeSpecBa
         // Not left in the region's buffer until the command's deadline.
         Assert.True(DateTime.UtcNow - started < Runtime.CommandTimeout / 2, $"took {DateTime.UtcNow - started}");
 
-        var placed = await Assert.ThrowsAsync<UnavailableException>(() => ClusterNode.PlaceAsync(Placement.On("ghost")));
+        Task<string> NodeOf(string node, ActorRuntime.Hosting.ContainerRuntime _) => Task.FromResult(node);
+        var placed = await Assert.ThrowsAsync<UnavailableException>(() => ClusterNode.PlaceAndCreateAsync(Placement.On("ghost"), Runtime, "c6", NodeOf));
         Assert.Contains("node ghost is not an Up, reachable member of the cluster (up: n1)", placed.Message);
-        Assert.Equal(Node, await ClusterNode.PlaceAsync(Placement.Anywhere));
+        Assert.Null(await ClusterNode.Owners.OwnerAsync(Runtime.Namespace, "c6"));
+        Assert.Equal(Node, await ClusterNode.PlaceAndCreateAsync(Placement.Anywhere, Runtime, "c6", NodeOf));
+        Assert.Equal(Node, await ClusterNode.Owners.OwnerAsync(Runtime.Namespace, "c6"));
     }
 
     private static readonly Containers.ContainerRecord Record = new("spec", "c5", Spec, Containers.ContainerRecord.DefaultRuntime, [9, 8],

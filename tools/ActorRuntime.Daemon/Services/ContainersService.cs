@@ -51,8 +51,8 @@ internal sealed class ContainersService(ContainerRuntime runtime) : ActorRuntime
         Task<ContainerRecord> Create(ContainerRuntime on) => on.CreateContainerAsync(c.Id, spec, c.Labels, c.Runtime.Name,
             c.Runtime.Options?.ToByteArray(), c.Image, context.CancellationToken);
         if (view.Cluster is not { } cluster) return new() { Container = ToProto(await Create(view)) };
-        var node = await cluster.PlaceAsync(PlacementOf(c.Labels, cluster.Self), context.CancellationToken);
-        return new() { Container = ToProto(await cluster.CreateOnAsync(node, view, c.Id, Create, context.CancellationToken)) };
+        return new() { Container = ToProto(await cluster.PlaceAndCreateAsync(PlacementOf(c.Labels, cluster.Self), view, c.Id,
+            (_, on) => Create(on), context.CancellationToken)) };
     }
 
     /// <summary>containerd's field mask: "labels", "labels.&lt;key&gt;", "spec"; an empty mask replaces labels and spec.</summary>

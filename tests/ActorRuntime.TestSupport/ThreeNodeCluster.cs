@@ -4,13 +4,11 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using ActorRuntime.Client;
 using ActorRuntime.Client.Remote;
-using ActorRuntime.IntegrationTests.Support;
-using ActorRuntime.Native;
+using Xunit;
 using ActorRuntime.Protocol.Ttrpc;
 using ActorRuntime.Shims;
-using ActorRuntime.Testing;
 
-namespace ActorRuntime.IntegrationTests.Cluster;
+namespace ActorRuntime.Testing;
 
 /// <summary>
 /// Three real actorruntimed nodes (n1, n2, n3) on loopback ports, each with its own socket, root and state directory,
@@ -23,7 +21,7 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     public const string PlacementLabel = "actorruntime.io/placement";
     public static readonly string[] Nodes = ["n1", "n2", "n3"];
 
-    private readonly string _dir = Path.Combine(ShimTestEnvironment.TestRoot, "cluster-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly string _dir;
     private readonly PostgreSqlServer _database = new();
     private readonly DaemonProcess?[] _daemons = new DaemonProcess?[3];
     private readonly IContainerClient?[] _clients = new IContainerClient?[3];
@@ -32,7 +30,11 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     private readonly TimeSpan _bound;
     private string _config = "";
 
-    private ThreeNodeCluster(TimeSpan bound) => _bound = bound;
+    private ThreeNodeCluster(string root, TimeSpan bound)
+    {
+        _dir = Path.Combine(root, "cluster-" + Guid.NewGuid().ToString("N")[..12]);
+        _bound = bound;
+    }
 
     public string Namespace { get; } = "cluster-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
 
@@ -47,13 +49,14 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     private string RuncRoot => $"/run/containerd/runc/{Namespace}";
 
     /// <summary>
-    /// The database, then n1 (it forms the cluster and makes the journal's tables), then n2 and n3 joining through it.
-    /// <paramref name="hocon"/> goes into every node's configuration file (shorter cluster timings for a spec).
+    /// The database, then n1 (it forms the cluster and makes the journal's tables), then n2 and n3 joining through it,
+    /// all under a new directory in <paramref name="root"/>. <paramref name="hocon"/> goes into every node's configuration
+    /// file (shorter cluster timings for a spec).
     /// </summary>
-    public static async Task<ThreeNodeCluster> StartAsync(TimeSpan bound, string hocon = "")
+    public static async Task<ThreeNodeCluster> StartAsync(string root, TimeSpan bound, string hocon = "")
     {
-        if (!Environment.IsPrivilegedProcess) throw new InvalidOperationException("integration tests must run as root");
-        var cluster = new ThreeNodeCluster(bound);
+        if (!Environment.IsPrivilegedProcess) throw new InvalidOperationException("a cluster of actorruntimed runs runc: run as root");
+        var cluster = new ThreeNodeCluster(root, bound);
         try
         {
             Directory.CreateDirectory(cluster._dir);
@@ -139,7 +142,7 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
             ? Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName).OfType<string>().ToList()
             : []);
         if (Directory.Exists(RuncRoot)) Directory.Delete(RuncRoot, recursive: true);
-        MountInfo.UnmountAllUnder(_dir);
+        await Shell.UnmountUnderAsync(_dir);
         var dataDirectory = _database.DataDirectory;
         await _database.DisposeAsync();
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);

@@ -109,7 +109,15 @@ internal static class ClusterBenchmark
         var lossMs = (sw.Elapsed - killedAt).TotalMilliseconds;
         log.WriteLine($"cluster: after {lossMs:F0} ms: {why}");
         await cluster.StartNodeAsync(2);
-        await ThreeNodeCluster.UntilUpAsync(() => RemoveAsync(0, "lost"));
+        try
+        {
+            await ThreeNodeCluster.UntilUpAsync(() => RemoveAsync(0, "lost"));
+        }
+        catch (Exception e)
+        {
+            log.WriteLine($"cluster: removing n3's container after its restart failed: {e}");
+            throw;
+        }
         await RemoveAsync(0, "local");
         await RemoveAsync(0, "remote");
 

@@ -26,7 +26,7 @@ public static class ContainerEntityIds
     }
 
     /// <summary>The namespace and container of an entity id; null for the node's own entity.</summary>
-    public static (string Namespace, string Id)? ContainerOf(string entityId)
+    public static (string Namespace, string Id)? ContainerOfEntity(string entityId)
     {
         var rest = entityId[(NodeOf(entityId).Length + 1)..];
         var slash = rest.IndexOf(NamespaceEnd);
@@ -34,14 +34,18 @@ public static class ContainerEntityIds
     }
 
     /// <summary>The entity a runtime command for <paramref name="node"/> goes through: the container's when it names one.</summary>
-    public static string For(string node, object command) => command switch
+    public static string For(string node, object command) =>
+        ContainerOf(command) is { } c ? Container(node, c.Namespace, c.Id) : Node(node);
+
+    /// <summary>The container a runtime command is about; null for the node's commands (lists, namespaces, the bus).</summary>
+    public static (string Namespace, string Id)? ContainerOf(object command) => command switch
     {
-        TaskProtocol.InNamespace c => Container(node, c.Namespace, c.Command.ContainerId),
-        ContainerStoreProtocol.Create c => Container(node, c.Container.Namespace, c.Container.Id),
-        ContainerStoreProtocol.Get c => Container(node, c.Namespace, c.Id),
-        ContainerStoreProtocol.Update c => Container(node, c.Namespace, c.Id),
-        ContainerStoreProtocol.Delete c => Container(node, c.Namespace, c.Id),
-        _ => Node(node),
+        TaskProtocol.InNamespace c => (c.Namespace, c.Command.ContainerId),
+        ContainerStoreProtocol.Create c => (c.Container.Namespace, c.Container.Id),
+        ContainerStoreProtocol.Get c => (c.Namespace, c.Id),
+        ContainerStoreProtocol.Update c => (c.Namespace, c.Id),
+        ContainerStoreProtocol.Delete c => (c.Namespace, c.Id),
+        _ => null,
     };
 }
 

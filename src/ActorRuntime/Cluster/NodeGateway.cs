@@ -58,8 +58,7 @@ public sealed class NodeGateway : ReceiveActor
         foreach (var call in Context.GetChildren()) call.Tell(new GatewayCall.NodeLost(why));
     }
 
-    private static string ContainerIdOf(object command) => ContainerEntityIds.For("-", command) is var entity
-        && ContainerEntityIds.ContainerOf(entity) is { } container ? container.Id : "";
+    private static string ContainerIdOf(object command) => ContainerEntityIds.ContainerOf(command)?.Id ?? "";
 }
 
 /// <summary>

@@ -24,7 +24,7 @@ public sealed class ContainerMessageExtractorSpec
         Assert.Equal("node-a", _extractor.ShardId(route));
         // What a remembered entity is restarted with after its node comes back.
         Assert.Equal("node-a", _extractor.ShardId(entity));
-        Assert.Equal(("ns1", "web-1"), ContainerEntityIds.ContainerOf(entity));
+        Assert.Equal(("ns1", "web-1"), ContainerEntityIds.ContainerOfEntity(entity));
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class ContainerMessageExtractorSpec
         Assert.Equal("n~ns/c1", ContainerEntityIds.For("n", new ContainerStoreProtocol.Delete("ns", "c1")));
         Assert.Equal("n~", ContainerEntityIds.For("n", new ContainerStoreProtocol.List("ns")));
         Assert.Equal("n~", ContainerEntityIds.For("n", new ShimManagerProtocol.ListTasks("ns")));
-        Assert.Null(ContainerEntityIds.ContainerOf("n~"));
+        Assert.Null(ContainerEntityIds.ContainerOfEntity("n~"));
         Assert.Equal("n", _extractor.ShardId("n~"));
     }
 

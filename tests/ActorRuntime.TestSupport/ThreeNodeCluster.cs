@@ -101,6 +101,11 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
         _daemons[n] = null;
     }
 
+    /// <summary>The last lines each running node wrote to stderr, for a failure's message.</summary>
+    public string Logs(int lines = 15) => string.Join("\n", Enumerable.Range(0, 3).Select(n => _daemons[n] is { } d
+        ? $"--- {Nodes[n]}:\n" + string.Join("\n", d.Stderr.Split('\n').TakeLast(lines))
+        : $"--- {Nodes[n]}: not running"));
+
     /// <summary>The node whose state directory holds the container's bundle, i.e. the node that runs it.</summary>
     public string RunsOn(string id) =>
         Nodes.Single(node => Directory.Exists(Path.Combine(State(Array.IndexOf(Nodes, node)), Namespace, id)));

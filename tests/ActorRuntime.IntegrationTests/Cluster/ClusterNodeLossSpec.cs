@@ -11,9 +11,13 @@ namespace ActorRuntime.IntegrationTests.Cluster;
 /// A node of a <see cref="ThreeNodeCluster"/> lost and back: what the other nodes answer meanwhile, and what the cluster's
 /// event stream says afterwards. Cluster timings are shortened in the nodes' configuration, no step is skipped.
 /// </summary>
+[Collection(ClusterCollection.Name)]
 public sealed class ClusterNodeLossSpec : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    /// <summary>A killed node's return: downed (3 s stable-after), removed (1 s margin), re-admitted, shims reloaded.</summary>
+    private static readonly TimeSpan Rejoin = TimeSpan.FromSeconds(90);
     private const int N2 = 1;
 
     private ThreeNodeCluster _cluster = null!;
@@ -69,7 +73,7 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
             {
                 return false; // n2 not seen Up again yet
             }
-        }, "the exit from n2's absence, seen from n1", Bound);
+        }, "the exit from n2's absence, seen from n1", Rejoin, () => _cluster.Logs());
         for (var n = 0; n < 3; n++)
         {
             Assert.Equal((ProcessStatus.Stopped, 137u), await StatusOf(n, "died-away"));

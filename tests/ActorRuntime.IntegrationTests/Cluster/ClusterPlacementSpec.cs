@@ -14,6 +14,7 @@ namespace ActorRuntime.IntegrationTests.Cluster;
 /// through that node's containerd API (state, exec, kill, delete). Afterwards no daemon, shim, runc container, bundle or
 /// database server is left.
 /// </summary>
+[Collection(ClusterCollection.Name)]
 public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Containers = 30;

@@ -44,7 +44,8 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
 
     private string NodeDir(int n) => Path.Combine(_dir, Nodes[n]);
 
-    private string Address(int n) => Path.Combine(NodeDir(n), "actorruntimed.sock");
+    /// <summary>Node <paramref name="n"/>'s containerd API socket (for ctr -a).</summary>
+    public string Address(int n) => Path.Combine(NodeDir(n), "actorruntimed.sock");
 
     private string RuncRoot => $"/run/containerd/runc/{Namespace}";
 

@@ -18,8 +18,8 @@ public sealed record PlacedContainer(string Node, ContainerInfo Container);
 /// own logic runs over that node's runtime. New containers are placed (<see cref="CreateAsync(NewContainer, Placement, CancellationToken)"/>);
 /// lists span the nodes that are up. A node that cannot be reached fails the call at once with Unavailable naming it.
 /// <para>Stdio: a process's FIFOs live on the node that runs it, so attaching (Attach on start, exec or reattach) works
-/// only from that node; from another one it is FailedPrecondition naming the owner. Events: this node's only (the merged
-/// stream is a later step of issue 13).</para>
+/// only from that node; from another one it is FailedPrecondition naming the owner. Events: this node's only; the cluster's
+/// merged stream is served by actorruntimed's Events/Subscribe in cluster mode (ClusterEventFeed).</para>
 /// </summary>
 public sealed class ClusterContainerClient : IContainerClient
 {

@@ -113,6 +113,20 @@ public sealed class ClusterNode
     public async Task<ContainerRuntime> OwnerViewAsync(ContainerRuntime local, string id, CancellationToken ct = default) =>
         await Owners.OwnerAsync(local.Namespace, id, ct) is { } node ? On(node, local, local.Namespace) : local;
 
+    /// <summary>
+    /// The containers of <paramref name="ns"/> whose node is not up and reachable now (crashed, frozen, cut off, or down
+    /// and not yet back), with that node: what a cluster-wide list reports as unknown instead of leaving out.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Id, string Node)>> UnreachableContainersAsync(string ns, CancellationToken ct = default)
+    {
+        var up = UpNodes.ToHashSet();
+        var prefix = ContainerOwners.EntryOf(ns, "");
+        return [.. (await Owners.AllAsync(ct))
+            .Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal) && !up.Contains(e.Value))
+            .Select(e => (e.Key[prefix.Length..], e.Value))
+            .OrderBy(e => e.Item1, StringComparer.Ordinal)];
+    }
+
     /// <summary>Every node that is up, with its view in <paramref name="local"/>'s namespace (a list spans these).</summary>
     public IReadOnlyList<(string Node, ContainerRuntime View)> Views(ContainerRuntime local) =>
         [..UpNodes.Order(StringComparer.Ordinal).Select(n => (n, On(n, local, local.Namespace)))];

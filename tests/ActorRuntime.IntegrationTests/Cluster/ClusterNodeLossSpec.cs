@@ -43,7 +43,7 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_node_killed_and_back_before_the_grace_period_keeps_its_containers_and_publishes_an_exit_from_its_absence_once()
+    public async Task A_node_killed_is_unavailable_and_listed_unknown_and_back_before_the_grace_period_keeps_its_containers_and_publishes_an_exit_from_its_absence_once()
     {
         var diedAway = await RunOnN2Async("died-away");
         await RunOnN2Async("lives-on");
@@ -57,6 +57,10 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
             var unavailable = await Assert.ThrowsAsync<UnavailableException>(() => _cluster.Client(n).StatusAsync("lives-on"));
             Assert.Contains("n2", unavailable.Message);
         }
+        // Listed all the same, as unknown: ctr task ls through n1.
+        var tasks = await Shell.CheckAsync("ctr", "-a", _cluster.Address(0), "-n", _cluster.Namespace, "task", "ls");
+        foreach (var id in new[] { "died-away", "lives-on" })
+            Assert.Contains(tasks.Split('\n'), line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var task, "0", "UNKNOWN"] && task == id);
         // A container's process ends while its node is away: the shim sees it, no runtime is there to hear it.
         HostProcesses.Kill((int)diedAway);
         await HostProcesses.WaitUntilGoneAsync((int)diedAway, Bound);

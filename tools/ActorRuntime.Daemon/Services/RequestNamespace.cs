@@ -51,9 +51,13 @@ internal static class RequestNamespace
     }
 
     /// <summary>What a list spans: every node that is up in cluster mode, else this runtime.</summary>
-    public static IReadOnlyList<ContainerRuntime> Views(ContainerRuntime runtime, ServerCallContext context)
+    public static IReadOnlyList<ContainerRuntime> Views(ContainerRuntime runtime, ServerCallContext context) =>
+        [.. NodeViews(runtime, context).Select(v => v.View)];
+
+    /// <summary><see cref="Views"/> with each one's node (null off cluster mode).</summary>
+    public static IReadOnlyList<(string? Node, ContainerRuntime View)> NodeViews(ContainerRuntime runtime, ServerCallContext context)
     {
         var view = View(runtime, context);
-        return view.Cluster is { } cluster ? [..cluster.Views(view).Select(v => v.View)] : [view];
+        return view.Cluster is { } cluster ? [.. cluster.Views(view).Select(v => ((string?)v.Node, v.View))] : [(null, view)];
     }
 }

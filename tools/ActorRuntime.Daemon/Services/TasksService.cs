@@ -74,18 +74,24 @@ internal sealed class TasksService(ContainerRuntime runtime) : ActorRuntime.Prot
     {
         Filters.None([request.Filter], "task");
         var response = new ListTasksResponse();
-        foreach (var view in RequestNamespace.Views(runtime, context))
+        foreach (var (node, view) in RequestNamespace.NodeViews(runtime, context))
         foreach (var id in await view.ListAsync(context.CancellationToken))
         {
             try
             {
-                response.Tasks.Add(ToProto(await view.StateAsync(id, context.CancellationToken)));
+                var task = ToProto(await view.StateAsync(id, context.CancellationToken));
+                task.ActorruntimeNode = node ?? "";
+                response.Tasks.Add(task);
             }
             catch (NotFoundException)
             {
                 // Deleted since the list was taken.
             }
         }
+        // In a cluster, the tasks of a node that cannot be asked now are there all the same, as unknown, with their node.
+        if (RequestNamespace.View(runtime, context) is { Cluster: { } cluster } local)
+            foreach (var (id, node) in await cluster.UnreachableContainersAsync(local.Namespace, context.CancellationToken))
+                response.Tasks.Add(new Process { ContainerId = id, Id = id, Status = ProcessStatusProto.Unknown, ActorruntimeNode = node, ExitedAt = GoZeroTime });
         return response;
     }
 

@@ -111,28 +111,4 @@ public sealed class ClusterPlacementSpec(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(positions[0], positions[1]);
         Assert.Equal(positions[0], positions[2]);
     }
-
-    /// <summary>Every event a subscription delivered, as delivered (never de-duplicated).</summary>
-    private sealed class Recorder : IContainerEventBackend
-    {
-        private readonly List<ContainerEvent> _events = [];
-
-        public List<ContainerEvent> Events
-        {
-            get
-            {
-                lock (_events) return [.. _events];
-            }
-        }
-
-        public int Count(ContainerEventKind kind) => Events.Count(e => e.Kind == kind);
-
-        public Task ProcessEventAsync(ContainerEvent e, CancellationToken ct)
-        {
-            lock (_events) _events.Add(e);
-            return Task.CompletedTask;
-        }
-
-        public override string ToString() => string.Join(", ", Events.GroupBy(e => e.Kind).Select(g => $"{g.Key}: {g.Count()}"));
-    }
 }

@@ -21,6 +21,8 @@ passed=0; failed=0; skipped=0; found=0
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
   found=$((found + 1))
+  # CI keeps only the tail of the output: name every failed test (and its message's first line) here, at the end.
+  command -v python3 >/dev/null && python3 tools/trx-failures.py "$trx"
   counters=$(grep -o '<Counters [^>]*>' "$trx")
   get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
   passed=$((passed + $(get passed)))

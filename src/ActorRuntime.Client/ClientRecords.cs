@@ -97,6 +97,8 @@ public enum ContainerEventKind
 /// <summary>
 /// A task event as a host sees it, with the offset to resume after. From a cluster, <paramref name="Node"/> names the node
 /// whose runtime published it and the offset is its position in the cluster's one stream; null from a single runtime.
+/// <paramref name="Reason"/>: set when the cluster published the event for its node instead ("node lost": the node's grace
+/// period passed, and its containers were given up); null otherwise.
 /// </summary>
 public sealed record ContainerEvent(
     long Offset,
@@ -107,7 +109,8 @@ public sealed record ContainerEvent(
     uint Pid,
     uint ExitStatus,
     DateTimeOffset Timestamp,
-    string? Node = null);
+    string? Node = null,
+    string? Reason = null);
 
 /// <summary>The host's side of the event feed (libcontainerd's backend): called in order per container.</summary>
 public interface IContainerEventBackend

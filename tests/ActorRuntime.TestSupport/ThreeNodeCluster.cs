@@ -102,6 +102,15 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
         _daemons[n] = null;
     }
 
+    /// <summary>
+    /// SIGSTOPs node <paramref name="n"/>'s daemon: alive, silent, as a frozen machine. Its client stays, for after
+    /// <see cref="Thaw"/>.
+    /// </summary>
+    public void Freeze(int n) => (_daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running")).Signal(19);
+
+    /// <summary>SIGCONTs node <paramref name="n"/>'s daemon.</summary>
+    public void Thaw(int n) => (_daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running")).Signal(18);
+
     /// <summary>The last lines each running node wrote to stderr, for a failure's message.</summary>
     public string Logs(int lines = 15) => string.Join("\n", Enumerable.Range(0, 3).Select(n => _daemons[n] is { } d
         ? $"--- {Nodes[n]}:\n" + string.Join("\n", d.Stderr.Split('\n').TakeLast(lines))
@@ -139,11 +148,15 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         var left = Leftovers();
+        // A shim killed below leaves its socket: its address, read now, is removed once it is stale.
+        var shimSockets = Enumerable.Range(0, 3).SelectMany(n => Bundle.List(State(n))).Select(b => b.ReadAddress()).OfType<string>().ToList();
+        foreach (var n in Enumerable.Range(0, 3)) if (_daemons[n] is { } d) d.Signal(18);
         foreach (var client in _clients.OfType<IContainerClient>()) await client.DisposeAsync();
         // SIGTERM: each node leaves the cluster and stops; the last one takes longest (no one to hand over to).
         var daemons = _daemons.OfType<DaemonProcess>().ToList();
         var exits = await Task.WhenAll(daemons.Select(d => d.StopAsync(_bound)));
         foreach (var shim in HostProcesses.ShimsUnder(_dir)) HostProcesses.Kill(shim.Pid);
+        foreach (var address in shimSockets) await ShimSocket.RemoveIfStaleAsync(address);
         RuncNamespace.Remove(Namespace, Directory.Exists(RuncRoot)
             ? Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName).OfType<string>().ToList()
             : []);

@@ -76,66 +76,92 @@ using var stoppingToken = new CancellationTokenSource();
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
-// The runtime, the one way it starts, in a host of its own: the socket is bound by a second host only once the runtime
-// has reloaded, so no client is accepted and then dropped while it starts.
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-Logging(builder.Logging);
-builder.Services.AddAkka("actorruntimed", (akka, _) =>
+// A node that finds itself downed by the cluster while alive (frozen, or cut off, past the split-brain resolver's decision)
+// has its actor system shut down by Akka: the runtime starts again, as a restarted daemon would (it rejoins, is fenced if
+// it was given up meanwhile, reloads its shims). A signal, or a runtime that never served, ends the daemon.
+int exitCode;
+while (true)
 {
-    akka.WithHostLogging(logLevel);
-    // The --config file goes between the options (prepended by WithActorRuntime) and the shipped defaults (appended after it).
-    akka.AddHocon(fileConfig, HoconAddMode.Append);
-    // Akka would start its coordinated shutdown on SIGTERM by itself, beside ours: the runtime must stop after the server.
-    akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
-    akka.WithActorRuntime(options);
-    akka.WithCluster(cluster);
-});
-builder.Services.AddContainerRuntime();
-builder.Services.AddSingleton<IHostLifetime, SignalOwnedLifetime>();
-using var runtimeHost = builder.Build();
-await runtimeHost.StartAsync();
-var runtime = runtimeHost.Services.GetRequiredService<ContainerRuntime>();
-try
-{
-    var loaded = await runtime.AwaitLoadedAsync(stoppingToken.Token);
-    log.LogInformation("runtime loaded: {Reloaded} shims reloaded, {CleanedUp} cleaned up", loaded.Reloaded, loaded.CleanedUp);
-}
-catch (Exception e)
-{
-    if (!stopping.Task.IsCompleted) log.LogCritical(e, "the runtime's reload did not complete");
-    await runtimeHost.StopAsync();
-    return stopping.Task.IsCompleted ? 0 : 1;
-}
-
-int exitCode = 0;
-try
-{
-    var bus = EventBusSettings.Create(runtimeHost.Services.GetRequiredService<Akka.Actor.ActorSystem>().Settings.Config);
-    // The exits the reload published went out before anyone could subscribe: early streams get them (StartupReplay).
-    var started = await runtime.EventBus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, runtime.Settings.CallTimeout);
-    var replay = new StartupReplay(started.StartOffset, bus.StartupReplayWindow, TimeProvider.System);
-    await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging, bus, replay);
-    await app.StartAsync();
-    replay.Serving();
-    DaemonSocket.SetAccess(address, flags.Group);
-    log.LogInformation("actorruntimed {Version} serving on {Address} (root {Root}, state {State})", VersionService.Current, address,
-        runtime.Settings.RootDirectory, runtime.Settings.StateDirectory);
-    var signal = await stopping.Task;
-    log.LogInformation("{Signal}: stopping", signal);
-    await app.StopAsync();
-}
-catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
-{
-    log.LogCritical(e, "cannot serve on {Address}", address);
-    exitCode = 1;
-}
-finally
-{
-    // Kestrel removes its socket when it stops; should it not have, the path is still ours. After a failed bind it is not.
-    if (File.Exists(address) && exitCode == 0) File.Delete(address);
-    await runtimeHost.StopAsync();
+    var (code, downed) = await ServeAsync();
+    exitCode = code;
+    if (!downed || stopping.Task.IsCompleted) break;
+    log.LogWarning("this node was downed by the cluster: its runtime starts again");
 }
 return exitCode;
+
+// The runtime, the one way it starts, in a host of its own: the socket is bound by a second host only once the runtime
+// has reloaded, so no client is accepted and then dropped while it starts. Serves until a signal, or until the cluster
+// downs this node (Downed).
+async Task<(int Code, bool Downed)> ServeAsync()
+{
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+    Logging(builder.Logging);
+    builder.Services.AddAkka("actorruntimed", (akka, _) =>
+    {
+        akka.WithHostLogging(logLevel);
+        // The --config file goes between the options (prepended by WithActorRuntime) and the shipped defaults (appended after it).
+        akka.AddHocon(fileConfig, HoconAddMode.Append);
+        // Akka would start its coordinated shutdown on SIGTERM by itself, beside ours: the runtime must stop after the server.
+        akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
+        akka.WithActorRuntime(options);
+        akka.WithCluster(cluster);
+    });
+    builder.Services.AddContainerRuntime();
+    builder.Services.AddSingleton<IHostLifetime, SignalOwnedLifetime>();
+    using var runtimeHost = builder.Build();
+    await runtimeHost.StartAsync();
+    var system = runtimeHost.Services.GetRequiredService<ActorSystem>();
+    var runtime = runtimeHost.Services.GetRequiredService<ContainerRuntime>();
+    // Ended without our asking: the cluster downed this node (ClusterDowningReason), or quarantined it, which ends in the same.
+    bool Downed()
+    {
+        if (!system.WhenTerminated.IsCompleted || stopping.Task.IsCompleted) return false;
+        log.LogWarning("the actor system ended on its own ({Reason})", CoordinatedShutdown.Get(system).ShutdownReason?.ToString() ?? "no reason given");
+        return true;
+    }
+    try
+    {
+        var loaded = await runtime.AwaitLoadedAsync(stoppingToken.Token);
+        log.LogInformation("runtime loaded: {Reloaded} shims reloaded, {CleanedUp} cleaned up", loaded.Reloaded, loaded.CleanedUp);
+    }
+    catch (Exception e)
+    {
+        var downed = Downed();
+        if (!stopping.Task.IsCompleted && !downed) log.LogCritical(e, "the runtime's reload did not complete");
+        await runtimeHost.StopAsync();
+        return (stopping.Task.IsCompleted || downed ? 0 : 1, downed);
+    }
+
+    var code = 0;
+    try
+    {
+        var bus = EventBusSettings.Create(system.Settings.Config);
+        // The exits the reload published went out before anyone could subscribe: early streams get them (StartupReplay).
+        var started = await runtime.EventBus.Ask<EventBusProtocol.EventBusStats>(EventBusProtocol.GetStats.Instance, runtime.Settings.CallTimeout);
+        var replay = new StartupReplay(started.StartOffset, bus.StartupReplayWindow, TimeProvider.System);
+        await using var app = DaemonApi.Build(runtime, address, ServerUuid.LoadOrCreate(runtime.Settings.RootDirectory), Logging, bus, replay);
+        await app.StartAsync();
+        replay.Serving();
+        DaemonSocket.SetAccess(address, flags.Group);
+        log.LogInformation("actorruntimed {Version} serving on {Address} (root {Root}, state {State})", VersionService.Current, address,
+            runtime.Settings.RootDirectory, runtime.Settings.StateDirectory);
+        await Task.WhenAny(stopping.Task, system.WhenTerminated);
+        if (stopping.Task.IsCompleted) log.LogInformation("{Signal}: stopping", await stopping.Task);
+        await app.StopAsync();
+    }
+    catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+    {
+        log.LogCritical(e, "cannot serve on {Address}", address);
+        code = 1;
+    }
+    finally
+    {
+        // Kestrel removes its socket when it stops; should it not have, the path is still ours. After a failed bind it is not.
+        if (File.Exists(address) && code == 0) File.Delete(address);
+        await runtimeHost.StopAsync();
+    }
+    return (code, code == 0 && Downed());
+}
 
 void Stop(PosixSignalContext context)
 {

@@ -520,7 +520,11 @@ public sealed class ContainerdContainerClient : IContainerClient
         envelope.Event is { } any
         && EventMessages.TaskEventOf(envelope.Namespace, envelope.Topic, envelope.Timestamp.ToDateTimeOffset(), any) is { } e
             && EventMapping.ToContainerEvent(e with { Offset = envelope.ActorruntimeOffset }, Namespace) is { } mapped
-            ? mapped with { Node = envelope.ActorruntimeNode.Length == 0 ? null : envelope.ActorruntimeNode }
+            ? mapped with
+            {
+                Node = envelope.ActorruntimeNode.Length == 0 ? null : envelope.ActorruntimeNode,
+                Reason = envelope.ActorruntimeReason.Length == 0 ? null : envelope.ActorruntimeReason,
+            }
             : null;
 
     /// <summary>A process's stdio paths as sent, and the caller's FIFO set behind them (none: null IO or a log file).</summary>

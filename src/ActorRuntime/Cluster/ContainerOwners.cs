@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorRuntime.Containers;
 using ActorRuntime.Protocol.Ttrpc;
 using Akka.Actor;
 using Akka.Cluster;
@@ -52,6 +53,21 @@ public sealed class ContainerOwners(ActorSystem system, TimeSpan timeout)
     /// <summary>Forgets the container (deleted, or its create failed).</summary>
     public Task ReleaseAsync(string ns, string id, CancellationToken ct = default) =>
         UpdateAsync(map => map.Remove(_self, EntryOf(ns, id)), ct);
+
+    /// <summary>Forgets the container if <paramref name="node"/> still has it (a later claim by another node stays).</summary>
+    public Task ReleaseIfOwnedAsync(string ns, string id, string node, CancellationToken ct = default) =>
+        UpdateAsync(map => map.TryGetValue(EntryOf(ns, id), out var owner) && owner == node ? map.Remove(_self, EntryOf(ns, id)) : map, ct);
+
+    /// <summary>The containers <paramref name="node"/> has.</summary>
+    public async Task<IReadOnlyList<ContainerKey>> OfNodeAsync(string node, CancellationToken ct = default) =>
+        [.. (await AllAsync(ct)).Where(e => e.Value == node).Select(e => KeyOf(e.Key)).Order()];
+
+    /// <summary>The container of an entry ("namespace/id": '/' is in no identifier).</summary>
+    public static ContainerKey KeyOf(string entry)
+    {
+        var slash = entry.IndexOf('/');
+        return new ContainerKey(entry[..slash], entry[(slash + 1)..]);
+    }
 
     private static AlreadyExistsException AlreadyExists(string ns, string id, string owner) =>
         new($"container \"{id}\" in namespace \"{ns}\": already exists (on node {owner})");

@@ -23,6 +23,8 @@ namespace ActorRuntime.Hosting;
 /// namespaces       durable namespaces and their labels (the API's Namespaces service); back-off supervisor → store
 /// leases           durable leases (the API's Leases service; recorded only, nothing to collect); back-off supervisor → store
 /// shim-manager     one shim actor per container → task actor → exec actors; exits (the door to the bus for exits)
+/// (cluster mode)   node-loss-warden: a cluster singleton with a fence per node (given up after the grace period, fenced
+///                  on return, see <see cref="NodeLossWarden"/>); the shim manager loads nothing before this node's fence says
 /// (cluster mode)   sharding/containers: one entity per container, pinned to its node, forwarding to the actors above;
 ///                  cluster-free-memory: this node's MemAvailable for placement (see <see cref="ClusterNode"/>)
 /// </code>
@@ -83,7 +85,17 @@ public static class RuntimeTopology
         var shims = ShimSettings.Create(settings) with { FailPoints = FailPoints.Create(system.Settings.Config) };
         var launcher = (options.ShimLauncher ?? (launch => new BinaryShimLauncher(launch)))(shims.Launch);
         var shimLog = (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Shims");
-        var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog), prefix + "shim-manager");
+        // Cluster mode: the node-loss warden (a singleton) says what was given up while this node was away; that is
+        // fenced before any shim loads.
+        Func<CancellationToken, Task>? beforeLoad = null;
+        if (cluster.Enabled)
+        {
+            var warden = NodeLossWardenSingleton.Start(system, cluster, settings.CallTimeout + settings.CallTimeout);
+            var uid = Akka.Cluster.Cluster.Get(system).SelfUniqueAddress.Uid;
+            beforeLoad = new NodeReturn(warden, cluster.NodeName, uid, shims, launcher, processes, containers, backoff,
+                (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Cluster")).FenceAsync;
+        }
+        var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog, beforeLoad), prefix + "shim-manager");
         var actors = new RuntimeActors(bus, manager, processes, containers, namespaces, leases);
         var runtime = new ContainerRuntime(actors, settings);
         // Cluster mode: every node's containers reachable from here through their pinned entities.

@@ -16,7 +16,7 @@ namespace ActorRuntime.Shims;
 /// (or says, before it stops, that its connection was lost).
 /// It owns <see cref="Exits"/> and our events endpoint, through which the shims' own events come in.
 /// </summary>
-public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
+public sealed class ShimManager : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     private readonly ShimSettings _settings;
     private readonly ShimServices _services;
@@ -38,11 +38,50 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
-    public ShimManager(ShimSettings settings, IShimLauncher launcher, IActorRef eventBus, IActorRef processes, ILogger shimLog)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>What must be done before any shim is loaded (cluster mode: fencing what was given up; see <see cref="Cluster.NodeReturn"/>).</summary>
+    private readonly Func<CancellationToken, Task>? _beforeLoad;
+
+    private sealed record BeforeLoadDone;
+
+    private sealed record BeforeLoadFailed(Exception Cause);
+
+    public ShimManager(ShimSettings settings, IShimLauncher launcher, IActorRef eventBus, IActorRef processes, ILogger shimLog,
+        Func<CancellationToken, Task>? beforeLoad = null)
     {
         _settings = settings;
+        _beforeLoad = beforeLoad;
         _services = new ShimServices(launcher, eventBus, Context.ActorOf(Exits.Props(eventBus), "exits"), processes, shimLog, Self);
-        // The shims found on disk are already reloading (PreStart); meanwhile the durable process records recover. They
+        if (beforeLoad is null) AwaitingRecords();
+        else BeforeLoad();
+    }
+
+    /// <summary>Nothing is loaded, listened to or answered until <see cref="_beforeLoad"/> is done; a failure is retried.</summary>
+    private void BeforeLoad()
+    {
+        Receive<BeforeLoadDone>(_ =>
+        {
+            Become(AwaitingRecords);
+            StartLoading();
+        });
+        Receive<BeforeLoadFailed>(f =>
+        {
+            _log.Error(f.Cause, "what must precede loading the shims failed; trying again");
+            Timers.StartSingleTimer(nameof(BeforeLoadDue), new BeforeLoadDue(), _backoff.Max);
+        });
+        Receive<BeforeLoadDue>(_ => RunBeforeLoad());
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private sealed record BeforeLoadDue;
+
+    private void RunBeforeLoad() => _beforeLoad!(_stopping.Token)
+        .PipeTo(Self, success: () => new BeforeLoadDone(), failure: e => new BeforeLoadFailed(e));
+
+    private void AwaitingRecords()
+    {
+        // The shims found on disk are already reloading (StartLoading); meanwhile the durable process records recover. They
         // say which exits are owed where a bundle is gone, and which execs to re-attach.
         Receive<ProcessStoreProtocol.All>(all =>
         {
@@ -54,8 +93,9 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         ReceiveAny(_ => Stash.Stash());
     }
 
-    public static Props Props(ShimSettings settings, IShimLauncher launcher, IActorRef eventBus, IActorRef processes, ILogger shimLog) =>
-        Akka.Actor.Props.Create(() => new ShimManager(settings, launcher, eventBus, processes, shimLog));
+    public static Props Props(ShimSettings settings, IShimLauncher launcher, IActorRef eventBus, IActorRef processes, ILogger shimLog,
+        Func<CancellationToken, Task>? beforeLoad = null) =>
+        Akka.Actor.Props.Create(() => new ShimManager(settings, launcher, eventBus, processes, shimLog, beforeLoad));
 
     private void Ready()
     {
@@ -144,6 +184,13 @@ public sealed class ShimManager : ReceiveActor, IWithUnboundedStash
         // Deletes interrupted by a crash after their rename: nothing else will ever remove them.
         foreach (var swept in Bundle.SweepInterruptedDeletes(_settings.StateDirectory))
             _log.Info("removed the half-deleted bundle {0}", swept);
+        if (_beforeLoad is null) StartLoading();
+        else RunBeforeLoad();
+    }
+
+    /// <summary>Our events endpoint, then every bundle's shim reloading, then the process records asked for.</summary>
+    private void StartLoading()
+    {
         _events = EventsEndpoint.Start(_settings.EventsSocketPath, _services.EventBus, _services.Exits, _backoff, _services.ShimLog);
         // Every shim whose bundle is on disk, in every namespace, reloads in parallel, each under its own load timeout.
         foreach (var bundle in Bundle.List(_settings.StateDirectory))

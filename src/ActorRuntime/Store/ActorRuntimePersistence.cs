@@ -58,6 +58,7 @@ public static class ActorRuntimePersistence
               event-adapters.{TaggerName} = {Hocon.Quote(typeof(TaskEventTagger).AssemblyQualifiedNameWithoutVersion())}
               event-adapter-bindings {"{"}
                 {Hocon.Quote(typeof(EventDelivered).AssemblyQualifiedNameWithoutVersion())} = {TaggerName}
+                {Hocon.Quote(typeof(Cluster.NodeFenceEvent.ContainerGivenUp).AssemblyQualifiedNameWithoutVersion())} = {TaggerName}
               {"}"}
             {"}"}
             """);

@@ -61,7 +61,11 @@ public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistent
             ?? throw new InvalidOperationException(
                 $"{persistenceId}: snapshot is a {offer.Snapshot.GetType().Name}, not a {typeof(TState).Name}"));
         Recover<TEvent>(e => State = State.Apply(e));
-        Recover<RecoveryCompleted>(_ => StartupTrace.Mark(persistenceId + " recovered"));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            StartupTrace.Mark(persistenceId + " recovered");
+            Recovered();
+        });
 
         Command<TCommand>(c => Execute(Decide(c)));
         Command<SaveSnapshotSuccess>(s =>
@@ -108,6 +112,11 @@ public abstract class DurableActor<TState, TCommand, TEvent> : ReceivePersistent
     /// it was applied to. For telling others what became durable.
     /// </summary>
     protected virtual void Written(TEvent evt, TState before)
+    {
+    }
+
+    /// <summary>The journal is read to its end and <see cref="State"/> is what it says: for picking up where it left off.</summary>
+    protected virtual void Recovered()
     {
     }
 

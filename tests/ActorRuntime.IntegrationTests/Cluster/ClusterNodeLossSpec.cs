@@ -2,6 +2,7 @@ using ActorRuntime.Client;
 using ActorRuntime.IntegrationTests.Support;
 using ActorRuntime.Oci;
 using ActorRuntime.Protocol.Ttrpc;
+using ActorRuntime.Shims;
 using ActorRuntime.Tasks;
 using ActorRuntime.Testing;
 
@@ -19,32 +20,43 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
     /// <summary>A killed node's return: downed (3 s stable-after), removed (1 s margin), re-admitted, shims reloaded.</summary>
     private static readonly TimeSpan Rejoin = TimeSpan.FromSeconds(90);
     private const int N2 = 1;
+    private const int N3 = 2;
 
-    private ThreeNodeCluster _cluster = null!;
+    private ThreeNodeCluster? _started;
 
-    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync(ShimTestEnvironment.TestRoot, Bound, """
+    private ThreeNodeCluster _cluster => _started ?? throw new InvalidOperationException("the cluster is not started");
+
+    /// <summary>The cluster, downing a node 3 s after it is seen unreachable; <paramref name="grace"/> before giving it up.</summary>
+    private async Task StartAsync(string grace) => _started = await ThreeNodeCluster.StartAsync(ShimTestEnvironment.TestRoot, Bound, $"""
         actor-runtime.cluster.split-brain-resolver.stable-after = 3s
         actor-runtime.cluster.down-removal-margin = 1s
+        actor-runtime.cluster.node-lost-grace-period = {grace}
         """);
+
+    public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        if (_cluster is not null) await _cluster.DisposeAsync();
+        if (_started is not null) await _started.DisposeAsync();
     }
 
-    private async Task<uint> RunOnN2Async(string id)
+    private async Task<uint> RunOnAsync(int node, string id)
     {
         var spec = OciSpec.ConfigJson(_cluster.Namespace, id, new OciContainerSpec(["sleep", "600"]));
         await ThreeNodeCluster.UntilUpAsync(() => _cluster.Client(0).CreateAsync(new NewContainer(id, spec,
-            Labels: new Dictionary<string, string> { [ThreeNodeCluster.PlacementLabel] = ThreeNodeCluster.Nodes[N2] })));
-        var started = await _cluster.Client(2).StartAsync(id, new StartOptions(Rootfs: [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]));
-        Assert.Equal(ThreeNodeCluster.Nodes[N2], _cluster.RunsOn(id));
+            Labels: new Dictionary<string, string> { [ThreeNodeCluster.PlacementLabel] = ThreeNodeCluster.Nodes[node] })));
+        var started = await _cluster.Client(node == 2 ? 1 : 2).StartAsync(id,
+            new StartOptions(Rootfs: [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]));
+        Assert.Equal(ThreeNodeCluster.Nodes[node], _cluster.RunsOn(id));
         return started.Pid;
     }
+
+    private Task<uint> RunOnN2Async(string id) => RunOnAsync(N2, id);
 
     [Fact]
     public async Task A_node_killed_is_unavailable_and_listed_unknown_and_back_before_the_grace_period_keeps_its_containers_and_publishes_an_exit_from_its_absence_once()
     {
+        await StartAsync("5m");
         var diedAway = await RunOnN2Async("died-away");
         await RunOnN2Async("lives-on");
         var stream = new ThreeNodeCluster.Recorder();
@@ -95,6 +107,104 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
         {
             await _cluster.Client(2).DeleteTaskAsync(id);
             await _cluster.Client(0).DeleteAsync(id);
+        }
+    }
+
+    [Fact]
+    public async Task A_node_back_after_its_grace_period_finds_its_containers_given_up_once_by_the_cluster_and_kills_them_before_serving()
+    {
+        await StartAsync("4s");
+        var pids = new[] { await RunOnN2Async("given-up-1"), await RunOnN2Async("given-up-2") };
+        var stream = new ThreeNodeCluster.Recorder();
+        await using var subscription = await _cluster.Client(0).SubscribeAsync(stream, afterOffset: 0);
+
+        await _cluster.KillAsync(N2);
+        // Downed, then the grace period: the cluster publishes one exit 255 "node lost" and one delete per container.
+        await EventuallyAsync(() => stream.Events.Count(e => e is { Kind: ContainerEventKind.Delete, Reason: "node lost" }) == 2,
+            "the given-up containers' deletes", Rejoin, stream.ToString);
+        // Given up: gone from the cluster's view, though their processes still run on the absent node.
+        foreach (var id in new[] { "given-up-1", "given-up-2" })
+            await EventuallyAsync(async () => await IsNotFoundAsync(0, id), $"{id} gone from n1's view", Bound);
+        Assert.All(pids, pid => Assert.True(HostProcesses.IsAlive((int)pid), $"{pid} ended before its node returned"));
+
+        // The node returns: before it serves, it kills and cleans up what was given up, publishing nothing for it.
+        await _cluster.StartNodeAsync(N2);
+        foreach (var pid in pids) await HostProcesses.WaitUntilGoneAsync((int)pid, Bound);
+        Assert.Equal([], Bundle.List(_cluster.State(N2)).Select(b => b.Id));
+        Assert.Equal([], _cluster.Leftovers());
+
+        // The id is free again, on the same node: a new run of it ends with 137, the stream's marker for what came before.
+        await RunOnN2Async("given-up-1");
+        await _cluster.Client(0).SignalAsync("given-up-1", null, 9);
+        await EventuallyAsync(() => stream.Events.Any(e => e is { Kind: ContainerEventKind.Exit, ContainerId: "given-up-1", ExitStatus: 137 }),
+            "the new given-up-1's exit", Bound, stream.ToString);
+        var exits = stream.Events.Where(e => e.Kind == ContainerEventKind.Exit).Select(e => (e.ContainerId, e.ExitStatus, e.Node, e.Reason));
+        Assert.Equal([("given-up-1", 255u, "n2", "node lost"), ("given-up-2", 255u, "n2", "node lost"), ("given-up-1", 137u, "n2", null)],
+            exits);
+        var deletes = stream.Events.Where(e => e.Kind == ContainerEventKind.Delete).Select(e => (e.ContainerId, e.ExitStatus, e.Reason));
+        Assert.Equal([("given-up-1", 255u, "node lost"), ("given-up-2", 255u, "node lost")], deletes);
+
+        await _cluster.Client(0).DeleteTaskAsync("given-up-1");
+        await _cluster.Client(0).DeleteAsync("given-up-1");
+    }
+
+    [Fact]
+    public async Task A_node_frozen_past_its_downing_restarts_its_runtime_when_it_thaws_and_its_container_keeps_running()
+    {
+        await StartAsync("5m");
+        var pid = await RunOnAsync(N3, "frozen");
+        _cluster.Freeze(N3);
+        try
+        {
+            // Downed and removed by the other two: they no longer count it a member.
+            await EventuallyAsync(async () =>
+            {
+                try
+                {
+                    await _cluster.Client(0).StatusAsync("frozen");
+                    return false;
+                }
+                catch (UnavailableException e)
+                {
+                    return e.Message.Contains("n3 is not a member");
+                }
+            }, "n3 removed from the cluster", Rejoin, () => _cluster.Logs());
+        }
+        finally
+        {
+            _cluster.Thaw(N3);
+        }
+        // Thawed, it finds itself downed, starts its runtime again and rejoins: its container is the one still running.
+        await EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await _cluster.Client(0).StatusAsync("frozen")).Status == ProcessStatus.Running;
+            }
+            catch (UnavailableException)
+            {
+                return false;
+            }
+        }, "n3 back, with its container", Rejoin, () => _cluster.Logs());
+        Assert.Equal(pid, (await _cluster.Client(N3).StatusAsync("frozen")).Pid);
+
+        await _cluster.Client(0).SignalAsync("frozen", null, 9);
+        await EventuallyAsync(async () => (await _cluster.Client(0).StatusAsync("frozen")).Status == ProcessStatus.Stopped,
+            "frozen stopped", Bound);
+        await _cluster.Client(0).DeleteTaskAsync("frozen");
+        await _cluster.Client(0).DeleteAsync("frozen");
+    }
+
+    private async Task<bool> IsNotFoundAsync(int n, string id)
+    {
+        try
+        {
+            await _cluster.Client(n).StatusAsync(id);
+            return false;
+        }
+        catch (NotFoundException)
+        {
+            return true;
         }
     }
 

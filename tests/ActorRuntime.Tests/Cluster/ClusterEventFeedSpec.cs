@@ -36,6 +36,18 @@ public sealed class ClusterEventFeedSpec(ITestOutputHelper output) : RuntimeSpec
         public override string PersistenceId { get; }
     }
 
+    /// <summary>Writes each event it is sent as a node's fence writes what the cluster gives up, then answers with the event.</summary>
+    private sealed class StandInFence : ReceivePersistentActor
+    {
+        public StandInFence(string persistenceId)
+        {
+            PersistenceId = persistenceId;
+            Command<TaskEvent>(e => Persist(new NodeFenceEvent.ContainerGivenUp(e), _ => Sender.Tell(e)));
+        }
+
+        public override string PersistenceId { get; }
+    }
+
     private static TaskEvent Exit(string id) =>
         new("default", Topics.Exit, id, "", 7, 3, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
 
@@ -65,6 +77,21 @@ public sealed class ClusterEventFeedSpec(ITestOutputHelper output) : RuntimeSpec
 
         for (var k = 0; k < all.Count; k++)
             Assert.Equal(all.Skip(k + 1).Select(e => e.Position), (await ReadAsync(all[k].Position)).Select(e => e.Position));
+    }
+
+    [Fact]
+    public async Task What_the_cluster_gave_up_for_a_node_is_in_the_stream_once_under_that_node_with_the_reason()
+    {
+        var node2 = Sys.ActorOf(Props.Create(() => new StandInBus("event-bus@node-2")));
+        var fence2 = Sys.ActorOf(Props.Create(() => new StandInFence(NodeFence.PersistenceIdOf("node-2"))));
+        await node2.Ask<TaskEvent>(Exit("own"), Bound);
+        foreach (var e in NodeFenceState.GivenUpEvents(new("default", "given-up"), DateTimeOffset.UnixEpoch)
+                     .Cast<NodeFenceEvent.ContainerGivenUp>())
+            await fence2.Ask<TaskEvent>(e.Event, Bound);
+
+        var all = await ReadAsync(0);
+        Assert.Equal([("own", Topics.Exit, 3u, null), ("given-up", Topics.Exit, 255u, "node lost"), ("given-up", Topics.Delete, 255u, "node lost")],
+            all.Where(e => e.Node == "node-2").Select(e => (e.Event.ContainerId, e.Event.Topic, e.Event.ExitStatus, e.Reason)));
     }
 
     [Fact]

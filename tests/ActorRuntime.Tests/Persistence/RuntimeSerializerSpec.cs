@@ -122,20 +122,42 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
         // run's release and exit figures, event-delivered-v3 and task-event-v2 a non-task event's payload. Likewise the process store's v1 records and snapshots; v2 records whether a run's exit is published.
         Assert.Equal(
         [
-            "container-created-v1", "container-deleted-v1", "container-registry-snapshot-v1", "container-updated-v1", "container-v1",
-            "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-bus-snapshot-v3", "event-delivered-v1", "event-delivered-v2",
+            "container-created-v1", "container-deleted-v1", "container-given-up-v1", "container-registry-snapshot-v1",
+            "container-updated-v1", "container-v1", "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-bus-snapshot-v3", "event-delivered-v1", "event-delivered-v2",
             "event-delivered-v3", "exec-forgotten-v1", "lease-created-v1", "lease-deleted-v1", "lease-store-snapshot-v1", "namespace-created-v1",
-            "namespace-deleted-v1", "namespace-store-snapshot-v1", "namespace-updated-v1", "runs-forgotten-v1", "runs-released-v1",
+            "namespace-deleted-v1", "namespace-store-snapshot-v1", "namespace-updated-v1", "node-fence-snapshot-v1", "node-fenced-v1",
+            "node-given-up-v1", "node-lost-v1", "node-serving-v1", "runs-forgotten-v1", "runs-released-v1",
             "task-event-v1", "task-event-v2",
             "task-forgotten-v1", "task-recorded-v1", "task-recorded-v2", "task-registry-snapshot-v1", "task-registry-snapshot-v2",
         ], RuntimeFormats.All.Manifests);
-        Assert.Equal(21, RuntimeFormats.All.WrittenTypes.Count());
+        Assert.Equal(27, RuntimeFormats.All.WrittenTypes.Count());
         foreach (var type in RuntimeFormats.All.WrittenTypes)
         {
             var bound = Sys.Serialization.FindSerializerForType(type);
             Assert.True(bound is RuntimeSerializer, $"{type.Name} is bound to {bound.GetType().Name}");
             Assert.Equal(RuntimeSerializer.Id, bound.Identifier);
         }
+    }
+
+    [Fact]
+    public void A_nodes_fence_events_and_snapshot_round_trip()
+    {
+        var serializer = new RuntimeSerializer(Ext);
+        T RoundTrip<T>(T value) where T : class =>
+            (T)serializer.FromBinary(serializer.ToBinary(value), serializer.Manifest(value));
+        var at = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Serving(7), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Serving(7)));
+        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Lost(at), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Lost(at)));
+        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.GivenUp(at), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.GivenUp(at)));
+        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Fenced(8), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Fenced(8)));
+        var exit = ActorRuntime.Cluster.NodeFenceState.GivenUpEvents(new("ns", "c"), at).Cast<ActorRuntime.Cluster.NodeFenceEvent.ContainerGivenUp>().First();
+        Assert.Equal(exit.Event, RoundTrip(exit).Event);
+
+        var state = new ActorRuntime.Cluster.NodeFenceState(ActorRuntime.Cluster.NodeFenceState.Standing.GivenUp, 3, at, [new("ns", "a"), new("ns", "b")]);
+        var back = RoundTrip(state);
+        Assert.Equal((state.Status, state.ServingUid, state.LostAt), (back.Status, back.ServingUid, back.LostAt));
+        Assert.Equal(state.ToFence, back.ToFence);
     }
 
     [Fact]

@@ -94,6 +94,7 @@ internal sealed class EventsService(ContainerRuntime runtime, EventBusSettings b
                 if (!filter.Matches(e.Event)) continue;
                 var envelope = ToEnvelope(e.Event with { Offset = e.Position });
                 envelope.ActorruntimeNode = e.Node;
+                envelope.ActorruntimeReason = e.Reason ?? "";
                 await responseStream.WriteAsync(envelope, context.CancellationToken);
             }
         }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorRuntime.Cluster;
 using ActorRuntime.Containers;
 using ActorRuntime.Events;
 using ActorRuntime.Tasks;
@@ -24,6 +25,14 @@ public static class RuntimeFormats
         ProcessStatus.Unknown, ProcessStatus.Created, ProcessStatus.Running, ProcessStatus.Stopped, ProcessStatus.Paused,
         ProcessStatus.Pausing,
     ];
+
+    // The fence's standing by name, whatever the enum becomes.
+    private static readonly IReadOnlyDictionary<NodeFenceState.Standing, string> FenceStanding = new Dictionary<NodeFenceState.Standing, string>
+    {
+        [NodeFenceState.Standing.Serving] = "serving",
+        [NodeFenceState.Standing.Lost] = "lost",
+        [NodeFenceState.Standing.GivenUp] = "given-up",
+    };
 
     public static readonly PersistedFormats All = new(
     [
@@ -92,6 +101,18 @@ public static class RuntimeFormats
                 s.DroppedDuplicates, s.DroppedStale),
             c => new(c.LastOffset, c.LastRunId, c.Runs.Select(r => new EventBusSnapshot.RunEntry(ToDomain(r.Key), ToDomain(r.Run))).ToList(),
                 c.DroppedDuplicates, c.DroppedStale)),
+
+        // NodeFence (persistence id "node-fence@<node>", cluster mode)
+        PersistedFormat.Current<NodeFenceEvent.Serving, NodeServingV1>("node-serving-v1", e => new(e.Uid), c => new(c.Uid)),
+        PersistedFormat.Current<NodeFenceEvent.Lost, NodeLostV1>("node-lost-v1", e => new(e.At), c => new(c.At)),
+        PersistedFormat.Current<NodeFenceEvent.ContainerGivenUp, ContainerGivenUpV1>("container-given-up-v1",
+            e => new(ToContract(e.Event)), c => new(ToDomain(c.Event))),
+        PersistedFormat.Current<NodeFenceEvent.GivenUp, NodeGivenUpV1>("node-given-up-v1", e => new(e.At), c => new(c.At)),
+        PersistedFormat.Current<NodeFenceEvent.Fenced, NodeFencedV1>("node-fenced-v1", e => new(e.Uid), c => new(c.Uid)),
+        PersistedFormat.Current<NodeFenceState, NodeFenceSnapshotV1>("node-fence-snapshot-v1",
+            s => new(FenceStanding[s.Status], s.ServingUid, s.LostAt, s.ToFence.Select(k => new ContainerKeyV1(k.Namespace, k.Id)).ToList()),
+            c => new(FenceStanding.Single(p => p.Value == c.Status).Key, c.ServingUid, c.LostAt,
+                c.ToFence.Select(k => new ContainerKey(k.Namespace, k.Id)).ToImmutableList())),
     ]);
 
     private static IReadOnlyList<EventBusSnapshot.RunEntry> ToDomain(IReadOnlyList<RunEntryV1> runs) =>

@@ -1,0 +1,128 @@
+using ActorRuntime.Containers;
+using ActorRuntime.Store;
+using Akka.Actor;
+using Akka.Event;
+using static ActorRuntime.Cluster.NodeFenceProtocol;
+
+namespace ActorRuntime.Cluster;
+
+/// <summary>
+/// One node's fence (persistence id <c>node-fence@&lt;node&gt;</c>), a child of the <see cref="NodeLossWarden"/>: it journals
+/// the node's losses and returns (<see cref="NodeFenceState"/> decides), and does the I/O around them — when the grace
+/// period of a loss passes it reads the node's containers from the ownership map and gives them up (their exits and
+/// deletes written with the decision, in one atomic write, so each is published once however often this is retried),
+/// then releases them in the map, where the node still has them. A fence that starts again (the warden moved to another
+/// node) recovers the same standing and timers from the journal.
+/// </summary>
+public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, NodeFenceEvent>
+{
+    public const string PersistenceIdPrefix = "node-fence";
+
+    private readonly string _node;
+    private readonly TimeSpan _grace;
+    private readonly ContainerOwners _owners;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ICancelable? _graceTimer;
+
+    private sealed record GraceOver;
+
+    private sealed record OwnersFailed(Exception Cause);
+
+    public NodeFence(string node, TimeSpan grace, ContainerOwners owners)
+        : base(PersistenceIdOf(node), NodeFenceState.Empty, new SnapshotPolicy(Every: 1000))
+    {
+        (_node, _grace, _owners) = (node, grace, owners);
+        Command<GraceOver>(_ => GiveUpIfDue());
+        Command<OwnersFailed>(f =>
+        {
+            _log.Warning("node {0}: its containers could not be read from the ownership map ({1}); trying again", _node, f.Cause.Message);
+            Schedule(TimeSpan.FromSeconds(1));
+        });
+    }
+
+    public static Props Props(string node, TimeSpan grace, ContainerOwners owners) =>
+        Akka.Actor.Props.Create(() => new NodeFence(node, grace, owners));
+
+    /// <summary>"node-fence@n2": the suffix is the node, as with every node's persistence ids, so the stream names it.</summary>
+    public static string PersistenceIdOf(string node) => ClusterSettings.ScopedPersistenceId(PersistenceIdPrefix, node);
+
+    protected override Store.Decision<NodeFenceEvent> Decide(INodeFenceCommand command) => State.Decide(command);
+
+    protected override void Recovered() => Resume();
+
+    protected override void Written(NodeFenceEvent evt, NodeFenceState before)
+    {
+        switch (evt)
+        {
+            case NodeFenceEvent.Lost:
+                _log.Warning("node {0} is lost; its containers are given up at {1:O} unless it returns", _node, State.GraceEndsAt(_grace));
+                Resume();
+                break;
+            case NodeFenceEvent.Serving when before.Status == NodeFenceState.Standing.Lost:
+                _log.Info("node {0} returned within its grace period", _node);
+                _graceTimer?.Cancel();
+                break;
+            case NodeFenceEvent.GivenUp:
+                _log.Warning("node {0}: grace period over; {1} containers given up (exit 255, \"{2}\")", _node, State.ToFence.Count,
+                    NodeFenceState.Reason);
+                Resume();
+                break;
+            case NodeFenceEvent.Fenced:
+                _log.Info("node {0} fenced what was given up and serves again", _node);
+                break;
+        }
+    }
+
+    /// <summary>What the standing asks for now: the grace timer while lost, the map's release once given up.</summary>
+    private void Resume()
+    {
+        if (State.GraceEndsAt(_grace) is { } end) Schedule(end - DateTimeOffset.UtcNow);
+        if (State.Status == NodeFenceState.Standing.GivenUp) ReleaseInMap(State.ToFence);
+    }
+
+    private void Schedule(TimeSpan after)
+    {
+        _graceTimer?.Cancel();
+        _graceTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(after < TimeSpan.Zero ? TimeSpan.Zero : after, Self,
+            new GraceOver(), Self);
+    }
+
+    private void GiveUpIfDue()
+    {
+        if (State.GraceEndsAt(_grace) is not { } end) return;
+        if (end > DateTimeOffset.UtcNow)
+        {
+            Schedule(end - DateTimeOffset.UtcNow);
+            return;
+        }
+        _owners.OfNodeAsync(_node).PipeTo(Self, success: containers => new GiveUp(_node, containers, DateTimeOffset.UtcNow),
+            failure: e => new OwnersFailed(e));
+    }
+
+    /// <summary>Releases the given-up ids (idempotent: only where the map still gives them to this node).</summary>
+    private void ReleaseInMap(IReadOnlyList<ContainerKey> containers)
+    {
+        var node = _node;
+        var log = _log;
+        Task.Run(async () =>
+        {
+            foreach (var c in containers)
+            {
+                try
+                {
+                    await _owners.ReleaseIfOwnedAsync(c.Namespace, c.Id, node);
+                }
+                catch (Exception e)
+                {
+                    log.Warning("node {0}: {1} stays in the ownership map ({2}); the next start of the warden releases it", node, c, e.Message);
+                }
+            }
+        });
+    }
+
+    protected override void PostStop()
+    {
+        _graceTimer?.Cancel();
+        base.PostStop();
+    }
+}

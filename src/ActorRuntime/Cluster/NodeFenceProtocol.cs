@@ -1,0 +1,44 @@
+using ActorRuntime.Containers;
+
+namespace ActorRuntime.Cluster;
+
+/// <summary>
+/// Messages of the <see cref="NodeLossWarden"/> (the cluster singleton) and the <see cref="NodeFence"/> it keeps per node;
+/// every command names its node, so the warden routes it to that node's fence.
+/// </summary>
+public static class NodeFenceProtocol
+{
+    public interface INodeFenceCommand
+    {
+        string Node { get; }
+    }
+
+    /// <summary>
+    /// The membership says <paramref name="Node"/> is gone (downed, or removed) since <paramref name="At"/>: incarnation
+    /// <paramref name="Uid"/>, or null when the warden found it missing without seeing it go (a warden that took over).
+    /// </summary>
+    public sealed record MarkLost(string Node, long? Uid, DateTimeOffset At) : INodeFenceCommand;
+
+    /// <summary>
+    /// Incarnation <paramref name="Uid"/> of <paramref name="Node"/> starts and asks what to fence before it serves; the
+    /// reply is <see cref="FenceOrders"/>. From then on the node is serving and cannot be given up for the loss before.
+    /// </summary>
+    public sealed record Returning(string Node, long Uid) : INodeFenceCommand;
+
+    /// <summary>The containers the node must kill and clean up, publishing nothing for them, before it serves (none: serve).</summary>
+    public sealed record FenceOrders(string Node, IReadOnlyList<ContainerKey> Containers);
+
+    /// <summary>The node did what <see cref="FenceOrders"/> said; the reply is <see cref="FenceLifted"/>.</summary>
+    public sealed record ReportFenced(string Node, long Uid) : INodeFenceCommand;
+
+    public sealed record FenceLifted(string Node);
+
+    /// <summary>
+    /// The grace period passed: publish one exit (255) and one delete for each of <paramref name="Containers"/> (those the
+    /// ownership map gives the node) and record them to be fenced. Ignored unless the node is still lost.
+    /// </summary>
+    public sealed record GiveUp(string Node, IReadOnlyList<ContainerKey> Containers, DateTimeOffset At) : INodeFenceCommand;
+
+    /// <summary>The containers given up now (none when the node was not lost any more).</summary>
+    public sealed record GaveUp(string Node, IReadOnlyList<ContainerKey> Containers);
+}

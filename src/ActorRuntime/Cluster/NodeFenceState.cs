@@ -1,0 +1,98 @@
+using System.Collections.Immutable;
+using ActorRuntime.Containers;
+using ActorRuntime.Events;
+using ActorRuntime.Store;
+using static ActorRuntime.Cluster.NodeFenceProtocol;
+using FenceDecision = ActorRuntime.Store.Decision<ActorRuntime.Cluster.NodeFenceEvent>;
+
+namespace ActorRuntime.Cluster;
+
+/// <summary>What a node's <see cref="NodeFence"/> journals (stored as Contracts/NodeFenceContracts.cs).</summary>
+public abstract record NodeFenceEvent
+{
+    /// <summary>The incarnation <paramref name="Uid"/> of the node serves (it asked at its start, and had nothing to fence).</summary>
+    public sealed record Serving(long Uid) : NodeFenceEvent;
+
+    /// <summary>The node was downed or left the membership at <paramref name="At"/>: its grace period runs from then.</summary>
+    public sealed record Lost(DateTimeOffset At) : NodeFenceEvent;
+
+    /// <summary>
+    /// One event the cluster publishes for a container of a node whose grace period passed: its exit (255) or its delete.
+    /// Tagged like every bus's delivered events, so the cluster's one stream carries it (node: the fence's persistence id).
+    /// </summary>
+    public sealed record ContainerGivenUp(TaskEvent Event) : NodeFenceEvent;
+
+    /// <summary>The grace period passed at <paramref name="At"/>; the containers given up are the events just before it.</summary>
+    public sealed record GivenUp(DateTimeOffset At) : NodeFenceEvent;
+
+    /// <summary>Incarnation <paramref name="Uid"/> killed and cleaned up what was given up, before serving.</summary>
+    public sealed record Fenced(long Uid) : NodeFenceEvent;
+}
+
+/// <summary>
+/// One node's standing as the cluster sees it across its losses and returns: serving; lost since a time (its grace period
+/// running); or given up, with the containers whose exit and delete the cluster published, which the node must kill and
+/// clean up — without publishing anything for them — before it serves again. Pure: the <see cref="NodeFence"/> supplies
+/// the time and the containers, and does the I/O.
+/// </summary>
+public sealed record NodeFenceState(
+    NodeFenceState.Standing Status,
+    long? ServingUid,
+    DateTimeOffset? LostAt,
+    ImmutableList<ContainerKey> ToFence) : IDurableState<NodeFenceState, NodeFenceEvent>
+{
+    public enum Standing
+    {
+        Serving,
+        Lost,
+        GivenUp,
+    }
+
+    public const string Reason = "node lost";
+
+    public static readonly NodeFenceState Empty = new(Standing.Serving, null, null, []);
+
+    /// <summary>When the grace period ends, while the node is lost.</summary>
+    public DateTimeOffset? GraceEndsAt(TimeSpan grace) => Status == Standing.Lost ? LostAt + grace : null;
+
+    public FenceDecision Decide(INodeFenceCommand command) => command switch
+    {
+        // A loss of an older incarnation (removed only after the new one joined) says nothing of the one serving now.
+        MarkLost lost when Status != Standing.Serving || (lost.Uid is { } uid && ServingUid is { } serving && uid != serving) =>
+            FenceDecision.None,
+        MarkLost lost => FenceDecision.Persist(new NodeFenceEvent.Lost(lost.At)),
+        Returning r when Status == Standing.GivenUp => FenceDecision.Respond(new FenceOrders(r.Node, ToFence)),
+        Returning r when Status == Standing.Serving && ServingUid == r.Uid => FenceDecision.Respond(new FenceOrders(r.Node, [])),
+        Returning r => FenceDecision.Persist(new NodeFenceEvent.Serving(r.Uid), new FenceOrders(r.Node, [])),
+        ReportFenced f when Status == Standing.GivenUp => FenceDecision.Persist(new NodeFenceEvent.Fenced(f.Uid), new FenceLifted(f.Node)),
+        ReportFenced f => FenceDecision.Respond(new FenceLifted(f.Node)),
+        GiveUp g when Status != Standing.Lost => FenceDecision.Respond(new GaveUp(g.Node, [])),
+        GiveUp g => new FenceDecision(
+            [.. g.Containers.Distinct().Order().SelectMany(c => GivenUpEvents(c, g.At)), new NodeFenceEvent.GivenUp(g.At)],
+            new GaveUp(g.Node, [.. g.Containers.Distinct().Order()])),
+        _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a node fence command"),
+    };
+
+    /// <summary>The exit and the delete the cluster publishes for a container of a lost node: status 255, pid unknown (0).</summary>
+    public static IEnumerable<NodeFenceEvent> GivenUpEvents(ContainerKey container, DateTimeOffset at)
+    {
+        TaskEvent Event(string topic) => new(container.Namespace, topic, container.Id, "", 0, GivenUpExitStatus, at, at);
+        yield return new NodeFenceEvent.ContainerGivenUp(Event(Topics.Exit));
+        yield return new NodeFenceEvent.ContainerGivenUp(Event(Topics.Delete));
+    }
+
+    /// <summary>What a container given up exits with: the status containerd reports when it cannot know the real one.</summary>
+    public const uint GivenUpExitStatus = 255;
+
+    public NodeFenceState Apply(NodeFenceEvent evt) => evt switch
+    {
+        NodeFenceEvent.Serving s => this with { Status = Standing.Serving, ServingUid = s.Uid, LostAt = null },
+        NodeFenceEvent.Lost l => this with { Status = Standing.Lost, LostAt = l.At },
+        NodeFenceEvent.ContainerGivenUp { Event.Topic: Topics.Delete } g =>
+            this with { ToFence = ToFence.Add(new ContainerKey(g.Event.Namespace, g.Event.ContainerId)) },
+        NodeFenceEvent.ContainerGivenUp => this,
+        NodeFenceEvent.GivenUp => this with { Status = Standing.GivenUp },
+        NodeFenceEvent.Fenced f => new NodeFenceState(Standing.Serving, f.Uid, null, []),
+        _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "not a node fence event"),
+    };
+}

@@ -77,15 +77,16 @@ using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
 // A node that finds itself downed by the cluster while alive (frozen, or cut off, past the split-brain resolver's decision)
-// has its actor system shut down by Akka: the runtime starts again, as a restarted daemon would (it rejoins, is fenced if
-// it was given up meanwhile, reloads its shims). A signal, or a runtime that never served, ends the daemon.
-int exitCode;
-while (true)
+// has its actor system shut down by Akka: actorruntimed starts again in place (SelfExec), as a restarted daemon (it
+// rejoins, is fenced if it was given up meanwhile, reloads its shims). A signal ends the daemon.
+var (exitCode, downed) = await ServeAsync();
+if (downed && !stopping.Task.IsCompleted)
 {
-    var (code, downed) = await ServeAsync();
-    exitCode = code;
-    if (!downed || stopping.Task.IsCompleted) break;
-    log.LogWarning("this node was downed by the cluster: its runtime starts again");
+    log.LogWarning("this node was downed by the cluster: actorruntimed starts again");
+    bootLoggers.Dispose(); // the console logger writes from a queue: flushed before the image is replaced
+    rootLock.Dispose();
+    Console.Error.WriteLine($"actorruntimed: cannot start again: {SelfExec.Restart()}");
+    return 1;
 }
 return exitCode;
 

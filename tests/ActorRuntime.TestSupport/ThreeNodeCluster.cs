@@ -108,6 +108,10 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     /// </summary>
     public void Freeze(int n) => (_daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running")).Signal(19);
 
+    /// <summary>Waits until node <paramref name="n"/>'s socket answers (again, after its daemon started itself anew).</summary>
+    public Task WaitServingAsync(int n) =>
+        (_daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running")).WaitServingAsync(_bound);
+
     /// <summary>SIGCONTs node <paramref name="n"/>'s daemon.</summary>
     public void Thaw(int n) => (_daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running")).Signal(18);
 

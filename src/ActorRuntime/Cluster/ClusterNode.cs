@@ -52,6 +52,7 @@ public sealed class ClusterNode
             ClusterShardingSettings.Create(system), new ContainerMessageExtractor(), new PinnedAllocationStrategy(),
             PoisonPill.Instance);
         system.ActorOf(NodeMemoryPublisher.Props(cluster.NodeName, cluster.FreeMemoryInterval), "cluster-free-memory");
+        system.ActorOf(QuarantineWatch.Props(), "cluster-quarantine-watch");
         var node = new ClusterNode(system, cluster, region, settings);
         Nodes.Add(system, node);
         return node;

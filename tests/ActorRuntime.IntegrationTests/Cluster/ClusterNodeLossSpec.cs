@@ -185,7 +185,10 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
             {
                 return false;
             }
-        }, "n3 back, with its container", Rejoin, () => _cluster.Logs());
+        }, "n3 back, with its container", Rejoin, () => _cluster.Logs(60));
+        // The cluster reaches n3's runtime before n3's own socket serves again (it binds once its shims are reloaded).
+        await _cluster.WaitServingAsync(N3);
+        Assert.Contains("this node was downed by the cluster: actorruntimed starts again", _cluster.Logs(int.MaxValue));
         Assert.Equal(pid, (await _cluster.Client(N3).StatusAsync("frozen")).Pid);
 
         await _cluster.Client(0).SignalAsync("frozen", null, 9);

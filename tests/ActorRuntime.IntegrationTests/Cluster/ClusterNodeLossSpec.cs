@@ -45,10 +45,12 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
         var spec = OciSpec.ConfigJson(_cluster.Namespace, id, new OciContainerSpec(["sleep", "600"]));
         await ThreeNodeCluster.UntilUpAsync(() => _cluster.Client(0).CreateAsync(new NewContainer(id, spec,
             Labels: new Dictionary<string, string> { [ThreeNodeCluster.PlacementLabel] = ThreeNodeCluster.Nodes[node] })));
-        var started = await _cluster.Client(node == 2 ? 1 : 2).StartAsync(id,
-            new StartOptions(Rootfs: [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]));
+        // Started through another node, which may see a node that just returned Up a moment later than n1 does.
+        uint pid = 0;
+        await ThreeNodeCluster.UntilUpAsync(async () => pid = (await _cluster.Client(node == 2 ? 1 : 2).StartAsync(id,
+            new StartOptions(Rootfs: [BusyboxImage.BindMount(ShimTestEnvironment.ImageDirectory)]))).Pid);
         Assert.Equal(ThreeNodeCluster.Nodes[node], _cluster.RunsOn(id));
-        return started.Pid;
+        return pid;
     }
 
     private Task<uint> RunOnN2Async(string id) => RunOnAsync(N2, id);
@@ -211,9 +213,14 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// The status as node <paramref name="n"/> answers it, once that node sees the owner Up again: each node learns of a
+    /// returning node by gossip, one after the other.
+    /// </summary>
     private async Task<(ProcessStatus Status, uint ExitStatus)> StatusOf(int n, string id)
     {
-        var status = await _cluster.Client(n).StatusAsync(id);
-        return (status.Status, status.ExitStatus);
+        TaskStatusInfo? status = null;
+        await ThreeNodeCluster.UntilUpAsync(async () => status = await _cluster.Client(n).StatusAsync(id));
+        return (status!.Status, status.ExitStatus);
     }
 }

@@ -83,6 +83,9 @@ var (exitCode, downed) = await ServeAsync();
 if (downed && !stopping.Task.IsCompleted)
 {
     log.LogWarning("this node was downed by the cluster: actorruntimed starts again");
+    // A moment's pause keeps a node the cluster keeps refusing from spinning; a stop asked meanwhile is a stop.
+    await Task.WhenAny(stopping.Task, Task.Delay(TimeSpan.FromSeconds(1)));
+    if (stopping.Task.IsCompleted) return 0;
     bootLoggers.Dispose(); // the console logger writes from a queue: flushed before the image is replaced
     rootLock.Dispose();
     Console.Error.WriteLine($"actorruntimed: cannot start again: {SelfExec.Restart()}");
@@ -113,12 +116,15 @@ async Task<(int Code, bool Downed)> ServeAsync()
     await runtimeHost.StartAsync();
     var system = runtimeHost.Services.GetRequiredService<ActorSystem>();
     var runtime = runtimeHost.Services.GetRequiredService<ContainerRuntime>();
-    // Ended without our asking: the cluster downed this node (ClusterDowningReason), or quarantined it, which ends in the same.
+    // Ended without our asking, for the cluster's reasons: it downed this node (or quarantined it: QuarantineWatch ends the
+    // system as a downing), or this node left it or could not join. Anything else is not restarted.
     bool Downed()
     {
         if (!system.WhenTerminated.IsCompleted || stopping.Task.IsCompleted) return false;
-        log.LogWarning("the actor system ended on its own ({Reason})", CoordinatedShutdown.Get(system).ShutdownReason?.ToString() ?? "no reason given");
-        return true;
+        var reason = CoordinatedShutdown.Get(system).ShutdownReason;
+        log.LogWarning("the actor system ended on its own ({Reason})", reason?.ToString() ?? "no reason given");
+        return reason is CoordinatedShutdown.ClusterDowningReason or CoordinatedShutdown.ClusterLeavingReason
+            or CoordinatedShutdown.ClusterJoinUnsuccessfulReason;
     }
     try
     {

@@ -14,7 +14,7 @@ namespace ActorRuntime.Cluster;
 /// then releases them in the map, where the node still has them. A fence that starts again (the warden moved to another
 /// node) recovers the same standing and timers from the journal.
 /// </summary>
-public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, NodeFenceEvent>
+public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, NodeFenceEvent>, IWithTimers
 {
     public const string PersistenceIdPrefix = "node-fence";
 
@@ -22,17 +22,32 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
     private readonly TimeSpan _grace;
     private readonly ContainerOwners _owners;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private ICancelable? _graceTimer;
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed record GraceOver;
 
     private sealed record OwnersFailed(Exception Cause);
+
+    private sealed record Released(IReadOnlyList<string> Failed);
+
+    private sealed record ReleaseAgain;
 
     public NodeFence(string node, TimeSpan grace, ContainerOwners owners)
         : base(PersistenceIdOf(node), NodeFenceState.Empty, new SnapshotPolicy(Every: 1000))
     {
         (_node, _grace, _owners) = (node, grace, owners);
         Command<GraceOver>(_ => GiveUpIfDue());
+        Command<Released>(r =>
+        {
+            if (r.Failed.Count == 0) return;
+            _log.Warning("node {0}: {1} given-up ids stay in the ownership map for now ({2}); trying again", _node, r.Failed.Count,
+                string.Join("; ", r.Failed));
+            Timers.StartSingleTimer(nameof(ReleaseAgain), new ReleaseAgain(), TimeSpan.FromSeconds(2));
+        });
+        Command<ReleaseAgain>(_ =>
+        {
+            if (State.Status == NodeFenceState.Standing.GivenUp) ReleaseInMap(State.ToFence);
+        });
         Command<OwnersFailed>(f =>
         {
             _log.Warning("node {0}: its containers could not be read from the ownership map ({1}); trying again", _node, f.Cause.Message);
@@ -60,7 +75,7 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
                 break;
             case NodeFenceEvent.Serving when before.Status == NodeFenceState.Standing.Lost:
                 _log.Info("node {0} returned within its grace period", _node);
-                _graceTimer?.Cancel();
+                Timers.Cancel(nameof(GraceOver));
                 break;
             case NodeFenceEvent.GivenUp:
                 _log.Warning("node {0}: grace period over; {1} containers given up (exit 255, \"{2}\")", _node, State.ToFence.Count,
@@ -80,12 +95,8 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
         if (State.Status == NodeFenceState.Standing.GivenUp) ReleaseInMap(State.ToFence);
     }
 
-    private void Schedule(TimeSpan after)
-    {
-        _graceTimer?.Cancel();
-        _graceTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(after < TimeSpan.Zero ? TimeSpan.Zero : after, Self,
-            new GraceOver(), Self);
-    }
+    private void Schedule(TimeSpan after) =>
+        Timers.StartSingleTimer(nameof(GraceOver), new GraceOver(), after < TimeSpan.Zero ? TimeSpan.Zero : after);
 
     private void GiveUpIfDue()
     {
@@ -95,34 +106,36 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
             Schedule(end - DateTimeOffset.UtcNow);
             return;
         }
-        _owners.OfNodeAsync(_node).PipeTo(Self, success: containers => new GiveUp(_node, containers, DateTimeOffset.UtcNow),
+        var lostAt = State.LostAt!.Value;
+        _owners.OfNodeAsync(_node).PipeTo(Self, success: containers => new GiveUp(_node, containers, lostAt, DateTimeOffset.UtcNow),
             failure: e => new OwnersFailed(e));
     }
 
-    /// <summary>Releases the given-up ids (idempotent: only where the map still gives them to this node).</summary>
+    /// <summary>
+    /// Releases the given-up ids (only where the map still gives them to this node, so repeating is safe); what could
+    /// not be written is tried again while the node stays given up (the returning node releases them too, before it
+    /// reports itself fenced).
+    /// </summary>
     private void ReleaseInMap(IReadOnlyList<ContainerKey> containers)
     {
+        var owners = _owners;
         var node = _node;
-        var log = _log;
-        Task.Run(async () =>
+        async Task<Released> ReleaseAllAsync()
         {
+            var failed = new List<string>();
             foreach (var c in containers)
             {
                 try
                 {
-                    await _owners.ReleaseIfOwnedAsync(c.Namespace, c.Id, node);
+                    await owners.ReleaseIfOwnedAsync(c.Namespace, c.Id, node);
                 }
                 catch (Exception e)
                 {
-                    log.Warning("node {0}: {1} stays in the ownership map ({2}); the next start of the warden releases it", node, c, e.Message);
+                    failed.Add($"{c}: {e.Message}");
                 }
             }
-        });
-    }
-
-    protected override void PostStop()
-    {
-        _graceTimer?.Cancel();
-        base.PostStop();
+            return new Released(failed);
+        }
+        ReleaseAllAsync().PipeTo(Self);
     }
 }

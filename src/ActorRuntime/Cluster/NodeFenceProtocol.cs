@@ -23,22 +23,24 @@ public static class NodeFenceProtocol
     /// Incarnation <paramref name="Uid"/> of <paramref name="Node"/> starts and asks what to fence before it serves; the
     /// reply is <see cref="FenceOrders"/>. From then on the node is serving and cannot be given up for the loss before.
     /// </summary>
-    public sealed record Returning(string Node, long Uid) : INodeFenceCommand;
+    public sealed record Returning(string Node, long Uid, DateTimeOffset At) : INodeFenceCommand;
+
+    /// <summary>The warden saw incarnation <paramref name="Uid"/> of <paramref name="Node"/> Up at <paramref name="At"/>.</summary>
+    public sealed record SeenUp(string Node, long Uid, DateTimeOffset At) : INodeFenceCommand;
 
     /// <summary>The containers the node must kill and clean up, publishing nothing for them, before it serves (none: serve).</summary>
     public sealed record FenceOrders(string Node, IReadOnlyList<ContainerKey> Containers);
 
     /// <summary>The node did what <see cref="FenceOrders"/> said; the reply is <see cref="FenceLifted"/>.</summary>
-    public sealed record ReportFenced(string Node, long Uid) : INodeFenceCommand;
+    public sealed record ReportFenced(string Node, long Uid, DateTimeOffset At) : INodeFenceCommand;
 
     public sealed record FenceLifted(string Node);
 
     /// <summary>
-    /// The grace period passed: publish one exit (255) and one delete for each of <paramref name="Containers"/> (those the
-    /// ownership map gives the node) and record them to be fenced. Ignored unless the node is still lost.
+    /// The grace period of the loss at <paramref name="LostAt"/> passed: publish one exit (255) and one delete for each of
+    /// <paramref name="Containers"/> (those the ownership map gives the node) and record them to be fenced. Ignored
+    /// unless the node is still lost, since that same time. The fence tells itself; no reply.
     /// </summary>
-    public sealed record GiveUp(string Node, IReadOnlyList<ContainerKey> Containers, DateTimeOffset At) : INodeFenceCommand;
-
-    /// <summary>The containers given up now (none when the node was not lost any more).</summary>
-    public sealed record GaveUp(string Node, IReadOnlyList<ContainerKey> Containers);
+    public sealed record GiveUp(string Node, IReadOnlyList<ContainerKey> Containers, DateTimeOffset LostAt, DateTimeOffset At)
+        : INodeFenceCommand;
 }

@@ -10,8 +10,11 @@ namespace ActorRuntime.Cluster;
 /// <summary>What a node's <see cref="NodeFence"/> journals (stored as Contracts/NodeFenceContracts.cs).</summary>
 public abstract record NodeFenceEvent
 {
-    /// <summary>The incarnation <paramref name="Uid"/> of the node serves (it asked at its start, and had nothing to fence).</summary>
-    public sealed record Serving(long Uid) : NodeFenceEvent;
+    /// <summary>
+    /// The incarnation <paramref name="Uid"/> of the node serves since <paramref name="At"/> (it asked at its start and had
+    /// nothing to fence, or the warden saw it Up while it was counted lost).
+    /// </summary>
+    public sealed record Serving(long Uid, DateTimeOffset At) : NodeFenceEvent;
 
     /// <summary>The node was downed or left the membership at <paramref name="At"/>: its grace period runs from then.</summary>
     public sealed record Lost(DateTimeOffset At) : NodeFenceEvent;
@@ -25,8 +28,8 @@ public abstract record NodeFenceEvent
     /// <summary>The grace period passed at <paramref name="At"/>; the containers given up are the events just before it.</summary>
     public sealed record GivenUp(DateTimeOffset At) : NodeFenceEvent;
 
-    /// <summary>Incarnation <paramref name="Uid"/> killed and cleaned up what was given up, before serving.</summary>
-    public sealed record Fenced(long Uid) : NodeFenceEvent;
+    /// <summary>Incarnation <paramref name="Uid"/> killed and cleaned up what was given up, before serving from <paramref name="At"/>.</summary>
+    public sealed record Fenced(long Uid, DateTimeOffset At) : NodeFenceEvent;
 }
 
 /// <summary>
@@ -35,11 +38,14 @@ public abstract record NodeFenceEvent
 /// clean up — without publishing anything for them — before it serves again. Pure: the <see cref="NodeFence"/> supplies
 /// the time and the containers, and does the I/O.
 /// </summary>
+/// <para><paramref name="ServingSince"/>: when the serving incarnation said so; a loss the warden only inferred (no uid)
+/// from a time before it is older news.</para>
 public sealed record NodeFenceState(
     NodeFenceState.Standing Status,
     long? ServingUid,
     DateTimeOffset? LostAt,
-    ImmutableList<ContainerKey> ToFence) : IDurableState<NodeFenceState, NodeFenceEvent>
+    ImmutableList<ContainerKey> ToFence,
+    DateTimeOffset? ServingSince = null) : IDurableState<NodeFenceState, NodeFenceEvent>
 {
     public enum Standing
     {
@@ -57,20 +63,34 @@ public sealed record NodeFenceState(
 
     public FenceDecision Decide(INodeFenceCommand command) => command switch
     {
-        // A loss of an older incarnation (removed only after the new one joined) says nothing of the one serving now.
-        MarkLost lost when Status != Standing.Serving || (lost.Uid is { } uid && ServingUid is { } serving && uid != serving) =>
-            FenceDecision.None,
+        MarkLost lost when !IsLossOfServing(lost) => FenceDecision.None,
         MarkLost lost => FenceDecision.Persist(new NodeFenceEvent.Lost(lost.At)),
+        // The incarnation that serves is Up after all (a loss inferred while gossip had not shown it yet): not lost.
+        SeenUp up when Status == Standing.Lost && ServingUid == up.Uid => FenceDecision.Persist(new NodeFenceEvent.Serving(up.Uid, up.At)),
+        SeenUp => FenceDecision.None,
         Returning r when Status == Standing.GivenUp => FenceDecision.Respond(new FenceOrders(r.Node, ToFence)),
         Returning r when Status == Standing.Serving && ServingUid == r.Uid => FenceDecision.Respond(new FenceOrders(r.Node, [])),
-        Returning r => FenceDecision.Persist(new NodeFenceEvent.Serving(r.Uid), new FenceOrders(r.Node, [])),
-        ReportFenced f when Status == Standing.GivenUp => FenceDecision.Persist(new NodeFenceEvent.Fenced(f.Uid), new FenceLifted(f.Node)),
+        Returning r => FenceDecision.Persist(new NodeFenceEvent.Serving(r.Uid, r.At), new FenceOrders(r.Node, [])),
+        ReportFenced f when Status == Standing.GivenUp =>
+            FenceDecision.Persist(new NodeFenceEvent.Fenced(f.Uid, f.At), new FenceLifted(f.Node)),
         ReportFenced f => FenceDecision.Respond(new FenceLifted(f.Node)),
-        GiveUp g when Status != Standing.Lost => FenceDecision.Respond(new GaveUp(g.Node, [])),
+        // Only the give-up of this very loss: one decided for an earlier loss (read while the node returned and was lost
+        // again) would cut the new grace period short.
+        GiveUp g when Status != Standing.Lost || g.LostAt != LostAt => FenceDecision.None,
         GiveUp g => new FenceDecision(
-            [.. g.Containers.Distinct().Order().SelectMany(c => GivenUpEvents(c, g.At)), new NodeFenceEvent.GivenUp(g.At)],
-            new GaveUp(g.Node, [.. g.Containers.Distinct().Order()])),
+            [.. g.Containers.Distinct().Order().SelectMany(c => GivenUpEvents(c, g.At)), new NodeFenceEvent.GivenUp(g.At)], null),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a node fence command"),
+    };
+
+    /// <summary>
+    /// Whether a reported loss is one of the node as it serves now: not while it is lost or given up already; not the
+    /// loss of an older incarnation (removed only after the new one joined); and a loss the warden inferred without a uid
+    /// only if the node went missing after it last said it serves.
+    /// </summary>
+    private bool IsLossOfServing(MarkLost lost) => Status == Standing.Serving && lost.Uid switch
+    {
+        { } uid => ServingUid is not { } serving || uid == serving,
+        null => ServingSince is not { } since || lost.At > since,
     };
 
     /// <summary>The exit and the delete the cluster publishes for a container of a lost node: status 255, pid unknown (0).</summary>
@@ -86,13 +106,13 @@ public sealed record NodeFenceState(
 
     public NodeFenceState Apply(NodeFenceEvent evt) => evt switch
     {
-        NodeFenceEvent.Serving s => this with { Status = Standing.Serving, ServingUid = s.Uid, LostAt = null },
+        NodeFenceEvent.Serving s => this with { Status = Standing.Serving, ServingUid = s.Uid, LostAt = null, ServingSince = s.At },
         NodeFenceEvent.Lost l => this with { Status = Standing.Lost, LostAt = l.At },
         NodeFenceEvent.ContainerGivenUp { Event.Topic: Topics.Delete } g =>
             this with { ToFence = ToFence.Add(new ContainerKey(g.Event.Namespace, g.Event.ContainerId)) },
         NodeFenceEvent.ContainerGivenUp => this,
         NodeFenceEvent.GivenUp => this with { Status = Standing.GivenUp },
-        NodeFenceEvent.Fenced f => new NodeFenceState(Standing.Serving, f.Uid, null, []),
+        NodeFenceEvent.Fenced f => new NodeFenceState(Standing.Serving, f.Uid, null, [], f.At),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "not a node fence event"),
     };
 }

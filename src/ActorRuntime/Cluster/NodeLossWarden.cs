@@ -38,6 +38,11 @@ public sealed class NodeLossWarden : ReceiveActor
         (_grace, _missingFor, _owners) = (grace, missingFor, owners);
         Receive<ClusterEvent.MemberDowned>(d => Lost(d.Member));
         Receive<ClusterEvent.MemberRemoved>(r => Lost(r.Member));
+        Receive<ClusterEvent.MemberUp>(u =>
+        {
+            if (NodeOf(u.Member) is { } node)
+                FenceOf(node).Tell(new SeenUp(node, u.Member.UniqueAddress.Uid, DateTimeOffset.UtcNow));
+        });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
         Receive<INodeFenceCommand>(command => FenceOf(command.Node).Forward(command));

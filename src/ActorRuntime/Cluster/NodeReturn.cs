@@ -23,19 +23,20 @@ public sealed class NodeReturn(
     IActorRef processes,
     IActorRef containers,
     PersistenceBackoff backoff,
+    ContainerOwners owners,
     ILogger log)
 {
     public async Task FenceAsync(CancellationToken ct)
     {
         var timeout = shims.Runtime.CallTimeout;
-        var orders = await backoff.AskUntilAnsweredAsync<FenceOrders>(warden, new Returning(node, uid), timeout, ct,
+        var orders = await backoff.AskUntilAnsweredAsync<FenceOrders>(warden, new Returning(node, uid, DateTimeOffset.UtcNow), timeout, ct,
             e => log.LogWarning("node {Node}: the node-loss warden has not answered yet ({Error}); loading waits for it", node, e.Message))
             .ConfigureAwait(false);
         if (orders.Containers.Count == 0) return;
         log.LogWarning("node {Node} was given up while away: fencing {Count} containers before serving ({Ids})", node,
             orders.Containers.Count, string.Join(", ", orders.Containers));
         foreach (var container in orders.Containers) await FenceAsync(container, timeout, ct).ConfigureAwait(false);
-        await backoff.AskUntilAnsweredAsync<FenceLifted>(warden, new ReportFenced(node, uid), timeout, ct,
+        await backoff.AskUntilAnsweredAsync<FenceLifted>(warden, new ReportFenced(node, uid, DateTimeOffset.UtcNow), timeout, ct,
             e => log.LogWarning("node {Node}: the node-loss warden has not heard it is fenced yet ({Error})", node, e.Message))
             .ConfigureAwait(false);
     }
@@ -50,6 +51,20 @@ public sealed class NodeReturn(
         // NotFound (a container already gone) is an answer like Deleted.
         await backoff.AskUntilAnsweredAsync<object>(containers, new ContainerStoreProtocol.Delete(container.Namespace, container.Id),
             timeout, ct).ConfigureAwait(false);
+        // The warden's fence frees the id too, but only while it holds the orders: freed here before the orders are lifted.
+        while (true)
+        {
+            try
+            {
+                await owners.ReleaseIfOwnedAsync(container.Namespace, container.Id, node, ct).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogWarning("node {Node}: {Container} not freed in the ownership map yet ({Error})", node, container, e.Message);
+                await Task.Delay(backoff.Min, ct).ConfigureAwait(false);
+            }
+        }
         log.LogInformation("node {Node}: fenced {Container}", node, container);
     }
 }

@@ -93,7 +93,7 @@ public static class RuntimeTopology
             var warden = NodeLossWardenSingleton.Start(system, cluster, settings.CallTimeout + settings.CallTimeout);
             var uid = Akka.Cluster.Cluster.Get(system).SelfUniqueAddress.Uid;
             beforeLoad = new NodeReturn(warden, cluster.NodeName, uid, shims, launcher, processes, containers, backoff,
-                (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Cluster")).FenceAsync;
+                new ContainerOwners(system, settings.CallTimeout + settings.CallTimeout), (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Cluster")).FenceAsync;
         }
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog, beforeLoad), prefix + "shim-manager");
         var actors = new RuntimeActors(bus, manager, processes, containers, namespaces, leases);

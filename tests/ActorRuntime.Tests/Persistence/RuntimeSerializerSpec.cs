@@ -147,16 +147,17 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
             (T)serializer.FromBinary(serializer.ToBinary(value), serializer.Manifest(value));
         var at = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
 
-        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Serving(7), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Serving(7)));
+        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Serving(7, at), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Serving(7, at)));
         Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Lost(at), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Lost(at)));
         Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.GivenUp(at), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.GivenUp(at)));
-        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Fenced(8), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Fenced(8)));
+        Assert.Equal(new ActorRuntime.Cluster.NodeFenceEvent.Fenced(8, at), RoundTrip(new ActorRuntime.Cluster.NodeFenceEvent.Fenced(8, at)));
         var exit = ActorRuntime.Cluster.NodeFenceState.GivenUpEvents(new("ns", "c"), at).Cast<ActorRuntime.Cluster.NodeFenceEvent.ContainerGivenUp>().First();
         Assert.Equal(exit.Event, RoundTrip(exit).Event);
 
-        var state = new ActorRuntime.Cluster.NodeFenceState(ActorRuntime.Cluster.NodeFenceState.Standing.GivenUp, 3, at, [new("ns", "a"), new("ns", "b")]);
+        var state = new ActorRuntime.Cluster.NodeFenceState(ActorRuntime.Cluster.NodeFenceState.Standing.GivenUp, 3, at, [new("ns", "a"), new("ns", "b")],
+            at.AddHours(-1));
         var back = RoundTrip(state);
-        Assert.Equal((state.Status, state.ServingUid, state.LostAt), (back.Status, back.ServingUid, back.LostAt));
+        Assert.Equal((state.Status, state.ServingUid, state.LostAt, state.ServingSince), (back.Status, back.ServingUid, back.LostAt, back.ServingSince));
         Assert.Equal(state.ToFence, back.ToFence);
     }
 

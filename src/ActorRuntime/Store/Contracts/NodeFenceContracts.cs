@@ -2,8 +2,8 @@ namespace ActorRuntime.Store.Contracts;
 
 // What a node's fence writes (persistence id "node-fence@<node>", cluster mode only); same rules as ProcessContracts.cs.
 
-/// <summary>"node-serving-v1": incarnation <paramref name="Uid"/> serves.</summary>
-public sealed record NodeServingV1(long Uid);
+/// <summary>"node-serving-v1": incarnation <paramref name="Uid"/> serves since <paramref name="At"/>.</summary>
+public sealed record NodeServingV1(long Uid, DateTimeOffset At);
 
 /// <summary>"node-lost-v1".</summary>
 public sealed record NodeLostV1(DateTimeOffset At);
@@ -15,10 +15,11 @@ public sealed record ContainerGivenUpV1(TaskEventV2 Event);
 public sealed record NodeGivenUpV1(DateTimeOffset At);
 
 /// <summary>"node-fenced-v1".</summary>
-public sealed record NodeFencedV1(long Uid);
+public sealed record NodeFencedV1(long Uid, DateTimeOffset At);
 
 /// <summary>The container inside the fence's snapshot.</summary>
 public sealed record ContainerKeyV1(string Namespace, string Id);
 
 /// <summary>"node-fence-snapshot-v1": <paramref name="Status"/> is "serving", "lost" or "given-up".</summary>
-public sealed record NodeFenceSnapshotV1(string Status, long? ServingUid, DateTimeOffset? LostAt, IReadOnlyList<ContainerKeyV1> ToFence);
+public sealed record NodeFenceSnapshotV1(string Status, long? ServingUid, DateTimeOffset? LostAt, IReadOnlyList<ContainerKeyV1> ToFence,
+    DateTimeOffset? ServingSince);

@@ -103,16 +103,17 @@ public static class RuntimeFormats
                 c.DroppedDuplicates, c.DroppedStale)),
 
         // NodeFence (persistence id "node-fence@<node>", cluster mode)
-        PersistedFormat.Current<NodeFenceEvent.Serving, NodeServingV1>("node-serving-v1", e => new(e.Uid), c => new(c.Uid)),
+        PersistedFormat.Current<NodeFenceEvent.Serving, NodeServingV1>("node-serving-v1", e => new(e.Uid, e.At), c => new(c.Uid, c.At)),
         PersistedFormat.Current<NodeFenceEvent.Lost, NodeLostV1>("node-lost-v1", e => new(e.At), c => new(c.At)),
         PersistedFormat.Current<NodeFenceEvent.ContainerGivenUp, ContainerGivenUpV1>("container-given-up-v1",
             e => new(ToContract(e.Event)), c => new(ToDomain(c.Event))),
         PersistedFormat.Current<NodeFenceEvent.GivenUp, NodeGivenUpV1>("node-given-up-v1", e => new(e.At), c => new(c.At)),
-        PersistedFormat.Current<NodeFenceEvent.Fenced, NodeFencedV1>("node-fenced-v1", e => new(e.Uid), c => new(c.Uid)),
+        PersistedFormat.Current<NodeFenceEvent.Fenced, NodeFencedV1>("node-fenced-v1", e => new(e.Uid, e.At), c => new(c.Uid, c.At)),
         PersistedFormat.Current<NodeFenceState, NodeFenceSnapshotV1>("node-fence-snapshot-v1",
-            s => new(FenceStanding[s.Status], s.ServingUid, s.LostAt, s.ToFence.Select(k => new ContainerKeyV1(k.Namespace, k.Id)).ToList()),
+            s => new(FenceStanding[s.Status], s.ServingUid, s.LostAt, s.ToFence.Select(k => new ContainerKeyV1(k.Namespace, k.Id)).ToList(),
+                s.ServingSince),
             c => new(FenceStanding.Single(p => p.Value == c.Status).Key, c.ServingUid, c.LostAt,
-                c.ToFence.Select(k => new ContainerKey(k.Namespace, k.Id)).ToImmutableList())),
+                c.ToFence.Select(k => new ContainerKey(k.Namespace, k.Id)).ToImmutableList(), c.ServingSince)),
     ]);
 
     private static IReadOnlyList<EventBusSnapshot.RunEntry> ToDomain(IReadOnlyList<RunEntryV1> runs) =>

@@ -154,7 +154,8 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
         var left = Leftovers();
         // A shim killed below leaves its socket: its address, read now, is removed once it is stale.
         var shimSockets = Enumerable.Range(0, 3).SelectMany(n => Bundle.List(State(n))).Select(b => b.ReadAddress()).OfType<string>().ToList();
-        foreach (var n in Enumerable.Range(0, 3)) if (_daemons[n] is { } d) d.Signal(18);
+        // A node left frozen by a failed spec is thawed, so it can stop (one killed meanwhile is left to its wait).
+        foreach (var d in _daemons.OfType<DaemonProcess>().Where(d => !d.HasExited)) d.Signal(18);
         foreach (var client in _clients.OfType<IContainerClient>()) await client.DisposeAsync();
         // SIGTERM: each node leaves the cluster and stops; the last one takes longest (no one to hand over to).
         var daemons = _daemons.OfType<DaemonProcess>().ToList();

@@ -109,14 +109,14 @@ internal static class ClusterBenchmark
         }
         var lossMs = (sw.Elapsed - killedAt).TotalMilliseconds;
         log.WriteLine($"cluster: after {lossMs:F0} ms: {why}");
-        await cluster.StartNodeAsync(2);
         try
         {
+            await cluster.StartNodeAsync(2);
             await ThreeNodeCluster.UntilUpAsync(() => RemoveAsync(0, "lost"));
         }
         catch (Exception e)
         {
-            log.WriteLine($"cluster: removing n3's container after its restart failed: {e}");
+            log.WriteLine($"cluster: restarting n3 and removing its container failed: {e}\n{cluster.Logs(40)}");
             throw;
         }
         await RemoveAsync(0, "local");

@@ -160,7 +160,10 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
         // SIGTERM: each node leaves the cluster and stops; the last one takes longest (no one to hand over to).
         var daemons = _daemons.OfType<DaemonProcess>().ToList();
         var exits = await Task.WhenAll(daemons.Select(d => d.StopAsync(_bound)));
-        foreach (var shim in HostProcesses.ShimsUnder(_dir)) HostProcesses.Kill(shim.Pid);
+        var shims = HostProcesses.ShimsUnder(_dir).Select(s => s.Pid).ToList();
+        foreach (var pid in shims) HostProcesses.Kill(pid);
+        // A socket is stale only once its shim is gone.
+        foreach (var pid in shims) await HostProcesses.WaitUntilGoneAsync(pid, _bound);
         foreach (var address in shimSockets) await ShimSocket.RemoveIfStaleAsync(address);
         RuncNamespace.Remove(Namespace, Directory.Exists(RuncRoot)
             ? Directory.EnumerateDirectories(RuncRoot).Select(Path.GetFileName).OfType<string>().ToList()

@@ -474,8 +474,13 @@ public abstract class ContainerClientContract : IAsyncLifetime
     }
 
     /// <summary>This process's open descriptors and what each refers to.</summary>
+    /// <summary>
+    /// This process's descriptors, but for the assemblies the runtime keeps open once loaded: specs in parallel load
+    /// some (System.Net.NameResolution.dll, once, in CI) while a count runs, and no client code opens one.
+    /// </summary>
     private static Dictionary<string, string> OpenDescriptors() =>
-        Directory.GetFiles("/proc/self/fd").ToDictionary(f => Path.GetFileName(f), f => Try(() => new FileInfo(f).LinkTarget) ?? "(closed)");
+        Directory.GetFiles("/proc/self/fd").ToDictionary(f => Path.GetFileName(f), f => Try(() => new FileInfo(f).LinkTarget) ?? "(closed)")
+            .Where(d => !d.Value.EndsWith(".dll", StringComparison.Ordinal)).ToDictionary();
 
     private static string NewDescriptors(Dictionary<string, string> before) =>
         string.Join(", ", OpenDescriptors().Where(d => !before.TryGetValue(d.Key, out var was) || was != d.Value).Select(d => $"{d.Key} → {d.Value}"));

@@ -24,10 +24,9 @@ public sealed class ClusterNode
     private readonly ConcurrentDictionary<string, Lazy<RuntimeActors>> _gateways = new();
     private readonly SemaphoreSlim _placing = new(1, 1);
 
-    private ClusterNode(ActorSystem system, ClusterSettings cluster, IActorRef region, RuntimeSettings settings)
+    private ClusterNode(ActorSystem system, ClusterSettings cluster, IActorRef region, RuntimeSettings settings, ContainerOwners owners)
     {
-        (_system, _region, _settings, Settings) = (system, region, settings, cluster);
-        Owners = new ContainerOwners(system, settings.CallTimeout + settings.CallTimeout);
+        (_system, _region, _settings, Settings, Owners) = (system, region, settings, cluster, owners);
     }
 
     public ClusterSettings Settings { get; }
@@ -42,7 +41,7 @@ public sealed class ClusterNode
 
     /// <summary>Starts the region (pinned shards, remembered entities) and the free-memory publisher over the local runtime.</summary>
     public static ClusterNode Start(ActorSystem system, ClusterSettings cluster, RuntimeSettings settings, RuntimeActors local,
-        TimeSpan commandTimeout)
+        ContainerOwners owners, TimeSpan commandTimeout)
     {
         // The region's entities are bound to this runtime's actors for the life of the system: a second runtime in the
         // same system (tests restart one that way) would be reached through the first one's stopped actors.
@@ -53,7 +52,7 @@ public sealed class ClusterNode
             PoisonPill.Instance);
         system.ActorOf(NodeMemoryPublisher.Props(cluster.NodeName, cluster.FreeMemoryInterval), "cluster-free-memory");
         system.ActorOf(QuarantineWatch.Props(), "cluster-quarantine-watch");
-        var node = new ClusterNode(system, cluster, region, settings);
+        var node = new ClusterNode(system, cluster, region, settings, owners);
         Nodes.Add(system, node);
         return node;
     }

@@ -21,6 +21,7 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
     private readonly string _node;
     private readonly TimeSpan _grace;
     private readonly ContainerOwners _owners;
+    private readonly string _busPersistenceId;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -28,15 +29,43 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
 
     private sealed record OwnersFailed(Exception Cause);
 
+    private sealed record OwnersRead(IReadOnlyList<ContainerKey> Containers, DateTimeOffset LostAt);
+
+    private IActorRef? _busFence;
+    private int _busFences;
+
     private sealed record Released(IReadOnlyList<string> Failed);
 
     private sealed record ReleaseAgain;
 
-    public NodeFence(string node, TimeSpan grace, ContainerOwners owners)
+    private DateTimeOffset _pendingLostAt;
+
+    public NodeFence(string node, TimeSpan grace, ContainerOwners owners, string busPersistenceId)
         : base(PersistenceIdOf(node), NodeFenceState.Empty, new SnapshotPolicy(Every: 1000))
     {
-        (_node, _grace, _owners) = (node, grace, owners);
+        (_node, _grace, _owners, _busPersistenceId) = (node, grace, owners, busPersistenceId);
         Command<GraceOver>(_ => GiveUpIfDue());
+        Command<OwnersRead>(read =>
+        {
+            // Still this loss, and no fence of the bus under way (a timer may have fired twice).
+            if (State.Status != NodeFenceState.Standing.Lost || State.LostAt != read.LostAt || _busFence is not null) return;
+            _busFence = Context.Watch(Context.ActorOf(BusFence.Props(_busPersistenceId, read.Containers, DateTimeOffset.UtcNow),
+                $"bus-fence-{++_busFences}"));
+            _pendingLostAt = read.LostAt;
+        });
+        Command<BusFence.Fenced>(fenced =>
+        {
+            if (_busFence is { } child) Context.Unwatch(child);
+            _busFence = null;
+            Self.Tell(new GiveUp(_node, fenced.Containers, _pendingLostAt, DateTimeOffset.UtcNow, fenced.Exited));
+        });
+        Command<Terminated>(t =>
+        {
+            if (!t.ActorRef.Equals(_busFence)) return;
+            _busFence = null;
+            _log.Warning("node {0}: its event bus {1} could not be fenced in the journal; trying again", _node, _busPersistenceId);
+            Schedule(TimeSpan.FromSeconds(1));
+        });
         Command<Released>(r =>
         {
             if (r.Failed.Count == 0) return;
@@ -55,8 +84,9 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
         });
     }
 
-    public static Props Props(string node, TimeSpan grace, ContainerOwners owners) =>
-        Akka.Actor.Props.Create(() => new NodeFence(node, grace, owners));
+    /// <summary><paramref name="busPersistenceId"/>: the node's event bus (<c>event-bus@&lt;node&gt;</c>), fenced before its containers are given up.</summary>
+    public static Props Props(string node, TimeSpan grace, ContainerOwners owners, string busPersistenceId) =>
+        Akka.Actor.Props.Create(() => new NodeFence(node, grace, owners, busPersistenceId));
 
     /// <summary>"node-fence@n2": the suffix is the node, as with every node's persistence ids, so the stream names it.</summary>
     public static string PersistenceIdOf(string node) => ClusterSettings.ScopedPersistenceId(PersistenceIdPrefix, node);
@@ -107,7 +137,8 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
             return;
         }
         var lostAt = State.LostAt!.Value;
-        _owners.OfNodeAsync(_node).PipeTo(Self, success: containers => new GiveUp(_node, containers, lostAt, DateTimeOffset.UtcNow),
+        // The node's bus is fenced in the journal first (BusFence), then the give-up is decided with what it reports.
+        _owners.OfNodeAsync(_node).PipeTo(Self, success: containers => new OwnersRead(containers, lostAt),
             failure: e => new OwnersFailed(e));
     }
 

@@ -39,8 +39,13 @@ public static class NodeFenceProtocol
     /// <summary>
     /// The grace period of the loss at <paramref name="LostAt"/> passed: publish one exit (255) and one delete for each of
     /// <paramref name="Containers"/> (those the ownership map gives the node) and record them to be fenced. Ignored
-    /// unless the node is still lost, since that same time. The fence tells itself; no reply.
+    /// unless the node is still lost, since that same time. The fence tells itself, once the node's bus is fenced
+    /// (<see cref="BusFence"/>); no reply. <paramref name="ExitedOnBus"/>: containers whose exit the node's bus delivered
+    /// already; they get only the delete, with that exit's figures.
     /// </summary>
-    public sealed record GiveUp(string Node, IReadOnlyList<ContainerKey> Containers, DateTimeOffset LostAt, DateTimeOffset At)
-        : INodeFenceCommand;
+    public sealed record GiveUp(string Node, IReadOnlyList<ContainerKey> Containers, DateTimeOffset LostAt, DateTimeOffset At,
+        IReadOnlyList<ExitOnBus>? ExitedOnBus = null) : INodeFenceCommand;
+
+    /// <summary>The node's bus had delivered this exit for the container's current run (and no delete).</summary>
+    public sealed record ExitOnBus(ContainerKey Container, uint ExitStatus, DateTimeOffset? ExitedAt);
 }

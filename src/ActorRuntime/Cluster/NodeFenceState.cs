@@ -78,7 +78,11 @@ public sealed record NodeFenceState(
         // again) would cut the new grace period short.
         GiveUp g when Status != Standing.Lost || g.LostAt != LostAt => FenceDecision.None,
         GiveUp g => new FenceDecision(
-            [.. g.Containers.Distinct().Order().SelectMany(c => GivenUpEvents(c, g.At)), new NodeFenceEvent.GivenUp(g.At)], null),
+            [
+                .. g.Containers.Distinct().Order().SelectMany(c =>
+                    GivenUpEvents(c, g.At, g.ExitedOnBus?.FirstOrDefault(e => e.Container == c))),
+                new NodeFenceEvent.GivenUp(g.At),
+            ], null),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a node fence command"),
     };
 
@@ -93,12 +97,17 @@ public sealed record NodeFenceState(
         null => ServingSince is not { } since || lost.At > since,
     };
 
-    /// <summary>The exit and the delete the cluster publishes for a container of a lost node: status 255, pid unknown (0).</summary>
-    public static IEnumerable<NodeFenceEvent> GivenUpEvents(ContainerKey container, DateTimeOffset at)
+    /// <summary>
+    /// The exit and the delete the cluster publishes for a container of a lost node: status 255, pid unknown (0). When the
+    /// node's bus delivered the container's exit already (<paramref name="exited"/>), only the delete, repeating that exit.
+    /// </summary>
+    public static IEnumerable<NodeFenceEvent> GivenUpEvents(ContainerKey container, DateTimeOffset at, ExitOnBus? exited = null)
     {
         TaskEvent Event(string topic) => new(container.Namespace, topic, container.Id, "", 0, GivenUpExitStatus, at, at);
-        yield return new NodeFenceEvent.ContainerGivenUp(Event(Topics.Exit));
-        yield return new NodeFenceEvent.ContainerGivenUp(Event(Topics.Delete));
+        if (exited is null) yield return new NodeFenceEvent.ContainerGivenUp(Event(Topics.Exit));
+        yield return new NodeFenceEvent.ContainerGivenUp(exited is null
+            ? Event(Topics.Delete)
+            : Event(Topics.Delete) with { ExitStatus = exited.ExitStatus, ExitedAt = exited.ExitedAt ?? at });
     }
 
     /// <summary>What a container given up exits with: the status containerd reports when it cannot know the real one.</summary>

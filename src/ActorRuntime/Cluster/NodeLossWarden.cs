@@ -21,6 +21,7 @@ public sealed class NodeLossWarden : ReceiveActor
     private readonly TimeSpan _grace;
     private readonly TimeSpan _missingFor;
     private readonly ContainerOwners _owners;
+    private readonly string _busPersistenceId;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, DateTimeOffset> _missingSince = [];
@@ -30,12 +31,12 @@ public sealed class NodeLossWarden : ReceiveActor
 
     private sealed record Owning(IReadOnlyCollection<string> Nodes);
 
-    public static Props Props(TimeSpan grace, TimeSpan missingFor, ContainerOwners owners) =>
-        Akka.Actor.Props.Create(() => new NodeLossWarden(grace, missingFor, owners));
+    public static Props Props(TimeSpan grace, TimeSpan missingFor, ContainerOwners owners, string busPersistenceId) =>
+        Akka.Actor.Props.Create(() => new NodeLossWarden(grace, missingFor, owners, busPersistenceId));
 
-    public NodeLossWarden(TimeSpan grace, TimeSpan missingFor, ContainerOwners owners)
+    public NodeLossWarden(TimeSpan grace, TimeSpan missingFor, ContainerOwners owners, string busPersistenceId)
     {
-        (_grace, _missingFor, _owners) = (grace, missingFor, owners);
+        (_grace, _missingFor, _owners, _busPersistenceId) = (grace, missingFor, owners, busPersistenceId);
         Receive<ClusterEvent.MemberDowned>(d => Lost(d.Member));
         Receive<ClusterEvent.MemberRemoved>(r => Lost(r.Member));
         Receive<ClusterEvent.MemberUp>(u =>
@@ -93,6 +94,6 @@ public sealed class NodeLossWarden : ReceiveActor
     {
         var name = "fence-" + node;
         var fence = Context.Child(name);
-        return fence.IsNobody() ? Context.ActorOf(NodeFence.Props(node, _grace, _owners), name) : fence;
+        return fence.IsNobody() ? Context.ActorOf(NodeFence.Props(node, _grace, _owners, ClusterSettings.ScopedPersistenceId(_busPersistenceId, node)), name) : fence;
     }
 }

@@ -52,19 +52,12 @@ public sealed class NodeReturn(
         await backoff.AskUntilAnsweredAsync<object>(containers, new ContainerStoreProtocol.Delete(container.Namespace, container.Id),
             timeout, ct).ConfigureAwait(false);
         // The warden's fence frees the id too, but only while it holds the orders: freed here before the orders are lifted.
-        while (true)
+        await backoff.UntilDoneAsync(async () =>
         {
-            try
-            {
-                await owners.ReleaseIfOwnedAsync(container.Namespace, container.Id, node, ct).ConfigureAwait(false);
-                break;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                log.LogWarning("node {Node}: {Container} not freed in the ownership map yet ({Error})", node, container, e.Message);
-                await Task.Delay(backoff.Min, ct).ConfigureAwait(false);
-            }
-        }
+            await owners.ReleaseIfOwnedAsync(container.Namespace, container.Id, node, ct).ConfigureAwait(false);
+            return true;
+        }, ct, e => log.LogWarning("node {Node}: {Container} not freed in the ownership map yet ({Error})", node, container, e.Message))
+            .ConfigureAwait(false);
         log.LogInformation("node {Node}: fenced {Container}", node, container);
     }
 }

@@ -117,6 +117,7 @@ internal sealed record EventBusLedger(
         EventDelivered delivered => state.Apply(delivered),
         RunsForgotten forgotten => state.Apply(forgotten),
         RunsReleased released => state.Apply(released),
+        RunsGivenUp givenUp => state.Apply(givenUp),
         _ => throw new ArgumentOutOfRangeException(nameof(written), written, "not an event of the bus"),
     };
 }

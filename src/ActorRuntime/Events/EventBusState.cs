@@ -202,6 +202,24 @@ public sealed record EventBusState(
         };
     }
 
+    /// <summary>Every run given up ends, exited (its own exit's figures kept, if it had one) and deleted; a key not held yet gets a run of pid 0.</summary>
+    public EventBusState Apply(RunsGivenUp givenUp)
+    {
+        var state = this;
+        // Init keys first, so a new exec run is tied to the init run it ends with.
+        foreach (var key in givenUp.Keys.OrderBy(k => k.IsInit ? 0 : 1))
+        {
+            var run = state.RunOf(key) ?? state.Implicit(key, 0, givenUp.At);
+            run = run with
+            {
+                Exited = true, Deleted = true, ExitStatus = run.Exited ? run.ExitStatus : givenUp.ExitStatus,
+                ExitedAt = run.Exited ? run.ExitedAt : givenUp.At, FinishedAt = run.FinishedAt ?? givenUp.At,
+            };
+            state = state with { LastRunId = Math.Max(state.LastRunId, run.RunId), Runs = state.Runs.SetItem(key, run) };
+        }
+        return state;
+    }
+
     public EventBusState Apply(RunsForgotten forgotten) => this with { Runs = Runs.RemoveRange(forgotten.Keys) };
 
     public EventBusState Apply(RunsReleased released) => this with
@@ -226,6 +244,22 @@ public sealed record EventBusState(
             .Distinct()
             .ToList();
         return runs.Count == 0 ? null : new RunsReleased(runs, now);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Give up
+
+    /// <summary>
+    /// The runs of <paramref name="containers"/> (their init keys, namespace and container id; the exec runs held for them
+    /// come along) that the cluster gives up at <paramref name="at"/>, ending with <paramref name="exitStatus"/>.
+    /// </summary>
+    public RunsGivenUp DecideGiveUp(IEnumerable<RunKey> containers, uint exitStatus, DateTimeOffset at)
+    {
+        var inits = containers.Select(c => c.InitKey).ToHashSet();
+        var keys = inits.Concat(Runs.Keys.Where(k => !k.IsInit && inits.Contains(k.InitKey)))
+            .OrderBy(k => k.Namespace, StringComparer.Ordinal).ThenBy(k => k.ContainerId, StringComparer.Ordinal)
+            .ThenBy(k => k.ExecId, StringComparer.Ordinal).ToList();
+        return new RunsGivenUp(keys, exitStatus, at);
     }
 
     // ---------------------------------------------------------------------------------------------------------------

@@ -32,6 +32,15 @@ public sealed record RunsForgotten(IReadOnlyList<RunKey> Keys) : IRunBookkeeping
 /// </summary>
 public sealed record RunsReleased(IReadOnlyList<(RunKey Key, long RunId)> Runs, DateTimeOffset At) : IRunBookkeeping;
 
+/// <summary>
+/// The cluster gave these runs up at <paramref name="At"/> (their node was lost past its grace period, and the cluster
+/// published their exit and delete): each ends here, exited with <paramref name="ExitStatus"/> unless it had exited, and
+/// deleted, so anything the node's runtime offers of them later is a duplicate. Written into the lost node's bus journal
+/// by the cluster's fence, not by the bus (see <see cref="Cluster.BusFence"/>): a bus still running there, unaware, has its
+/// next write refused by the journal and recovers this.
+/// </summary>
+public sealed record RunsGivenUp(IReadOnlyList<RunKey> Keys, uint ExitStatus, DateTimeOffset At) : IRunBookkeeping;
+
 /// <summary>What the bus writes to its journal: a delivered event, or bookkeeping of its runs.</summary>
 public interface IBusJournalEntry;
 

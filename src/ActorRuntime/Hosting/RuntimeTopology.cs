@@ -88,18 +88,20 @@ public static class RuntimeTopology
         // Cluster mode: the node-loss warden (a singleton) says what was given up while this node was away; that is
         // fenced before any shim loads.
         Func<CancellationToken, Task>? beforeLoad = null;
-        if (cluster.Enabled)
+        // The ownership map, one view of it for the warden, the node's return and its sharding side.
+        var owners = cluster.Enabled ? new ContainerOwners(system, settings.CallTimeout + settings.CallTimeout) : null;
+        if (owners is not null)
         {
-            var warden = NodeLossWardenSingleton.Start(system, cluster, settings.CallTimeout + settings.CallTimeout);
+            var warden = NodeLossWardenSingleton.Start(system, cluster, owners, busSettings.PersistenceId);
             var uid = Akka.Cluster.Cluster.Get(system).SelfUniqueAddress.Uid;
-            beforeLoad = new NodeReturn(warden, cluster.NodeName, uid, shims, launcher, processes, containers, backoff,
-                new ContainerOwners(system, settings.CallTimeout + settings.CallTimeout), (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Cluster")).FenceAsync;
+            beforeLoad = new NodeReturn(warden, cluster.NodeName, uid, shims, launcher, processes, containers, backoff, owners,
+                (loggers ?? NullLoggerFactory.Instance).CreateLogger("ActorRuntime.Cluster")).FenceAsync;
         }
         var manager = system.ActorOf(ShimManager.Props(shims, launcher, bus, processes, shimLog, beforeLoad), prefix + "shim-manager");
         var actors = new RuntimeActors(bus, manager, processes, containers, namespaces, leases);
         var runtime = new ContainerRuntime(actors, settings);
         // Cluster mode: every node's containers reachable from here through their pinned entities.
-        var clusterNode = cluster.Enabled ? ClusterNode.Start(system, cluster, settings, actors, runtime.CommandTimeout) : null;
+        var clusterNode = owners is not null ? ClusterNode.Start(system, cluster, settings, actors, owners, runtime.CommandTimeout) : null;
         StartupTrace.Mark("topology actors created");
         return clusterNode is null ? runtime : new ContainerRuntime(actors, settings, cluster: clusterNode);
     }

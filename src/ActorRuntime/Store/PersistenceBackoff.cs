@@ -28,15 +28,22 @@ public sealed record PersistenceBackoff(TimeSpan Min, TimeSpan Max, double Rando
     /// <see cref="Max"/>: while the persistent actor is down its supervisor answers Unavailable, or nothing reaches it.
     /// Each failure is shown to <paramref name="failed"/>. Cancelled (only) by <paramref name="ct"/>.
     /// </summary>
-    public async Task<T> AskUntilAnsweredAsync<T>(IActorRef target, object message, TimeSpan askTimeout, CancellationToken ct,
-        Action<Exception>? failed = null)
+    public Task<T> AskUntilAnsweredAsync<T>(IActorRef target, object message, TimeSpan askTimeout, CancellationToken ct,
+        Action<Exception>? failed = null) =>
+        UntilDoneAsync(() => target.Ask<T>(message, askTimeout, ct), ct, failed);
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> until it completes, with this back-off's delays between failures (each shown to
+    /// <paramref name="failed"/>). Cancelled (only) by <paramref name="ct"/>.
+    /// </summary>
+    public async Task<T> UntilDoneAsync<T>(Func<Task<T>> attempt, CancellationToken ct, Action<Exception>? failed = null)
     {
         var delay = Min;
         while (true)
         {
             try
             {
-                return await target.Ask<T>(message, askTimeout, ct).ConfigureAwait(false);
+                return await attempt().ConfigureAwait(false);
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

@@ -54,7 +54,7 @@ public sealed class NodeFenceSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
         await owners.ClaimAsync("spec", "a", "n2");
         await owners.ClaimAsync("spec", "b", "n2");
         await owners.ClaimAsync("spec", "c", OneNodeCluster.Node);
-        var fence = Sys.ActorOf(NodeFence.Props("n2", Grace, owners));
+        var fence = Sys.ActorOf(NodeFence.Props("n2", Grace, owners, "event-bus@n2"));
 
         var lostAt = DateTimeOffset.UtcNow;
         fence.Tell(new MarkLost("n2", null, lostAt));
@@ -70,7 +70,7 @@ public sealed class NodeFenceSpec(ITestOutputHelper output) : RuntimeSpecBase(ou
 
         // A fence started again (its warden moved) recovers the same orders.
         await ExpectTerminatedAsync(fence);
-        fence = Sys.ActorOf(NodeFence.Props("n2", Grace, owners));
+        fence = Sys.ActorOf(NodeFence.Props("n2", Grace, owners, "event-bus@n2"));
         Assert.Equal(orders.Containers, (await fence.Ask<FenceOrders>(new Returning("n2", 43, DateTimeOffset.UtcNow), Bound)).Containers);
 
         await fence.Ask<FenceLifted>(new ReportFenced("n2", 43, DateTimeOffset.UtcNow), Bound);

@@ -133,4 +133,17 @@ public sealed class NodeFenceStateSpec
         var lostAgain = After(fenced, new MarkLost("n2", 2, T0.AddHours(1)), out _);
         Assert.Equal([B], Run(lostAgain, GiveUpOf(lostAgain, T0.AddHours(2), B)).ToFence);
     }
+
+    [Fact]
+    public void A_container_whose_exit_the_nodes_bus_delivered_before_its_fence_gets_only_the_delete_repeating_that_exit_and_is_still_fenced()
+    {
+        var lost = After(Serving(1), new MarkLost("n2", 1, T0), out _);
+        var exitedAt = T0.AddMinutes(2);
+        var decision = lost.Decide(new GiveUp("n2", [A, B], lost.LostAt!.Value, T0.AddMinutes(5), [new ExitOnBus(B, 137, exitedAt)]));
+        var events = decision.Events.OfType<NodeFenceEvent.ContainerGivenUp>().Select(e => e.Event).ToList();
+        Assert.Equal([("a", Topics.Exit, 255u), ("a", Topics.Delete, 255u), ("b", Topics.Delete, 137u)],
+            events.Select(e => (e.ContainerId, e.Topic, e.ExitStatus)));
+        Assert.Equal(exitedAt, events[^1].ExitedAt);
+        Assert.Equal([A, B], decision.Events.Aggregate(lost, (s, e) => s.Apply(e)).ToFence);
+    }
 }

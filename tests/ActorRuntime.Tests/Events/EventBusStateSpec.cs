@@ -335,4 +335,33 @@ public sealed class EventBusStateSpec
         var forgotten = state.DecidePrune(T0.AddSeconds(4), retention)!;
         Assert.Equal(["done", "live-old"], forgotten.Keys.Select(k => k.ContainerId).Order());
     }
+
+    [Fact]
+    public void A_run_the_cluster_gave_up_drops_its_nodes_later_exit_and_delete_and_its_exec_exit_but_a_new_create_begins_anew()
+    {
+        var (state, _) = Run(Ev(Topics.Create, pid: 100), Ev(Topics.Start, pid: 100), Ev(Topics.ExecAdded, exec: "e1"),
+            Ev(Topics.ExecStarted, exec: "e1", pid: 101), Ev(Topics.Create, "other", pid: 200));
+        var givenUp = state.DecideGiveUp([new RunKey("moby", "c1", "")], 255, T0);
+        Assert.Equal([new RunKey("moby", "c1", ""), new RunKey("moby", "c1", "e1")], givenUp.Keys);
+        state = state.Apply(givenUp);
+
+        // The node's runtime, unaware, offers what happened meanwhile; a new run of the id (reused) is delivered.
+        var (after, decisions) = Run(state, T0, Ev(Topics.Exit, pid: 100, status: 137), Ev(Topics.Delete, pid: 100, status: 137),
+            Ev(Topics.Exit, exec: "e1", pid: 101, status: 1), Ev(Topics.Exit, "other", pid: 200, status: 0),
+            Ev(Topics.Create, pid: 300), Ev(Topics.Exit, pid: 300, status: 0));
+        Assert.Equal("dup:exit dup:delete dup:exit +exit +create +exit", Shape(decisions));
+        Assert.Equal(255u, state.RunOf(new RunKey("moby", "c1", ""))!.ExitStatus);
+        Assert.Equal(300u, after.RunOf(new RunKey("moby", "c1", ""))!.Pid);
+    }
+
+    [Fact]
+    public void A_run_given_up_after_its_exit_keeps_that_exits_figures_and_a_container_the_bus_never_saw_is_held_as_ended()
+    {
+        var (state, _) = Run(Ev(Topics.Create, pid: 100), Ev(Topics.Exit, pid: 100, status: 137));
+        state = state.Apply(state.DecideGiveUp([new RunKey("moby", "c1", ""), new RunKey("moby", "unseen", "")], 255, T0.AddMinutes(5)));
+
+        Assert.Equal((137u, T0), (state.RunOf(new RunKey("moby", "c1", ""))!.ExitStatus, state.RunOf(new RunKey("moby", "c1", ""))!.ExitedAt));
+        var (_, decisions) = Run(state, T0, Ev(Topics.Delete, pid: 100, status: 137), Ev(Topics.Exit, "unseen", pid: 7, status: 0));
+        Assert.Equal("dup:delete dup:exit", Shape(decisions));
+    }
 }

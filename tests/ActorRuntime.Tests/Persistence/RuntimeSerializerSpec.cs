@@ -126,11 +126,11 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
             "container-updated-v1", "container-v1", "event-bus-snapshot-v1", "event-bus-snapshot-v2", "event-bus-snapshot-v3", "event-delivered-v1", "event-delivered-v2",
             "event-delivered-v3", "exec-forgotten-v1", "lease-created-v1", "lease-deleted-v1", "lease-store-snapshot-v1", "namespace-created-v1",
             "namespace-deleted-v1", "namespace-store-snapshot-v1", "namespace-updated-v1", "node-fence-snapshot-v1", "node-fenced-v1",
-            "node-given-up-v1", "node-lost-v1", "node-serving-v1", "runs-forgotten-v1", "runs-released-v1",
+            "node-given-up-v1", "node-lost-v1", "node-serving-v1", "runs-forgotten-v1", "runs-given-up-v1", "runs-released-v1",
             "task-event-v1", "task-event-v2",
             "task-forgotten-v1", "task-recorded-v1", "task-recorded-v2", "task-registry-snapshot-v1", "task-registry-snapshot-v2",
         ], RuntimeFormats.All.Manifests);
-        Assert.Equal(27, RuntimeFormats.All.WrittenTypes.Count());
+        Assert.Equal(28, RuntimeFormats.All.WrittenTypes.Count());
         foreach (var type in RuntimeFormats.All.WrittenTypes)
         {
             var bound = Sys.Serialization.FindSerializerForType(type);
@@ -159,6 +159,13 @@ public sealed class RuntimeSerializerSpec(ITestOutputHelper output)
         var back = RoundTrip(state);
         Assert.Equal((state.Status, state.ServingUid, state.LostAt, state.ServingSince), (back.Status, back.ServingUid, back.LostAt, back.ServingSince));
         Assert.Equal(state.ToFence, back.ToFence);
+
+        // What the fence writes into a lost node's bus journal.
+        var givenUp = new ActorRuntime.Events.RunsGivenUp([new("ns", "a", ""), new("ns", "a", "e1")], 255, at);
+        Assert.Equal("runs-given-up-v1", serializer.Manifest(givenUp));
+        var givenUpBack = RoundTrip(givenUp);
+        Assert.Equal(givenUp.Keys, givenUpBack.Keys);
+        Assert.Equal((255u, at), (givenUpBack.ExitStatus, givenUpBack.At));
     }
 
     [Fact]

@@ -115,3 +115,6 @@ public sealed record TaskEventV2(
 
 /// <summary>"event-delivered-v3": as v2, with the event as <see cref="TaskEventV2"/>.</summary>
 public sealed record EventDeliveredV3(RunKeyV1? Key, RunStateV2? Run, TaskEventV2 Event);
+
+/// <summary>"runs-given-up-v1": written by the cluster's fence into a lost node's bus journal (cluster mode).</summary>
+public sealed record RunsGivenUpV1(IReadOnlyList<RunKeyV1> Keys, uint ExitStatus, DateTimeOffset At);

@@ -92,6 +92,8 @@ public static class RuntimeFormats
         PersistedFormat.Current<RunsReleased, RunsReleasedV1>("runs-released-v1",
             r => new(r.Runs.Select(x => new RunReleasedV1(ToContract(x.Key), x.RunId)).ToList(), r.At),
             c => new(c.Runs.Select(x => (ToDomain(x.Key), x.RunId)).ToList(), c.At)),
+        PersistedFormat.Current<RunsGivenUp, RunsGivenUpV1>("runs-given-up-v1",
+            g => new(g.Keys.Select(ToContract).ToList(), g.ExitStatus, g.At), c => new(c.Keys.Select(ToDomain).ToList(), c.ExitStatus, c.At)),
         PersistedFormat.Legacy<EventBusSnapshotV1, EventBusSnapshot>("event-bus-snapshot-v1",
             c => new(c.LastOffset, c.LastRunId, ToDomain(c.Runs), c.DroppedDuplicates, c.DroppedStale)),
         PersistedFormat.Legacy<EventBusSnapshotV2, EventBusSnapshot>("event-bus-snapshot-v2",

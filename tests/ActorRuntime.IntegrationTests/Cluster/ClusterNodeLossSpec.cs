@@ -200,6 +200,58 @@ public sealed class ClusterNodeLossSpec : IAsyncLifetime
         await _cluster.Client(0).DeleteAsync("frozen");
     }
 
+    [Fact]
+    public async Task A_node_frozen_past_its_grace_period_publishes_nothing_of_a_given_up_container_that_exited_meanwhile_when_it_thaws()
+    {
+        await StartAsync("4s");
+        var pid = await RunOnAsync(N3, "thawed-late");
+        var stream = new ThreeNodeCluster.Recorder();
+        await using (await _cluster.Client(0).SubscribeAsync(stream, afterOffset: 0))
+        {
+            _cluster.Freeze(N3);
+            try
+            {
+                await EventuallyAsync(() => stream.Events.Any(e => e is { Kind: ContainerEventKind.Delete, ContainerId: "thawed-late" }),
+                    "thawed-late given up", Rejoin, stream.ToString);
+                // Its process ends now: the shim sends the exit to its runtime, which is frozen and has not heard of the give-up.
+                HostProcesses.Kill((int)pid);
+                await HostProcesses.WaitUntilGoneAsync((int)pid, Bound);
+            }
+            finally
+            {
+                _cluster.Thaw(N3);
+            }
+            // Thawed, n3 finds itself downed, starts again, fences what was given up and serves.
+            await _cluster.WaitServingAsync(N3);
+            await EventuallyAsync(async () => await IsNotFoundAsync(0, "thawed-late") && !Bundle.List(_cluster.State(N3)).Any(),
+                "thawed-late gone from n1's view and from n3's state", Rejoin, () => _cluster.Logs(40));
+            Assert.Contains("this node was downed by the cluster: actorruntimed starts again", _cluster.Logs(int.MaxValue));
+
+            // A later exit on n3 marks the point up to which the stream is read.
+            await RunOnAsync(N3, "after-thaw");
+            await _cluster.Client(0).SignalAsync("after-thaw", null, 9);
+            await EventuallyAsync(() => stream.Events.Any(e => e is { Kind: ContainerEventKind.Exit, ContainerId: "after-thaw" }),
+                "after-thaw's exit", Bound, stream.ToString);
+        }
+
+        // Live and read again from 0: thawed-late's only exit is the cluster's.
+        var reread = new ThreeNodeCluster.Recorder();
+        await using (await _cluster.Client(1).SubscribeAsync(reread, afterOffset: 0))
+        {
+            await EventuallyAsync(() => reread.Events.Any(e => e is { Kind: ContainerEventKind.Exit, ContainerId: "after-thaw" }),
+                "after-thaw's exit, read from 0", Bound, reread.ToString);
+        }
+        foreach (var recorded in new[] { stream, reread })
+        {
+            var exits = recorded.Events.Where(e => e.Kind == ContainerEventKind.Exit).Select(e => (e.ContainerId, e.ExitStatus, e.Node, e.Reason));
+            Assert.Equal([("thawed-late", 255u, "n3", "node lost"), ("after-thaw", 137u, "n3", null)], exits);
+            Assert.Single(recorded.Events, e => e is { Kind: ContainerEventKind.Delete, ContainerId: "thawed-late" });
+        }
+
+        await _cluster.Client(0).DeleteTaskAsync("after-thaw");
+        await _cluster.Client(0).DeleteAsync("after-thaw");
+    }
+
     private async Task<bool> IsNotFoundAsync(int n, string id)
     {
         try

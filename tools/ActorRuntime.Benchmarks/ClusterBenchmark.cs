@@ -17,13 +17,13 @@ namespace ActorRuntime.Benchmarks;
 /// </summary>
 internal static class ClusterBenchmark
 {
-    public const string Usage = "actorruntime-bench cluster [--calls 500] [--containers 30] [--parallel 6] [--json]";
+    public const string Usage = "actorruntime-bench cluster [--calls 2000] [--containers 30] [--parallel 6] [--json]";
 
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int calls = 500, containers = 30, parallel = 6;
+        int calls = 2000, containers = 30, parallel = 6;
         var json = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -72,12 +72,13 @@ internal static class ClusterBenchmark
             await cluster.Client(via).ForceDeleteAsync(id);
         }
 
-        // State calls from n1: on its own container, then on one of n2's.
+        // State calls from n1: on its own container and on one of n2's, after a warm-up.
         await RunAsync(0, "local", "n1");
         await RunAsync(0, "remote", "n2");
-        log.WriteLine($"cluster: {calls} state calls from n1 on a container of n1, then of n2");
-        var local = await StateLatenciesAsync(cluster.Client(0), "local", calls);
-        var remote = await StateLatenciesAsync(cluster.Client(0), "remote", calls);
+        log.WriteLine("cluster: warming up: state calls from n1 on both containers for 10 s (connections, tiered JIT)");
+        await WarmUpAsync(cluster.Client(0), ["local", "remote"], TimeSpan.FromSeconds(10));
+        log.WriteLine($"cluster: {calls} state calls from n1 on each, alternating a container of n1 and one of n2");
+        var (local, remote) = await StateLatenciesAsync(cluster.Client(0), "local", "remote", calls);
 
         // Create and start: all on n1 (placed by name), then anywhere (spread over the three), each time from all three nodes.
         log.WriteLine($"cluster: {containers} containers created and started on one node, then anywhere");
@@ -156,17 +157,34 @@ internal static class ClusterBenchmark
         return 0;
     }
 
-    private static async Task<List<double>> StateLatenciesAsync(IContainerClient client, string id, int calls)
+    /// <summary>
+    /// Calls until <paramref name="for"/> has passed: the first calls of a path run tier-0 code and open connections, and
+    /// .NET's tiered JIT recompiles hot methods only after they have been called for a while, in the background.
+    /// </summary>
+    private static async Task WarmUpAsync(IContainerClient client, string[] ids, TimeSpan @for)
     {
-        for (var i = 0; i < 20; i++) await client.StatusAsync(id); // warm-up: connections, JIT
-        var times = new List<double>(calls);
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < @for)
+            foreach (var id in ids) await client.StatusAsync(id);
+    }
+
+    /// <summary>
+    /// <paramref name="calls"/> state calls on each container, one after the other, alternating: both see the same machine
+    /// (another process's burst, a GC) rather than one measured before the other.
+    /// </summary>
+    private static async Task<(List<double> A, List<double> B)> StateLatenciesAsync(IContainerClient client, string a, string b, int calls)
+    {
+        var (timesA, timesB) = (new List<double>(calls), new List<double>(calls));
         for (var i = 0; i < calls; i++)
         {
-            var sw = Stopwatch.StartNew();
-            await client.StatusAsync(id);
-            times.Add(sw.Elapsed.TotalMilliseconds);
+            foreach (var (id, times) in new[] { (a, timesA), (b, timesB) })
+            {
+                var sw = Stopwatch.StartNew();
+                await client.StatusAsync(id);
+                times.Add(sw.Elapsed.TotalMilliseconds);
+            }
         }
-        return times;
+        return (timesA, timesB);
     }
 
     private static async Task<double> ThroughputAsync(int containers, int parallel, Func<int, Task> run)

@@ -147,8 +147,8 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     /// </summary>
     public async Task CutAsync(int n)
     {
+        _cut[n] = true; // before: a cut that timed out half-way is still undone on disposal
         await Network.CutAsync(n);
-        _cut[n] = true;
     }
 
     /// <summary>Takes node <paramref name="n"/>'s link up again.</summary>
@@ -157,9 +157,6 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
         await Network.ReconnectAsync(n);
         _cut[n] = false;
     }
-
-    /// <summary>The daemon's pid of node <paramref name="n"/> (the same across its restarts in place).</summary>
-    public int Pid(int n) => (_daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running")).Pid;
 
     /// <summary>Everything node <paramref name="n"/> wrote to stderr, across its restarts in place.</summary>
     public string Log(int n) => (_daemons[n] ?? throw new InvalidOperationException($"node {Nodes[n]} is not running")).Stderr;

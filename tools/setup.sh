@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what ActorRuntime needs on Debian 12 (idempotent; run as root).
 set -euo pipefail
+# iproute2: ThreeNodeCluster's isolated mode makes a bridge, network namespaces and veths (ip); nsenter is util-linux.
 # tmux: the arctl spec drives `arctl run -it` through a real terminal.
 # docker.io: the real dockerd 20.10 that the client specs and `actorruntime-bench clients` run on a containerd-API socket.
-packages=(runc containerd busybox-static postgresql docker.io tmux)
+packages=(runc containerd busybox-static postgresql docker.io tmux iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -42,9 +42,15 @@ public sealed class DaemonProcess : IAsyncDisposable
         Start(address, ["--address", address, "--root", root, "--state", state, .. extra]);
 
     /// <summary>With exactly <paramref name="args"/>; the daemon is expected to serve on <paramref name="address"/>.</summary>
-    public static DaemonProcess Start(string address, IEnumerable<string> args)
+    public static DaemonProcess Start(string address, IEnumerable<string> args) => Start(address, args, launcher: []);
+
+    /// <summary>
+    /// Through <paramref name="launcher"/> (e.g. nsenter into a network namespace), which must exec dotnet in its own
+    /// place: <see cref="Pid"/> and the signals sent are the daemon's only then.
+    /// </summary>
+    public static DaemonProcess Start(string address, IEnumerable<string> args, IReadOnlyList<string> launcher)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : "dotnet")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -53,7 +59,8 @@ public sealed class DaemonProcess : IAsyncDisposable
         // The runtime's diagnostics endpoints (a debugger FIFO pair and an IPC socket in /tmp) are removed at a normal exit
         // only; a daemon a spec SIGKILLs would leave them behind, so daemons started here open none.
         start.Environment["DOTNET_EnableDiagnostics"] = "0";
-        foreach (var arg in args.Prepend(Dll)) start.ArgumentList.Add(arg);
+        foreach (var arg in launcher.Count > 0 ? [.. launcher.Skip(1), "dotnet", Dll, .. args] : args.Prepend(Dll))
+            start.ArgumentList.Add(arg);
         return new DaemonProcess(Process.Start(start)!, address);
     }
 

@@ -26,6 +26,12 @@ public sealed class PostgreSqlServer : IAsyncLifetime
 
     public string ConnectionString => ConnectionStringFor("actorruntime");
 
+    /// <summary>
+    /// The database over the server's unix socket (in its directory) rather than TCP: a socket file is reached from any
+    /// network namespace on this machine, so a node whose network is cut off still reaches the journal.
+    /// </summary>
+    public string UnixSocketConnectionString => $"Host={_dir};Port={Port};Username=postgres;Database=actorruntime;Pooling=false";
+
     public PersistenceSettings Settings => new(PersistenceProvider.PostgreSql, ConnectionString, _dir);
 
     /// <summary>Settings for a new, empty database on this server, for a test that must not see another test's rows.</summary>

@@ -17,7 +17,7 @@ namespace ActorRuntime.Benchmarks;
 /// </summary>
 internal static class ClusterBenchmark
 {
-    public const string Usage = "actorruntime-bench cluster [--calls 2000] [--containers 30] [--parallel 6] [--json]";
+    public const string Usage = "actorruntime-bench cluster [--calls 2000] [--containers 30] [--parallel 6] [--config FILE] [--json]";
 
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
 
@@ -25,6 +25,7 @@ internal static class ClusterBenchmark
     {
         int calls = 2000, containers = 30, parallel = 6;
         var json = false;
+        var extra = "";
         for (var i = 0; i < args.Length; i++)
         {
             int Next() => int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -34,6 +35,8 @@ internal static class ClusterBenchmark
                 case "--containers": containers = Next(); break;
                 case "--parallel": parallel = Next(); break;
                 case "--json": json = true; break;
+                // More HOCON for every node (a tuning experiment), after the benchmark's own.
+                case "--config": extra = File.ReadAllText(args[++i]); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}\nusage: {Usage}"); return 2;
             }
         }
@@ -56,7 +59,7 @@ internal static class ClusterBenchmark
         await using var cluster = await ThreeNodeCluster.StartAsync("/run/actorruntime-bench", Bound, """
             actor-runtime.cluster.split-brain-resolver.stable-after = 5s
             actor-runtime.cluster.down-removal-margin = 2s
-            """);
+            """ + "\n" + extra);
         var rootfs = new[] { BusyboxImage.BindMount(image) };
 
         async Task RunAsync(int via, string id, string placement)

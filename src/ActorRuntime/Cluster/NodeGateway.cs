@@ -11,13 +11,20 @@ namespace ActorRuntime.Cluster;
 /// that node through the container's entity, and the answer comes back to the sender, so a
 /// <see cref="Hosting.ContainerRuntime"/> over gateways drives the other node exactly as its own runtime would.
 /// <para>A node that cannot be asked now gets a Failed Unavailable naming it at once (<see cref="NodeReachability"/>).
-/// Each call in flight waits in a <see cref="GatewayCall"/> child, so a node that goes silent after the call left (a
-/// crash, a freeze, a cut link) fails the calls it holds with Unavailable naming it as soon as the cluster sees it
-/// unreachable, instead of leaving them to their deadline.</para>
+/// Each call in flight is an ask of the region (a lightweight temporary reference, not an actor: no actor is created
+/// per call), held here, so a node that goes silent after the call left (a crash, a freeze, a cut link) fails the calls
+/// it holds with Unavailable naming it as soon as the cluster sees it unreachable, instead of leaving them to their
+/// deadline. No timer of its own: a call such as Wait may rightly take as long as its caller waits.</para>
 /// </summary>
 public sealed class NodeGateway : ReceiveActor
 {
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    private readonly Dictionary<long, Call> _inFlight = [];
+    private long _calls;
+
+    private sealed record Call(IActorRef Caller, string ContainerId, CancellationTokenSource Abandon);
+
+    private sealed record CallEnded(long Id);
 
     public NodeGateway(IActorRef region, string node, ContainerEntityProtocol.Target target)
     {
@@ -31,6 +38,10 @@ public sealed class NodeGateway : ReceiveActor
         {
             if (m.Member.HasRole(role)) FailCalls($"node {node} left the cluster");
         });
+        Receive<CallEnded>(ended =>
+        {
+            if (_inFlight.Remove(ended.Id, out var call)) call.Abandon.Dispose();
+        });
         ReceiveAny(command =>
         {
             var containerId = ContainerIdOf(command);
@@ -39,8 +50,19 @@ public sealed class NodeGateway : ReceiveActor
                 Sender.Tell(new TaskProtocol.Failed(containerId, TtrpcCode.Unavailable, why));
                 return;
             }
-            var call = Context.ActorOf(GatewayCall.Props(Sender, containerId));
-            region.Tell(new ContainerEntityProtocol.Route(ContainerEntityIds.For(node, command), target, command), call);
+            var call = new Call(Sender, containerId, new CancellationTokenSource());
+            var id = ++_calls;
+            _inFlight[id] = call;
+            var self = Self;
+            region.Ask<object>(new ContainerEntityProtocol.Route(ContainerEntityIds.For(node, command), target, command), call.Abandon.Token)
+                .ContinueWith(asked =>
+                {
+                    // The first answer goes to the caller as it came (a failure as Status.Failure); an abandoned call
+                    // was answered by FailCalls already.
+                    if (asked.IsCompletedSuccessfully) call.Caller.Tell(asked.Result);
+                    else if (!asked.IsCanceled) call.Caller.Tell(new Status.Failure(asked.Exception!.GetBaseException()));
+                    self.Tell(new CallEnded(id));
+                }, TaskContinuationOptions.ExecuteSynchronously);
         });
     }
 
@@ -51,39 +73,22 @@ public sealed class NodeGateway : ReceiveActor
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
             typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
 
-    protected override void PostStop() => _cluster.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        _cluster.Unsubscribe(Self);
+        FailCalls("the node's gateway stopped");
+    }
 
     private void FailCalls(string why)
     {
-        foreach (var call in Context.GetChildren()) call.Tell(new GatewayCall.NodeLost(why));
+        foreach (var call in _inFlight.Values)
+        {
+            call.Caller.Tell(new TaskProtocol.Failed(call.ContainerId, TtrpcCode.Unavailable, why));
+            call.Abandon.Cancel();
+            call.Abandon.Dispose();
+        }
+        _inFlight.Clear();
     }
 
     private static string ContainerIdOf(object command) => ContainerEntityIds.ContainerOf(command)?.Id ?? "";
-}
-
-/// <summary>
-/// One call through a <see cref="NodeGateway"/>: the first answer goes to the caller, or, if the node is lost first, a
-/// Failed Unavailable naming it. No timer of its own: a call such as Wait may rightly take as long as its caller waits,
-/// and a caller that gave up leaves this to end with the answer or with the node.
-/// </summary>
-internal sealed class GatewayCall : ReceiveActor
-{
-    public sealed record NodeLost(string Why);
-
-    public GatewayCall(IActorRef replyTo, string containerId)
-    {
-        Receive<NodeLost>(lost =>
-        {
-            replyTo.Tell(new TaskProtocol.Failed(containerId, TtrpcCode.Unavailable, lost.Why));
-            Context.Stop(Self);
-        });
-        ReceiveAny(answer =>
-        {
-            replyTo.Tell(answer);
-            Context.Stop(Self);
-        });
-    }
-
-    public static Props Props(IActorRef replyTo, string containerId) =>
-        Akka.Actor.Props.Create(() => new GatewayCall(replyTo, containerId));
 }

@@ -147,11 +147,16 @@ public sealed class ContainerRuntime(RuntimeActors actors, RuntimeSettings setti
     public Task<ShimManagerProtocol.ExitStats> ExitStatsAsync(CancellationToken ct = default) =>
         actors.ShimManager.Ask<ShimManagerProtocol.ExitStats>(new ShimManagerProtocol.GetExitStats(), CommandTimeout, ct);
 
-    /// <summary>Completes once every shim found on disk at start-up was reloaded or cleaned up and the event bus has recovered.</summary>
+    /// <summary>
+    /// Completes once every shim found on disk at start-up was reloaded or cleaned up and the event bus has recovered.
+    /// Each shim loads under the load timeout, in parallel; a dead one then costs at most the cleanup timeout. In cluster
+    /// mode the node first joins and asks the node-loss warden what to fence, which waits for as long as the cluster
+    /// takes to admit it (a node restarted before its old incarnation was removed waits for that removal): only
+    /// <paramref name="ct"/> ends that wait, and the shims' own timeouts bound the load after it.
+    /// </summary>
     public Task<ShimManagerProtocol.Loaded> AwaitLoadedAsync(CancellationToken ct = default) =>
-        // Each shim loads under the load timeout, in parallel; a dead one then costs at most the cleanup timeout.
         actors.ShimManager.Ask<ShimManagerProtocol.Loaded>(new ShimManagerProtocol.AwaitLoaded(),
-            settings.LoadTimeout + settings.CleanupTimeout + TimeSpan.FromSeconds(5), ct);
+            cluster is null ? settings.LoadTimeout + settings.CleanupTimeout + TimeSpan.FromSeconds(5) : null, ct);
 
     // ---- container metadata (containerd's containers service) ----
 

@@ -128,7 +128,12 @@ async Task<(int Code, bool Downed)> ServeAsync()
     }
     try
     {
-        var loaded = await runtime.AwaitLoadedAsync(stoppingToken.Token);
+        // In cluster mode the load waits for the cluster to admit this node, unbounded: the actor system's end (downed,
+        // or no join within restart-after-unsuccessful-join) ends the wait too.
+        var loading = runtime.AwaitLoadedAsync(stoppingToken.Token);
+        if (await Task.WhenAny(loading, system.WhenTerminated) != loading)
+            throw new InvalidOperationException("the actor system ended before the runtime loaded");
+        var loaded = await loading;
         log.LogInformation("runtime loaded: {Reloaded} shims reloaded, {CleanedUp} cleaned up", loaded.Reloaded, loaded.CleanedUp);
     }
     catch (Exception e)

@@ -28,6 +28,9 @@ public sealed class ClusterRuntimeOptions
 
     public TimeSpan? NodeLostGracePeriod { get; set; }
 
+    /// <summary>How long the node tries to join before actorruntimed starts it again as a new incarnation.</summary>
+    public TimeSpan? RestartAfterUnsuccessfulJoin { get; set; }
+
     /// <summary>Renders only the properties that were set, to be prepended over the defaults.</summary>
     public string ToHocon()
     {
@@ -45,6 +48,7 @@ public sealed class ClusterRuntimeOptions
         Time("split-brain-resolver.stable-after", StableAfter);
         Time("down-removal-margin", DownRemovalMargin);
         Time("node-lost-grace-period", NodeLostGracePeriod);
+        Time("restart-after-unsuccessful-join", RestartAfterUnsuccessfulJoin);
         return sb.ToString();
     }
 }

@@ -28,6 +28,13 @@ public sealed record ClusterSettings(
 
     public bool Enabled => !SeedNodes.IsEmpty;
 
+    /// <summary>
+    /// How long a node tries to join before it gives up and actorruntimed starts its runtime again in place (a new
+    /// incarnation). A node restarted before the cluster removed its previous incarnation was seen to stay refused for
+    /// minutes (its InitJoin acknowledged, its Join never welcomed); the next incarnation joins.
+    /// </summary>
+    public TimeSpan RestartAfterUnsuccessfulJoin { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The cluster role naming this node; a container's shard is allocated to the member that has it.</summary>
     public string Role => RoleOf(NodeName);
 
@@ -48,7 +55,10 @@ public sealed record ClusterSettings(
             c.GetTimeSpan("split-brain-resolver.stable-after", TimeSpan.FromSeconds(20)),
             c.GetTimeSpan("down-removal-margin", TimeSpan.FromSeconds(20)),
             c.GetTimeSpan("node-lost-grace-period", TimeSpan.FromMinutes(5)),
-            c.GetTimeSpan("free-memory-interval", TimeSpan.FromSeconds(5)));
+            c.GetTimeSpan("free-memory-interval", TimeSpan.FromSeconds(5)))
+        {
+            RestartAfterUnsuccessfulJoin = c.GetTimeSpan("restart-after-unsuccessful-join", TimeSpan.FromSeconds(30)),
+        };
         settings.Validate();
         return settings;
     }
@@ -99,6 +109,7 @@ public sealed record ClusterSettings(
             akka.cluster.split-brain-resolver.active-strategy = {SplitBrainStrategy}
             akka.cluster.split-brain-resolver.stable-after = {(long)StableAfter.TotalMilliseconds}ms
             akka.cluster.down-removal-margin = {(long)DownRemovalMargin.TotalMilliseconds}ms
+            akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = {(long)RestartAfterUnsuccessfulJoin.TotalMilliseconds}ms
             # Containers' shards pinned to their nodes (PinnedAllocationStrategy): the coordinator's state in ddata, the
             # remembered entities on the shared journal (durable ddata is broken on this mirror: docs/akka-stack.md §3.3).
             akka.cluster.sharding.state-store-mode = ddata

@@ -34,6 +34,8 @@ public sealed class ClusterSettingsSpec
         Assert.Equal(("keep-majority", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(20), TimeSpan.FromMinutes(5)),
             (settings.SplitBrainStrategy, settings.StableAfter, settings.DownRemovalMargin, settings.NodeLostGracePeriod));
         Assert.Equal(("127.0.0.1", 4053), (settings.Host, settings.Port));
+        Assert.Equal(TimeSpan.FromSeconds(30), settings.RestartAfterUnsuccessfulJoin);
+        Assert.Equal(TimeSpan.FromSeconds(30), settings.AkkaConfig().GetTimeSpan("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
         Assert.Equal(Environment.MachineName.ToLowerInvariant(), Over("actor-runtime.cluster.seed-nodes = [\"h:1\"]").NodeName);
     }
 
@@ -66,7 +68,7 @@ public sealed class ClusterSettingsSpec
         var settings = ClusterSettings.Create(new ClusterRuntimeOptions
         {
             SeedNodes = ["127.0.0.1:4051"], NodeName = "node-2", Host = "127.0.0.2", Port = 4052, StableAfter = TimeSpan.FromSeconds(5),
-            DownRemovalMargin = TimeSpan.FromSeconds(4),
+            DownRemovalMargin = TimeSpan.FromSeconds(4), RestartAfterUnsuccessfulJoin = TimeSpan.FromSeconds(12),
         });
         var akka = settings.AkkaConfig();
         Assert.Equal("cluster", akka.GetString("akka.actor.provider"));
@@ -76,6 +78,7 @@ public sealed class ClusterSettingsSpec
         Assert.Equal("keep-majority", akka.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(TimeSpan.FromSeconds(5), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal(TimeSpan.FromSeconds(4), akka.GetTimeSpan("akka.cluster.down-removal-margin"));
+        Assert.Equal(TimeSpan.FromSeconds(12), akka.GetTimeSpan("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
         Assert.Equal("akka.tcp://actorruntimed@127.0.0.1:4051", ClusterSettings.SeedAddress("127.0.0.1:4051", "actorruntimed"));
         Assert.Equal("akka.tcp://x@h:1", ClusterSettings.SeedAddress("akka.tcp://x@h:1", "actorruntimed"));
         // Every node writes to the one shared journal: each store's id carries the node.

@@ -217,5 +217,6 @@ static ClusterRuntimeOptions ResolveCluster(DaemonCommandLine flags, Config file
         StableAfter = settings.StableAfter,
         DownRemovalMargin = settings.DownRemovalMargin,
         NodeLostGracePeriod = settings.NodeLostGracePeriod,
+        RestartAfterUnsuccessfulJoin = settings.RestartAfterUnsuccessfulJoin,
     };
 }

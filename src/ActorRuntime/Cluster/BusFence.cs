@@ -28,6 +28,9 @@ public sealed class BusFence : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private EventBusLedger _bus = EventBusLedger.Empty;
 
+    /// <summary>A run's state just before the first give-up replayed for it: what the bus itself had delivered.</summary>
+    private readonly Dictionary<RunKey, RunState?> _beforeGiveUp = [];
+
     /// <summary>The bus's standing for the given-up containers, as it was just before <see cref="RunsGivenUp"/>.</summary>
     public sealed record Fenced(string PersistenceId, IReadOnlyList<ContainerKey> Containers, IReadOnlyList<NodeFenceProtocol.ExitOnBus> Exited);
 
@@ -43,6 +46,13 @@ public sealed class BusFence : ReceivePersistentActor
         {
             if (offer.Snapshot is EventBusSnapshot s) _bus = _bus.Restored(s.ToState());
         });
+        Recover<RunsGivenUp>(g =>
+        {
+            // An earlier fence of this bus (its give-up then not written, and retried): the bus's own exit is the one
+            // from before that fence's mark, not the mark.
+            foreach (var key in g.Keys) _beforeGiveUp.TryAdd(key, _bus.Written.RunOf(key));
+            _bus = _bus.Replayed(g);
+        });
         Recover<IBusJournalEntry>(e => _bus = _bus.Replayed(e));
         Recover<RecoveryCompleted>(_ => Fence());
     }
@@ -52,11 +62,20 @@ public sealed class BusFence : ReceivePersistentActor
     public static Props Props(string busPersistenceId, IReadOnlyList<ContainerKey> containers, DateTimeOffset at) =>
         Akka.Actor.Props.Create(() => new BusFence(busPersistenceId, containers, at));
 
+    /// <summary>A refused write leaves a persistent actor running: stop, so the parent's watch retries.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        Context.Stop(Self);
+    }
+
     private void Fence()
     {
         var bus = _bus.Written;
         var exited = _containers
-            .Select(c => (Container: c, Run: bus.RunOf(new RunKey(c.Namespace, c.Id, ""))))
+            .Select(c => new RunKey(c.Namespace, c.Id, ""))
+            .Select(key => (Container: new ContainerKey(key.Namespace, key.ContainerId),
+                Run: _beforeGiveUp.TryGetValue(key, out var before) ? before : bus.RunOf(key)))
             .Where(x => x.Run is { Exited: true, Deleted: false, ExitStatus: not null })
             .Select(x => new NodeFenceProtocol.ExitOnBus(x.Container, x.Run!.ExitStatus!.Value, x.Run.ExitedAt))
             .ToList();

@@ -47,8 +47,8 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
         Command<GraceOver>(_ => GiveUpIfDue());
         Command<OwnersRead>(read =>
         {
-            // Still this loss, and no fence of the bus under way (a timer may have fired twice).
-            if (State.Status != NodeFenceState.Standing.Lost || State.LostAt != read.LostAt || _busFence is not null) return;
+            // Still this give-up, and no fence of the bus under way (a timer may have fired twice).
+            if (State.Status != NodeFenceState.Standing.GivingUp || State.LostAt != read.LostAt || _busFence is not null) return;
             _busFence = Context.Watch(Context.ActorOf(BusFence.Props(_busPersistenceId, read.Containers, DateTimeOffset.UtcNow),
                 $"bus-fence-{++_busFences}"));
             _pendingLostAt = read.LostAt;
@@ -107,6 +107,9 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
                 _log.Info("node {0} returned within its grace period", _node);
                 Timers.Cancel(nameof(GraceOver));
                 break;
+            case NodeFenceEvent.GivingUp:
+                FenceBus();
+                break;
             case NodeFenceEvent.GivenUp:
                 _log.Warning("node {0}: grace period over; {1} containers given up (exit 255, \"{2}\")", _node, State.ToFence.Count,
                     NodeFenceState.Reason);
@@ -118,10 +121,11 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
         }
     }
 
-    /// <summary>What the standing asks for now: the grace timer while lost, the map's release once given up.</summary>
+    /// <summary>What the standing asks for now: the grace timer while lost, the bus's fence while giving up, the map's release once given up.</summary>
     private void Resume()
     {
         if (State.GraceEndsAt(_grace) is { } end) Schedule(end - DateTimeOffset.UtcNow);
+        if (State.Status == NodeFenceState.Standing.GivingUp) FenceBus();
         if (State.Status == NodeFenceState.Standing.GivenUp) ReleaseInMap(State.ToFence);
     }
 
@@ -130,14 +134,27 @@ public sealed class NodeFence : DurableActor<NodeFenceState, INodeFenceCommand, 
 
     private void GiveUpIfDue()
     {
+        if (State.Status == NodeFenceState.Standing.GivingUp)
+        {
+            FenceBus(); // a retry
+            return;
+        }
         if (State.GraceEndsAt(_grace) is not { } end) return;
         if (end > DateTimeOffset.UtcNow)
         {
             Schedule(end - DateTimeOffset.UtcNow);
             return;
         }
-        var lostAt = State.LostAt!.Value;
-        // The node's bus is fenced in the journal first (BusFence), then the give-up is decided with what it reports.
+        Self.Tell(new BeginGiveUp(_node, State.LostAt!.Value, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>
+    /// Giving up: the node's containers from the ownership map, then its bus fenced in the journal (<see cref="BusFence"/>),
+    /// then the give-up decided with what the bus reports. A failure anywhere is retried from here.
+    /// </summary>
+    private void FenceBus()
+    {
+        if (_busFence is not null || State.LostAt is not { } lostAt) return;
         _owners.OfNodeAsync(_node).PipeTo(Self, success: containers => new OwnersRead(containers, lostAt),
             failure: e => new OwnersFailed(e));
     }

@@ -37,9 +37,16 @@ public static class NodeFenceProtocol
     public sealed record FenceLifted(string Node);
 
     /// <summary>
+    /// The grace period of the loss at <paramref name="LostAt"/> passed at <paramref name="At"/>: from now on the node is
+    /// being given up (its bus fenced, then <see cref="GiveUp"/>), and a return waits until that is done. Ignored unless
+    /// the node is still lost, since that same time. The fence tells itself; no reply.
+    /// </summary>
+    public sealed record BeginGiveUp(string Node, DateTimeOffset LostAt, DateTimeOffset At) : INodeFenceCommand;
+
+    /// <summary>
     /// The grace period of the loss at <paramref name="LostAt"/> passed: publish one exit (255) and one delete for each of
     /// <paramref name="Containers"/> (those the ownership map gives the node) and record them to be fenced. Ignored
-    /// unless the node is still lost, since that same time. The fence tells itself, once the node's bus is fenced
+    /// unless the node is being given up for that same loss. The fence tells itself, once the node's bus is fenced
     /// (<see cref="BusFence"/>); no reply. <paramref name="ExitedOnBus"/>: containers whose exit the node's bus delivered
     /// already; they get only the delete, with that exit's figures.
     /// </summary>

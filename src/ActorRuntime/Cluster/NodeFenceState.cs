@@ -25,6 +25,12 @@ public abstract record NodeFenceEvent
     /// </summary>
     public sealed record ContainerGivenUp(TaskEvent Event) : NodeFenceEvent;
 
+    /// <summary>
+    /// The grace period passed at <paramref name="At"/>: the node is being given up. Its bus is fenced before the give-up
+    /// is written; a return meanwhile waits, since the fence's mark in the bus would drop the returned node's exits.
+    /// </summary>
+    public sealed record GivingUp(DateTimeOffset At) : NodeFenceEvent;
+
     /// <summary>The grace period passed at <paramref name="At"/>; the containers given up are the events just before it.</summary>
     public sealed record GivenUp(DateTimeOffset At) : NodeFenceEvent;
 
@@ -51,6 +57,7 @@ public sealed record NodeFenceState(
     {
         Serving,
         Lost,
+        GivingUp,
         GivenUp,
     }
 
@@ -68,6 +75,10 @@ public sealed record NodeFenceState(
         // The incarnation that serves is Up after all (a loss inferred while gossip had not shown it yet): not lost.
         SeenUp up when Status == Standing.Lost && ServingUid == up.Uid => FenceDecision.Persist(new NodeFenceEvent.Serving(up.Uid, up.At)),
         SeenUp => FenceDecision.None,
+        BeginGiveUp b when Status == Standing.Lost && b.LostAt == LostAt => FenceDecision.Persist(new NodeFenceEvent.GivingUp(b.At)),
+        BeginGiveUp => FenceDecision.None,
+        // Unanswered: the returning node asks again until the give-up is written, then gets its orders.
+        Returning when Status == Standing.GivingUp => FenceDecision.None,
         Returning r when Status == Standing.GivenUp => FenceDecision.Respond(new FenceOrders(r.Node, ToFence)),
         Returning r when Status == Standing.Serving && ServingUid == r.Uid => FenceDecision.Respond(new FenceOrders(r.Node, [])),
         Returning r => FenceDecision.Persist(new NodeFenceEvent.Serving(r.Uid, r.At), new FenceOrders(r.Node, [])),
@@ -76,7 +87,7 @@ public sealed record NodeFenceState(
         ReportFenced f => FenceDecision.Respond(new FenceLifted(f.Node)),
         // Only the give-up of this very loss: one decided for an earlier loss (read while the node returned and was lost
         // again) would cut the new grace period short.
-        GiveUp g when Status != Standing.Lost || g.LostAt != LostAt => FenceDecision.None,
+        GiveUp g when Status != Standing.GivingUp || g.LostAt != LostAt => FenceDecision.None,
         GiveUp g => new FenceDecision(
             [
                 .. g.Containers.Distinct().Order().SelectMany(c =>
@@ -117,6 +128,7 @@ public sealed record NodeFenceState(
     {
         NodeFenceEvent.Serving s => this with { Status = Standing.Serving, ServingUid = s.Uid, LostAt = null, ServingSince = s.At },
         NodeFenceEvent.Lost l => this with { Status = Standing.Lost, LostAt = l.At },
+        NodeFenceEvent.GivingUp => this with { Status = Standing.GivingUp },
         NodeFenceEvent.ContainerGivenUp { Event.Topic: Topics.Delete } g =>
             this with { ToFence = ToFence.Add(new ContainerKey(g.Event.Namespace, g.Event.ContainerId)) },
         NodeFenceEvent.ContainerGivenUp => this,

@@ -31,6 +31,10 @@ public sealed class NodeFenceStateSpec
     private static GiveUp GiveUpOf(NodeFenceState lost, DateTimeOffset at, params ContainerKey[] containers) =>
         new("n2", containers, lost.LostAt!.Value, at);
 
+    /// <summary>A lost node whose grace period passed: being given up (its bus fenced next).</summary>
+    private static NodeFenceState Giving(NodeFenceState lost) =>
+        After(lost, new BeginGiveUp("n2", lost.LostAt!.Value, lost.LostAt.Value.AddMinutes(5)), out _);
+
     [Fact]
     public void A_node_lost_and_back_within_its_grace_period_is_serving_with_nothing_to_fence_and_cannot_be_given_up_for_that_loss()
     {
@@ -49,14 +53,14 @@ public sealed class NodeFenceStateSpec
     public void A_give_up_writes_one_exit_255_and_one_delete_per_container_then_the_standing_and_a_second_give_up_writes_nothing()
     {
         var lost = After(Serving(1), new MarkLost("n2", 1, T0), out _);
-        var decision = lost.Decide(GiveUpOf(lost, T0.AddMinutes(5), B, A, A));
+        var decision = Giving(lost).Decide(GiveUpOf(lost, T0.AddMinutes(5), B, A, A));
         var events = decision.Events.OfType<NodeFenceEvent.ContainerGivenUp>().Select(e => e.Event).ToList();
         Assert.Equal([("a", Topics.Exit), ("a", Topics.Delete), ("b", Topics.Exit), ("b", Topics.Delete)],
             events.Select(e => (e.ContainerId, e.Topic)));
         Assert.All(events, e => Assert.Equal((255u, T0.AddMinutes(5), ""), (e.ExitStatus, e.ExitedAt!.Value, e.ExecId)));
         Assert.IsType<NodeFenceEvent.GivenUp>(decision.Events[^1]);
 
-        var givenUp = decision.Events.Aggregate(lost, (s, e) => s.Apply(e));
+        var givenUp = decision.Events.Aggregate(Giving(lost), (s, e) => s.Apply(e));
         Assert.Equal(NodeFenceState.Standing.GivenUp, givenUp.Status);
         Assert.Equal([A, B], givenUp.ToFence);
         Assert.Empty(givenUp.Decide(GiveUpOf(lost, T0.AddMinutes(6), A, B)).Events);
@@ -70,15 +74,15 @@ public sealed class NodeFenceStateSpec
         var staleGiveUp = GiveUpOf(firstLoss, T0.AddMinutes(5), A);
         // Read while the node returned and was lost again.
         var lostAgain = Run(firstLoss, new Returning("n2", 2, T0.AddMinutes(5)), new MarkLost("n2", 2, T0.AddMinutes(6)));
-        Assert.Empty(lostAgain.Decide(staleGiveUp).Events);
-        Assert.NotEmpty(lostAgain.Decide(GiveUpOf(lostAgain, T0.AddMinutes(11), A)).Events);
+        Assert.Empty(Giving(lostAgain).Decide(staleGiveUp).Events);
+        Assert.NotEmpty(Giving(lostAgain).Decide(GiveUpOf(lostAgain, T0.AddMinutes(11), A)).Events);
     }
 
     [Fact]
     public void A_node_given_up_gets_the_same_fence_orders_until_it_reports_fenced_and_serves_with_none_after()
     {
         var lost = After(Serving(1), new MarkLost("n2", 1, T0), out _);
-        var givenUp = Run(lost, GiveUpOf(lost, T0.AddMinutes(5), A));
+        var givenUp = Run(Giving(lost), GiveUpOf(lost, T0.AddMinutes(5), A));
 
         // A start that died half-way through its fencing asks again: the same orders, nothing written.
         Assert.Empty(givenUp.Decide(new Returning("n2", 2, T0.AddMinutes(7))).Events);
@@ -128,10 +132,10 @@ public sealed class NodeFenceStateSpec
     public void A_second_loss_after_a_fencing_gives_up_only_what_the_node_had_then()
     {
         var lost = After(Serving(1), new MarkLost("n2", 1, T0), out _);
-        var fenced = Run(lost, GiveUpOf(lost, T0.AddMinutes(5), A), new Returning("n2", 2, T0.AddMinutes(6)),
+        var fenced = Run(Giving(lost), GiveUpOf(lost, T0.AddMinutes(5), A), new Returning("n2", 2, T0.AddMinutes(6)),
             new ReportFenced("n2", 2, T0.AddMinutes(6)));
         var lostAgain = After(fenced, new MarkLost("n2", 2, T0.AddHours(1)), out _);
-        Assert.Equal([B], Run(lostAgain, GiveUpOf(lostAgain, T0.AddHours(2), B)).ToFence);
+        Assert.Equal([B], Run(Giving(lostAgain), GiveUpOf(lostAgain, T0.AddHours(2), B)).ToFence);
     }
 
     [Fact]
@@ -139,11 +143,30 @@ public sealed class NodeFenceStateSpec
     {
         var lost = After(Serving(1), new MarkLost("n2", 1, T0), out _);
         var exitedAt = T0.AddMinutes(2);
-        var decision = lost.Decide(new GiveUp("n2", [A, B], lost.LostAt!.Value, T0.AddMinutes(5), [new ExitOnBus(B, 137, exitedAt)]));
+        var decision = Giving(lost).Decide(new GiveUp("n2", [A, B], lost.LostAt!.Value, T0.AddMinutes(5), [new ExitOnBus(B, 137, exitedAt)]));
         var events = decision.Events.OfType<NodeFenceEvent.ContainerGivenUp>().Select(e => e.Event).ToList();
         Assert.Equal([("a", Topics.Exit, 255u), ("a", Topics.Delete, 255u), ("b", Topics.Delete, 137u)],
             events.Select(e => (e.ContainerId, e.Topic, e.ExitStatus)));
         Assert.Equal(exitedAt, events[^1].ExitedAt);
-        Assert.Equal([A, B], decision.Events.Aggregate(lost, (s, e) => s.Apply(e)).ToFence);
+        Assert.Equal([A, B], decision.Events.Aggregate(Giving(lost), (s, e) => s.Apply(e)).ToFence);
+    }
+
+    [Fact]
+    public void A_node_returning_while_it_is_being_given_up_waits_unanswered_and_then_gets_its_orders()
+    {
+        var lost = After(Serving(1), new MarkLost("n2", 1, T0), out _);
+        Assert.Empty(lost.Decide(new BeginGiveUp("n2", T0.AddMinutes(-1), T0.AddMinutes(5))).Events); // another loss's
+        Assert.Empty(lost.Decide(GiveUpOf(lost, T0.AddMinutes(5), A)).Events); // not begun: nothing is written
+        var giving = Giving(lost);
+        Assert.Equal(NodeFenceState.Standing.GivingUp, giving.Status);
+
+        // Its bus may already carry the fence's mark: a return now must not make it serve with its exits dropped.
+        var asked = giving.Decide(new Returning("n2", 2, T0.AddMinutes(6)));
+        Assert.Equal((0, null), (asked.Events.Count, asked.Reply));
+        Assert.Empty(giving.Decide(new SeenUp("n2", 1, T0.AddMinutes(6))).Events);
+        Assert.Empty(giving.Decide(new MarkLost("n2", 1, T0.AddMinutes(6))).Events);
+
+        var givenUp = Run(giving, GiveUpOf(lost, T0.AddMinutes(6), A));
+        Assert.Equal([A], Assert.IsType<FenceOrders>(givenUp.Decide(new Returning("n2", 2, T0.AddMinutes(7))).Reply).Containers);
     }
 }

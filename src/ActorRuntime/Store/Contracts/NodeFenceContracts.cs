@@ -14,6 +14,9 @@ public sealed record ContainerGivenUpV1(TaskEventV2 Event);
 /// <summary>"node-given-up-v1".</summary>
 public sealed record NodeGivenUpV1(DateTimeOffset At);
 
+/// <summary>"node-giving-up-v1": the grace period passed at At; the node's bus is being fenced before the give-up.</summary>
+public sealed record NodeGivingUpV1(DateTimeOffset At);
+
 /// <summary>"node-fenced-v1".</summary>
 public sealed record NodeFencedV1(long Uid, DateTimeOffset At);
 

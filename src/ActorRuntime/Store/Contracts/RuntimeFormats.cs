@@ -31,6 +31,7 @@ public static class RuntimeFormats
     {
         [NodeFenceState.Standing.Serving] = "serving",
         [NodeFenceState.Standing.Lost] = "lost",
+        [NodeFenceState.Standing.GivingUp] = "giving-up",
         [NodeFenceState.Standing.GivenUp] = "given-up",
     };
 
@@ -109,6 +110,7 @@ public static class RuntimeFormats
         PersistedFormat.Current<NodeFenceEvent.Lost, NodeLostV1>("node-lost-v1", e => new(e.At), c => new(c.At)),
         PersistedFormat.Current<NodeFenceEvent.ContainerGivenUp, ContainerGivenUpV1>("container-given-up-v1",
             e => new(ToContract(e.Event)), c => new(ToDomain(c.Event))),
+        PersistedFormat.Current<NodeFenceEvent.GivingUp, NodeGivingUpV1>("node-giving-up-v1", e => new(e.At), c => new(c.At)),
         PersistedFormat.Current<NodeFenceEvent.GivenUp, NodeGivenUpV1>("node-given-up-v1", e => new(e.At), c => new(c.At)),
         PersistedFormat.Current<NodeFenceEvent.Fenced, NodeFencedV1>("node-fenced-v1", e => new(e.Uid, e.At), c => new(c.Uid, c.At)),
         PersistedFormat.Current<NodeFenceState, NodeFenceSnapshotV1>("node-fence-snapshot-v1",
